@@ -1,0 +1,26 @@
+import bytes from 'bytes';
+import ms from 'ms';
+import { invalid } from '../errors/index.ts';
+
+/** Parses "10GiB", "512m", "1048576" into bytes; throws INVALID_ARGUMENT naming the option. */
+export function parseSize(value: string | number, what = 'size'): number {
+  if (typeof value === 'number') return value;
+  const normalised = value.trim().replace(/ib$/i, 'b');
+  const n = /^\d+$/.test(normalised) ? Number(normalised) : bytes.parse(normalised);
+  if (n === null || !Number.isFinite(n) || n < 0) throw invalid(`${what}: not a size: ${JSON.stringify(value)}`);
+  return Math.floor(n);
+}
+
+/** Parses "10s", "2h", "500ms" (or a number of milliseconds) into milliseconds. */
+export function parseDuration(value: string | number, what = 'duration'): number {
+  if (typeof value === 'number') return value;
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : ms(value.trim() as ms.StringValue);
+  if (n === undefined || !Number.isFinite(n) || n < 0) {
+    throw invalid(`${what}: not a duration: ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function formatSize(n: number): string {
+  return bytes.format(n, { unitSeparator: ' ', decimalPlaces: 1 }) ?? String(n);
+}

@@ -1,0 +1,129 @@
+import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+
+/**
+ * One error family for the whole code base. Domain code throws StdchkError;
+ * the edges map it once: to a gRPC status (services), to an errno (FUSE),
+ * to one line and an exit code (CLI).
+ */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'NOT_A_DIRECTORY'
+  | 'IS_A_DIRECTORY'
+  | 'NOT_EMPTY'
+  | 'INVALID_ARGUMENT'
+  | 'PERMISSION_DENIED'
+  | 'UNAUTHENTICATED'
+  | 'NO_SPACE'
+  | 'UNAVAILABLE'
+  | 'CONFLICT'
+  | 'CORRUPT'
+  | 'TIMEOUT'
+  | 'TOO_LARGE'
+  | 'INTERNAL';
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'TIMEOUT', 'CONFLICT']);
+
+export class StdchkError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StdchkError';
+    this.code = code;
+    this.retryable = options?.retryable ?? RETRYABLE.has(code);
+  }
+}
+
+export const notFound = (what: string) => new StdchkError('NOT_FOUND', `${what}: no such file or directory`);
+export const invalid = (message: string) => new StdchkError('INVALID_ARGUMENT', message);
+
+export function isStdchkError(e: unknown, code?: ErrorCode): e is StdchkError {
+  return e instanceof StdchkError && (code === undefined || e.code === code);
+}
+
+const TO_GRPC: Record<ErrorCode, GrpcStatus> = {
+  NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
+  NOT_A_DIRECTORY: GrpcStatus.FAILED_PRECONDITION,
+  IS_A_DIRECTORY: GrpcStatus.FAILED_PRECONDITION,
+  NOT_EMPTY: GrpcStatus.FAILED_PRECONDITION,
+  INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
+  UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
+  NO_SPACE: GrpcStatus.RESOURCE_EXHAUSTED,
+  UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  CONFLICT: GrpcStatus.ABORTED,
+  CORRUPT: GrpcStatus.DATA_LOSS,
+  TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
+  TOO_LARGE: GrpcStatus.RESOURCE_EXHAUSTED,
+  INTERNAL: GrpcStatus.INTERNAL,
+};
+
+const FROM_GRPC: Partial<Record<GrpcStatus, ErrorCode>> = {
+  [GrpcStatus.NOT_FOUND]: 'NOT_FOUND',
+  [GrpcStatus.ALREADY_EXISTS]: 'ALREADY_EXISTS',
+  [GrpcStatus.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [GrpcStatus.PERMISSION_DENIED]: 'PERMISSION_DENIED',
+  [GrpcStatus.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [GrpcStatus.RESOURCE_EXHAUSTED]: 'NO_SPACE',
+  [GrpcStatus.UNAVAILABLE]: 'UNAVAILABLE',
+  [GrpcStatus.ABORTED]: 'CONFLICT',
+  [GrpcStatus.DATA_LOSS]: 'CORRUPT',
+  [GrpcStatus.DEADLINE_EXCEEDED]: 'TIMEOUT',
+  [GrpcStatus.CANCELLED]: 'UNAVAILABLE',
+};
+
+/** errno values (Linux) as fuse-native expects them: negative numbers. */
+const TO_ERRNO: Record<ErrorCode, number> = {
+  NOT_FOUND: -2, // ENOENT
+  ALREADY_EXISTS: -17, // EEXIST
+  NOT_A_DIRECTORY: -20, // ENOTDIR
+  IS_A_DIRECTORY: -21, // EISDIR
+  NOT_EMPTY: -39, // ENOTEMPTY
+  INVALID_ARGUMENT: -22, // EINVAL
+  PERMISSION_DENIED: -13, // EACCES
+  UNAUTHENTICATED: -1, // EPERM
+  NO_SPACE: -28, // ENOSPC
+  UNAVAILABLE: -5, // EIO
+  CONFLICT: -5,
+  CORRUPT: -5,
+  TIMEOUT: -5,
+  TOO_LARGE: -27, // EFBIG
+  INTERNAL: -5,
+};
+
+const ERROR_CODE_KEY = 'x-stdchk-error-code';
+
+/** The error as a gRPC ServiceError, with our code in trailers so clients recover it exactly. */
+export function toServiceError(e: unknown): Partial<ServiceError> {
+  const err = e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_KEY, err.code);
+  return { code: TO_GRPC[err.code], details: err.message, metadata };
+}
+
+/** A gRPC client-side error (or anything thrown) as a StdchkError. */
+export function fromServiceError(e: unknown, context?: string): StdchkError {
+  if (e instanceof StdchkError) return e;
+  const se = e as Partial<ServiceError> | undefined;
+  if (se && typeof se.code === 'number') {
+    const carried = se.metadata?.get(ERROR_CODE_KEY)?.[0];
+    const code: ErrorCode =
+      typeof carried === 'string' && carried in TO_GRPC ? (carried as ErrorCode) : (FROM_GRPC[se.code] ?? 'INTERNAL');
+    const detail = se.details || se.message || 'request failed';
+    return new StdchkError(code, context ? `${context}: ${detail}` : detail, { cause: e });
+  }
+  return new StdchkError('INTERNAL', context ? `${context}: ${errorMessage(e)}` : errorMessage(e), { cause: e });
+}
+
+export function toErrno(e: unknown): number {
+  return e instanceof StdchkError ? TO_ERRNO[e.code] : -5;
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,18 @@
+// Original file: proto/manager.proto
+
+
+export interface CreateRequest {
+  'path'?: (string);
+  'mode'?: (number);
+  'uid'?: (number);
+  'gid'?: (number);
+  'exclusive'?: (boolean);
+}
+
+export interface CreateRequest__Output {
+  'path': (string);
+  'mode': (number);
+  'uid': (number);
+  'gid': (number);
+  'exclusive': (boolean);
+}

@@ -1,0 +1,180 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as ManagerProto } from '../generated/manager.ts';
+import type { ProtoGrpcType as BenefactorProto } from '../generated/benefactor.ts';
+import type { ManagerClient } from '../generated/stdchk/v1/Manager.ts';
+import type { BenefactorClient } from '../generated/stdchk/v1/Benefactor.ts';
+import { StdchkError, fromServiceError, toServiceError, errorMessage } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { authInterceptor, verifyToken } from './auth.ts';
+
+export type { ManagerClient, BenefactorClient };
+
+const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
+
+/** Largest gRPC message accepted (a commit of a ~10 GiB file's chunk list fits). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+let loaded: (ManagerProto & BenefactorProto)['stdchk']['v1'] | undefined;
+
+export function protos(): (ManagerProto & BenefactorProto)['stdchk']['v1'] {
+  if (!loaded) {
+    const def = protoLoader.loadSync(['manager.proto', 'benefactor.proto'], {
+      includeDirs: [PROTO_DIR],
+      keepCase: false,
+      longs: Number,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    loaded = (grpc.loadPackageDefinition(def) as unknown as ManagerProto & BenefactorProto).stdchk.v1;
+  }
+  return loaded;
+}
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+};
+
+export interface ConnectOptions {
+  secret?: Buffer | undefined;
+}
+
+function clientOptions(opts: ConnectOptions): grpc.ClientOptions {
+  return { ...CHANNEL_OPTIONS, interceptors: opts.secret ? [authInterceptor(opts.secret)] : [] };
+}
+
+export function connectManager(address: string, opts: ConnectOptions = {}): ManagerClient {
+  return new (protos().Manager)(address, grpc.credentials.createInsecure(), clientOptions(opts));
+}
+
+export function connectBenefactor(address: string, opts: ConnectOptions = {}): BenefactorClient {
+  return new (protos().Benefactor)(address, grpc.credentials.createInsecure(), clientOptions(opts));
+}
+
+type UnaryMethods<C> = {
+  [K in keyof C]: C[K] extends (
+    req: infer Req,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: grpc.requestCallback<infer Res>,
+  ) => grpc.ClientUnaryCall
+    ? K extends Uncapitalize<string & K>
+      ? { req: Req; res: Res }
+      : never
+    : never;
+};
+type UnaryName<C> = { [K in keyof UnaryMethods<C>]: UnaryMethods<C>[K] extends never ? never : K }[keyof C];
+
+/**
+ * Promise form of a unary call. Errors come back as StdchkError (the code the
+ * server threw is carried in trailers).
+ */
+export function unary<C extends grpc.Client, M extends UnaryName<C>>(
+  client: C,
+  method: M,
+  request: UnaryMethods<C>[M] extends { req: infer R } ? R : never,
+  options: { timeoutMs?: number } = {},
+): Promise<UnaryMethods<C>[M] extends { res: infer R } ? R : never> {
+  return new Promise((resolve, reject) => {
+    const deadline = new Date(Date.now() + (options.timeoutMs ?? 30_000));
+    const fn = (client as any)[method] as (...args: unknown[]) => unknown;
+    fn.call(client, request, new grpc.Metadata(), { deadline }, (err: grpc.ServiceError | null, res: any) => {
+      if (err) reject(fromServiceError(err));
+      else resolve(res);
+    });
+  });
+}
+
+export interface ServerOptions {
+  secret?: Buffer | undefined;
+  logger: Logger;
+  /** Refuse messages above this size before buffering them. */
+  maxReceiveBytes?: number;
+}
+
+/** Checks the call's credentials; logs and throws UNAUTHENTICATED on failure. */
+export function authenticate(
+  opts: ServerOptions,
+  call: { metadata: grpc.Metadata; getPeer(): string; getPath(): string },
+): void {
+  if (!opts.secret) return;
+  try {
+    verifyToken(opts.secret, call.metadata, call.getPath());
+  } catch (e) {
+    opts.logger.warn({ peer: call.getPeer(), method: call.getPath(), reason: errorMessage(e) }, 'refused call');
+    throw e;
+  }
+}
+
+/**
+ * Wraps an async unary handler: authentication, error mapping, logging of
+ * unexpected failures. The service keeps running whatever the handler throws.
+ */
+export function unaryHandler<Req, Res>(
+  opts: ServerOptions,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let result: Promise<Res>;
+    try {
+      authenticate(opts, call);
+      result = Promise.resolve(fn(call.request, call));
+    } catch (e) {
+      result = Promise.reject(e);
+    }
+    result.then(
+      (res) => callback(null, res),
+      (e: unknown) => {
+        if (!(e instanceof StdchkError) || e.code === 'INTERNAL') {
+          opts.logger.error({ err: e, method: call.getPath() }, 'request failed');
+        }
+        callback(toServiceError(e) as grpc.ServiceError);
+      },
+    );
+  };
+}
+
+export function createServer(opts: ServerOptions): grpc.Server {
+  return new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxReceiveBytes ?? MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  } as grpc.ServerOptions);
+}
+
+/** Binds HOST:PORT (PORT 0 picks a free one) and resolves with the bound address. */
+export function bind(server: grpc.Server, listen: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err) {
+        reject(new StdchkError('UNAVAILABLE', `cannot listen on ${listen}: ${err.message}`));
+        return;
+      }
+      const host = listen.slice(0, listen.lastIndexOf(':'));
+      resolve(`${host}:${port}`);
+    });
+  });
+}
+
+export function shutdown(server: grpc.Server, graceMs = 2_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
