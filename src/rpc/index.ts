@@ -60,13 +60,9 @@ export function connectBenefactor(address: string, opts: ConnectOptions = {}): B
   return new (protos().Benefactor)(address, grpc.credentials.createInsecure(), clientOptions(opts));
 }
 
+// Matches the last overload of a generated unary method: (argument, callback).
 type UnaryMethods<C> = {
-  [K in keyof C]: C[K] extends (
-    req: infer Req,
-    md: grpc.Metadata,
-    opts: grpc.CallOptions,
-    cb: grpc.requestCallback<infer Res>,
-  ) => grpc.ClientUnaryCall
+  [K in keyof C]: C[K] extends (req: infer Req, cb: grpc.requestCallback<infer Res>) => grpc.ClientUnaryCall
     ? K extends Uncapitalize<string & K>
       ? { req: Req; res: Res }
       : never

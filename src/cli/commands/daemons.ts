@@ -1,0 +1,123 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import type { Command } from 'commander';
+import { action } from '../output.ts';
+import { runUntilSignalled } from '../daemon.ts';
+import { createLogger } from '../../logging/index.ts';
+import { resolveSecret } from '../../config/secret.ts';
+import { parseDuration, parseSize } from '../../config/units.ts';
+import { StdchkError } from '../../errors/index.ts';
+import { startManager } from '../../manager/daemon.ts';
+import { startBenefactor } from '../../benefactor/daemon.ts';
+
+function requireSecret(secretFile: string | undefined, insecure: boolean | undefined, role: string) {
+  const secret = resolveSecret(secretFile);
+  if (!secret && !insecure) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `${role} needs the cluster secret: pass --secret-file FILE (or STDCHK_SECRET_FILE), or --insecure to run without authentication`,
+    );
+  }
+  return secret;
+}
+
+function checkListen(listen: string): string {
+  if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
+    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
+  }
+  return listen;
+}
+
+export function registerDaemonCommands(program: Command): void {
+  program
+    .command('manager')
+    .description('run the metadata manager (namespace, versions, chunk index, benefactor registry)')
+    .requiredOption('--data <dir>', 'folder for the metadata database (LevelDB)')
+    .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7070')
+    .option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)')
+    .option('--insecure', 'run without authentication (only on a trusted network)')
+    .option('--heartbeat-timeout <duration>', 'declare a silent benefactor lost after this long', '10s')
+    .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
+    .option('--lease-ttl <duration>', 'how long a reader keeps an old version alive without renewing', '60s')
+    .option('--reconcile-interval <duration>', 'how often each benefactor inventory is reconciled', '5m')
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .action(
+      action(
+        async (opts: {
+          data: string;
+          listen: string;
+          secretFile?: string;
+          insecure?: boolean;
+          heartbeatTimeout: string;
+          gcGrace: string;
+          leaseTtl: string;
+          reconcileInterval: string;
+          addressFile?: string;
+        }) => {
+          const secret = requireSecret(opts.secretFile, opts.insecure, 'the manager');
+          const logger = createLogger('manager');
+          mkdirSync(opts.data, { recursive: true });
+          const handle = await startManager({
+            dataDir: opts.data,
+            listen: checkListen(opts.listen),
+            ...(secret ? { secret } : {}),
+            logger,
+            heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
+            gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
+            leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
+            reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
+          });
+          logger.info({ address: handle.address, data: opts.data, authenticated: !!secret }, 'manager serving');
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('manager', logger, handle);
+        },
+      ),
+    );
+
+  program
+    .command('benefactor')
+    .description('donate disk: store chunks in a local folder for the cluster')
+    .requiredOption('--manager <addr>', 'manager address HOST:PORT')
+    .requiredOption('--store <dir>', 'folder to keep chunks in')
+    .requiredOption('--capacity <size>', 'most disk space to use, e.g. 10GiB')
+    .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
+    .option('--advertise <host:port>', 'address peers should use, if not the bound one')
+    .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
+    .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
+    .option('--insecure', 'run without authentication')
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .action(
+      action(
+        async (opts: {
+          manager: string;
+          store: string;
+          capacity: string;
+          listen: string;
+          advertise?: string;
+          host: string;
+          secretFile?: string;
+          insecure?: boolean;
+          addressFile?: string;
+        }) => {
+          const secret = requireSecret(opts.secretFile, opts.insecure, 'a benefactor');
+          const capacityBytes = parseSize(opts.capacity, '--capacity');
+          if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
+          const logger = createLogger('benefactor');
+          mkdirSync(opts.store, { recursive: true });
+          const handle = await startBenefactor({
+            managerAddress: opts.manager,
+            storeDir: opts.store,
+            capacityBytes,
+            listen: checkListen(opts.listen),
+            ...(opts.advertise ? { advertise: opts.advertise } : {}),
+            host: opts.host,
+            ...(secret ? { secret } : {}),
+            logger,
+          });
+          logger.info({ id: handle.id, address: handle.address, store: opts.store, capacityBytes }, 'benefactor serving');
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('benefactor', logger, handle);
+        },
+      ),
+    );
+}

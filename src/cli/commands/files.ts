@@ -1,0 +1,162 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { action, printJson, printTable } from '../output.ts';
+import { addClientOptions, openClient, parseReplicas } from '../common.ts';
+import type { ClientFlags } from '../common.ts';
+import { parseChunkerSpec } from '../../chunking/params.ts';
+import { formatSize } from '../../config/units.ts';
+import type { FileInfo__Output } from '../../generated/stdchk/v1/FileInfo.ts';
+
+function describeEntry(e: FileInfo__Output) {
+  return {
+    name: e.name,
+    path: e.path,
+    type: e.type === 'DIRECTORY' ? 'directory' : e.type === 'SYMLINK' ? 'symlink' : 'file',
+    size: e.size,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    mtimeMs: e.mtimeMs,
+    version: e.version,
+    replicas: e.replicas,
+    chunks: e.chunks,
+    ...(e.type === 'SYMLINK' ? { target: e.target } : {}),
+  };
+}
+
+export function registerFileCommands(program: Command): void {
+  addClientOptions(
+    program
+      .command('put')
+      .description('store a local file as a new version of REMOTE')
+      .argument('<local>', 'local file to read')
+      .argument('<remote>', 'path in the storage, e.g. /data/file')
+      .option('--replicas <n>', 'replicas of every chunk before the put returns', '2')
+      .option('--chunker <spec>', 'chunking: fastcdc:16k (default), pages:16k or fixed:64k')
+      .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
+  ).action(
+    action(async (local: string, remote: string, opts: ClientFlags & { replicas: string; chunker?: string; json?: boolean }) => {
+      const replicas = parseReplicas(opts.replicas);
+      const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
+      const client = openClient(opts);
+      try {
+        const s = await client.putFile(local, remote, { replicas, ...(chunker ? { chunker } : {}) });
+        if (opts.json) {
+          printJson({
+            path: remote,
+            bytes: s.bytes,
+            bytesUploaded: s.bytesUploaded,
+            bytesSent: s.bytesSent,
+            chunks: s.chunks,
+            chunksUploaded: s.chunksUploaded,
+            zeroBytes: s.zeroBytes,
+            replicas,
+            seconds: s.seconds,
+          });
+        } else {
+          const pct = s.bytes ? ((100 * s.bytesUploaded) / s.bytes).toFixed(1) : '0.0';
+          process.stdout.write(
+            `stored ${remote}: ${formatSize(s.bytes)} in ${s.chunks} chunks, uploaded ${formatSize(s.bytesUploaded)} (${pct}%, ` +
+              `${s.chunksUploaded} new chunks) on ${replicas} replicas in ${s.seconds.toFixed(2)} s` +
+              ` (${formatSize(s.bytes / Math.max(s.seconds, 1e-9))}/s)\n`,
+          );
+        }
+      } finally {
+        client.close();
+      }
+    }),
+  );
+
+  addClientOptions(
+    program
+      .command('get')
+      .description('read REMOTE (its newest version) into a local file')
+      .argument('<remote>', 'path in the storage')
+      .argument('<local>', 'local file to write')
+      .option('--json', 'print {"bytes","chunks","seconds"}'),
+  ).action(
+    action(async (remote: string, local: string, opts: ClientFlags & { json?: boolean }) => {
+      const client = openClient(opts);
+      try {
+        const s = await client.getFile(remote, local);
+        if (opts.json) printJson({ path: remote, ...s });
+        else
+          process.stdout.write(
+            `read ${remote}: ${formatSize(s.bytes)} in ${s.chunks} chunks in ${s.seconds.toFixed(2)} s` +
+              ` (${formatSize(s.bytes / Math.max(s.seconds, 1e-9))}/s)\n`,
+          );
+      } finally {
+        client.close();
+      }
+    }),
+  );
+
+  addClientOptions(
+    program
+      .command('ls')
+      .description('list a directory (or show one file)')
+      .argument('[path]', 'path in the storage', '/')
+      .option('--json', 'print an array of entries'),
+  ).action(
+    action(async (path: string, opts: ClientFlags & { json?: boolean }) => {
+      const client = openClient(opts);
+      try {
+        const info = await client.stat(path);
+        const entries = info.type === 'DIRECTORY' ? await client.list(path) : [info];
+        if (opts.json) {
+          printJson(entries.map(describeEntry));
+          return;
+        }
+        printTable(
+          ['TYPE', 'SIZE', 'VERSION', 'MODIFIED', 'NAME'],
+          entries.map((e) => {
+            const d = describeEntry(e);
+            return [
+              d.type,
+              d.type === 'directory' ? '-' : String(d.size),
+              d.type === 'file' ? String(d.version) : '-',
+              new Date(d.mtimeMs).toISOString(),
+              d.type === 'symlink' ? `${d.name} -> ${e.target}` : d.name,
+            ];
+          }),
+        );
+      } finally {
+        client.close();
+      }
+    }),
+  );
+
+  addClientOptions(
+    program
+      .command('rm')
+      .description('remove a file, symlink or (with -r) a directory tree')
+      .argument('<path>', 'path in the storage')
+      .option('-r, --recursive', 'remove directories and their contents'),
+  ).action(
+    action(async (path: string, opts: ClientFlags & { recursive?: boolean }) => {
+      const client = openClient(opts);
+      try {
+        await client.remove(path, { recursive: opts.recursive ?? false });
+      } finally {
+        client.close();
+      }
+    }),
+  );
+
+  addClientOptions(
+    program
+      .command('mkdir')
+      .description('create a directory')
+      .argument('<path>', 'path in the storage')
+      .addOption(new Option('-p, --parents', 'create missing parents; no error if it exists')),
+  ).action(
+    action(async (path: string, opts: ClientFlags & { parents?: boolean }) => {
+      const client = openClient(opts);
+      try {
+        await client.mkdir(path, { parents: opts.parents ?? false });
+      } finally {
+        client.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,52 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { StdchkError } from '../errors/index.ts';
+import { resolveSecret } from '../config/secret.ts';
+import { StorageClient } from '../client/storage-client.ts';
+
+/** Where `stdchk up` keeps its grid unless --dir says otherwise. */
+export const DEFAULT_UP_DIR = '.stdchk';
+
+export interface ClientFlags {
+  manager?: string;
+  secretFile?: string;
+}
+
+export function addClientOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--manager <addr>', 'manager address HOST:PORT (default: $STDCHK_MANAGER, else the grid of `stdchk up` in ./.stdchk)'),
+    )
+    .addOption(new Option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)'));
+}
+
+/** Manager address and secret from flags, environment, or a local `stdchk up` grid, in that order. */
+export function resolveClientConfig(flags: ClientFlags): { managerAddress: string; secret: Buffer | undefined } {
+  let managerAddress = flags.manager ?? process.env.STDCHK_MANAGER;
+  let secretFile = flags.secretFile ?? process.env.STDCHK_SECRET_FILE;
+  const upAddr = path.join(DEFAULT_UP_DIR, 'manager.addr');
+  if (!managerAddress && existsSync(upAddr)) {
+    managerAddress = readFileSync(upAddr, 'utf8').trim();
+    const upSecret = path.join(DEFAULT_UP_DIR, 'secret');
+    if (!secretFile && existsSync(upSecret)) secretFile = upSecret;
+  }
+  if (!managerAddress) {
+    throw new StdchkError('INVALID_ARGUMENT', 'no manager address: pass --manager HOST:PORT or set STDCHK_MANAGER');
+  }
+  return { managerAddress, secret: resolveSecret(secretFile) };
+}
+
+export function openClient(flags: ClientFlags): StorageClient {
+  const { managerAddress, secret } = resolveClientConfig(flags);
+  return new StorageClient({ managerAddress, secret });
+}
+
+export function parseReplicas(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 16) {
+    throw new StdchkError('INVALID_ARGUMENT', `--replicas must be an integer from 1 to 16, not ${JSON.stringify(value)}`);
+  }
+  return n;
+}

@@ -1,0 +1,28 @@
+import { Command, CommanderError } from 'commander';
+import { registerDaemonCommands } from './commands/daemons.ts';
+import { registerFileCommands } from './commands/files.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { registerUpCommands } from './commands/up.ts';
+import { fail } from './output.ts';
+
+const program = new Command()
+  .name('stdchk')
+  .description('checkpoint storage on donated desktop disk: manager, benefactors and client')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerDaemonCommands(program);
+registerFileCommands(program);
+registerStatusCommand(program);
+registerUpCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander already printed its message (or the help/version).
+    process.exit(e.exitCode === 0 ? 0 : 2);
+  }
+  fail(e);
+}

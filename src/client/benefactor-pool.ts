@@ -1,0 +1,139 @@
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { connectBenefactor } from '../rpc/index.ts';
+import type { BenefactorClient } from '../rpc/index.ts';
+import type { StoreRequest } from '../generated/stdchk/v1/StoreRequest.ts';
+import type { StoreAck__Output } from '../generated/stdchk/v1/StoreAck.ts';
+import type { ReadReply__Output } from '../generated/stdchk/v1/ReadReply.ts';
+import { StdchkError, fromServiceError } from '../errors/index.ts';
+import { encodeHashes } from '../chunking/refs.ts';
+import { hashChunk, hex } from '../hashing/index.ts';
+
+export interface ChunkPayload {
+  hash: Buffer;
+  data: Buffer;
+}
+
+interface PendingAck {
+  resolve(ack: StoreAck__Output): void;
+  reject(e: StdchkError): void;
+}
+
+/**
+ * One long-lived StoreChunks stream to a benefactor. Several requests ride it
+ * at once (pipelining); the benefactor acks them in order once durable.
+ */
+class StoreStream {
+  private readonly call: ClientDuplexStream<StoreRequest, StoreAck__Output>;
+  private readonly pending = new Map<number, PendingAck>();
+  private nextSeq = 1;
+  failed: StdchkError | undefined;
+
+  constructor(
+    client: BenefactorClient,
+    private readonly address: string,
+  ) {
+    this.call = client.storeChunks();
+    this.call.on('data', (ack: StoreAck__Output) => {
+      const p = this.pending.get(ack.seq);
+      if (!p) return;
+      this.pending.delete(ack.seq);
+      p.resolve(ack);
+    });
+    this.call.on('error', (e) => this.fail(fromServiceError(e, `benefactor ${this.address}`)));
+    this.call.on('end', () => this.fail(new StdchkError('UNAVAILABLE', `benefactor ${this.address} closed the stream`)));
+  }
+
+  private fail(e: StdchkError): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(this.failed);
+    this.pending.clear();
+  }
+
+  store(chunks: ChunkPayload[]): Promise<StoreAck__Output> {
+    if (this.failed) return Promise.reject(this.failed);
+    const seq = this.nextSeq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      this.call.write({ seq, chunks: chunks.map((c) => ({ hash: c.hash, data: c.data })) });
+    });
+  }
+
+  close(): void {
+    this.call.end();
+    if (this.pending.size === 0) this.call.cancel();
+  }
+}
+
+/** Connections to benefactors, one gRPC channel and one store stream each, reused across files. */
+export class BenefactorPool {
+  private readonly clients = new Map<string, BenefactorClient>();
+  private readonly streams = new Map<string, StoreStream>();
+
+  constructor(private readonly secret: Buffer | undefined) {}
+
+  client(address: string): BenefactorClient {
+    let c = this.clients.get(address);
+    if (!c) {
+      c = connectBenefactor(address, { secret: this.secret });
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  /** Stores chunks durably on one benefactor; resolves with its ack. */
+  async store(address: string, chunks: ChunkPayload[], timeoutMs = 60_000): Promise<StoreAck__Output> {
+    let s = this.streams.get(address);
+    if (!s || s.failed) {
+      s = new StoreStream(this.client(address), address);
+      this.streams.set(address, s);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StdchkError('TIMEOUT', `benefactor ${address} did not acknowledge in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([s.store(chunks), timeout]);
+    } catch (e) {
+      // A stream that failed or timed out is not reused.
+      if (this.streams.get(address) === s) this.streams.delete(address);
+      s.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Reads chunks from one benefactor. Every chunk is verified against its
+   * hash here too: a benefactor is never trusted to serve correct bytes.
+   * Returns a map hex(hash) -> data; absent entries were missing or corrupt.
+   */
+  read(address: string, hashes: Buffer[], timeoutMs = 60_000): Promise<Map<string, Buffer>> {
+    return new Promise((resolve, reject) => {
+      const out = new Map<string, Buffer>();
+      const call = this.client(address).readChunks(
+        { hashes: encodeHashes(hashes) },
+        { deadline: new Date(Date.now() + timeoutMs) },
+      );
+      call.on('data', (reply: ReadReply__Output) => {
+        for (const c of reply.chunks) {
+          if (c.missing) continue;
+          if (!hashChunk(c.data).equals(c.hash)) continue;
+          out.set(hex(c.hash), c.data);
+        }
+      });
+      call.on('error', (e) => reject(fromServiceError(e, `benefactor ${address}`)));
+      call.on('end', () => resolve(out));
+    });
+  }
+
+  close(): void {
+    for (const s of this.streams.values()) s.close();
+    this.streams.clear();
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

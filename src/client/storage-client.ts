@@ -1,0 +1,148 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
+import { connectManager, unary } from '../rpc/index.ts';
+import type { ManagerClient } from '../rpc/index.ts';
+import { BenefactorPool } from './benefactor-pool.ts';
+import { FileWriter } from './writer.ts';
+import type { WriteOptions, WriteStats } from './writer.ts';
+import { FileReader, fetchChunks } from './reader.ts';
+import type { ReadOptions } from './reader.ts';
+import { StdchkError, isStdchkError } from '../errors/index.ts';
+import { normalizePath } from '../config/paths.ts';
+import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
+import type { StatusReply__Output } from '../generated/stdchk/v1/StatusReply.ts';
+
+export interface StorageClientOptions {
+  managerAddress: string;
+  secret?: Buffer | undefined;
+  /** How long retryable manager calls keep retrying (manager restarts). */
+  retryForMs?: number;
+}
+
+export interface ReadStats {
+  bytes: number;
+  chunks: number;
+  seconds: number;
+}
+
+/**
+ * The client library shared by the CLI and the mount: a manager connection,
+ * pooled benefactor connections, and file-level write/read.
+ */
+export class StorageClient {
+  readonly manager: ManagerClient;
+  readonly pool: BenefactorPool;
+  private readonly retryForMs: number;
+
+  constructor(opts: StorageClientOptions) {
+    this.manager = connectManager(opts.managerAddress, { secret: opts.secret });
+    this.pool = new BenefactorPool(opts.secret);
+    this.retryForMs = opts.retryForMs ?? 30_000;
+  }
+
+  /** Retries an idempotent call while the manager is unreachable (e.g. restarting). */
+  async withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.retryForMs;
+    let delay = 100;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isStdchkError(e) || !(e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT') || Date.now() > deadline) {
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+  }
+
+  stat(path: string): Promise<FileInfo__Output> {
+    return this.withRetry(() => unary(this.manager, 'stat', { path: normalizePath(path) }));
+  }
+
+  async list(path: string): Promise<FileInfo__Output[]> {
+    return (await this.withRetry(() => unary(this.manager, 'list', { path: normalizePath(path) }))).entries;
+  }
+
+  mkdir(path: string, opts: { parents?: boolean; mode?: number } = {}): Promise<FileInfo__Output> {
+    return unary(this.manager, 'mkdir', {
+      path: normalizePath(path),
+      parents: opts.parents ?? false,
+      mode: opts.mode ?? 0o755,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+    });
+  }
+
+  async remove(path: string, opts: { recursive?: boolean; directory?: boolean } = {}): Promise<void> {
+    await unary(this.manager, 'remove', {
+      path: normalizePath(path),
+      recursive: opts.recursive ?? false,
+      directory: opts.directory ?? false,
+    });
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await unary(this.manager, 'rename', { from: normalizePath(from), to: normalizePath(to) });
+  }
+
+  status(): Promise<StatusReply__Output> {
+    return this.withRetry(() => unary(this.manager, 'status', {}));
+  }
+
+  openWriter(path: string, opts: WriteOptions = {}): Promise<FileWriter> {
+    return FileWriter.create(this, normalizePath(path), opts);
+  }
+
+  openReader(path: string, opts: ReadOptions = {}): Promise<FileReader> {
+    return FileReader.open(this, normalizePath(path), opts);
+  }
+
+  fetchChunks(hashes: Buffer[]): Promise<Map<string, Buffer>> {
+    return fetchChunks(this, hashes);
+  }
+
+  /** Stores a local file as a new version of `remote`. */
+  async putFile(local: string, remote: string, opts: WriteOptions = {}): Promise<WriteStats> {
+    const input = createReadStream(local, { highWaterMark: 4 * 1024 * 1024 });
+    const writer = await this.openWriter(remote, opts);
+    try {
+      for await (const piece of input) await writer.write(piece as Buffer);
+    } catch (e) {
+      input.destroy();
+      await writer.abort();
+      throw e instanceof StdchkError ? e : new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
+    }
+    return (await writer.close()).stats;
+  }
+
+  /** Reads `remote` into a local file (written to a temp name, then renamed). */
+  async getFile(remote: string, local: string, opts: ReadOptions = {}): Promise<ReadStats> {
+    const started = performance.now();
+    const reader = await this.openReader(remote, opts);
+    const tmp = `${local}.stdchk-${process.pid}.tmp`;
+    const out = createWriteStream(tmp);
+    try {
+      for await (const piece of reader.stream()) {
+        if (!out.write(piece)) await once(out, 'drain');
+      }
+      out.end();
+      await once(out, 'finish');
+      await rename(tmp, local);
+    } catch (e) {
+      out.destroy();
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    } finally {
+      await reader.close();
+    }
+    return { bytes: reader.size, chunks: reader.refs.length, seconds: (performance.now() - started) / 1000 };
+  }
+
+  close(): void {
+    this.pool.close();
+    this.manager.close();
+  }
+}

@@ -1,0 +1,273 @@
+import type { StorageClient } from './storage-client.ts';
+import type { ChunkPayload } from './benefactor-pool.ts';
+import type { Chunk } from '../chunking/chunker.ts';
+import { WorkerChunker } from '../chunking/worker-chunker.ts';
+import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
+import type { ChunkerParams } from '../chunking/params.ts';
+import { encodeRefs, MAX_CHUNK_BYTES } from '../chunking/refs.ts';
+import type { ChunkRef } from '../chunking/refs.ts';
+import { ZERO_HASH, hex } from '../hashing/index.ts';
+import { StdchkError, errorMessage } from '../errors/index.ts';
+import { unary } from '../rpc/index.ts';
+import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
+import type { BenefactorRef__Output } from '../generated/stdchk/v1/BenefactorRef.ts';
+
+export interface WriteOptions {
+  /** Replicas every chunk must reach before close() returns (default 2). */
+  replicas?: number;
+  chunker?: ChunkerParams;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtimeMs?: number;
+  /** Fail with CONFLICT if the file's newest version is no longer this one. */
+  baseVersion?: number;
+  /** Bytes of new chunks per upload message (the network frame, not the dedup unit). */
+  batchBytes?: number;
+  /** Upload batches in flight at once; bounds the writer's memory with batchBytes. */
+  inFlight?: number;
+}
+
+export interface WriteStats {
+  bytes: number;
+  /** Bytes of chunks that had to be uploaded (each unique chunk once, whatever the replica count). */
+  bytesUploaded: number;
+  /** Bytes sent over the network, all replicas included. */
+  bytesSent: number;
+  chunks: number;
+  chunksUploaded: number;
+  zeroBytes: number;
+  seconds: number;
+}
+
+export const DEFAULT_REPLICAS = 2;
+const DEFAULT_BATCH_BYTES = 1024 * 1024;
+const DEFAULT_IN_FLIGHT = 8;
+const MAX_BATCH_CHUNKS = 1024;
+const MAX_TARGET_ATTEMPTS = 6;
+
+/**
+ * Streams one file version into the cluster: chunk + hash off the main thread,
+ * batched dedup lookups, uploads of new chunks to `replicas` benefactors with
+ * several batches in flight, then an atomic commit. Nothing is committed
+ * before every chunk is durable on enough replicas.
+ */
+export class FileWriter {
+  private readonly refs: ChunkRef[] = [];
+  private batch: Chunk[] = [];
+  private batchBytes = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: StdchkError | undefined;
+  private closed = false;
+  private readonly started = performance.now();
+  readonly stats: WriteStats = {
+    bytes: 0,
+    bytesUploaded: 0,
+    bytesSent: 0,
+    chunks: 0,
+    chunksUploaded: 0,
+    zeroBytes: 0,
+    seconds: 0,
+  };
+  readonly replicas: number;
+
+  private constructor(
+    private readonly client: StorageClient,
+    readonly path: string,
+    private readonly chunker: WorkerChunker,
+    private readonly opts: WriteOptions,
+  ) {
+    this.replicas = opts.replicas ?? DEFAULT_REPLICAS;
+  }
+
+  static async create(client: StorageClient, path: string, opts: WriteOptions = {}): Promise<FileWriter> {
+    const replicas = opts.replicas ?? DEFAULT_REPLICAS;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
+      throw new StdchkError('INVALID_ARGUMENT', `replicas must be an integer from 1 to 16, not ${replicas}`);
+    }
+    const chunker = await WorkerChunker.create(opts.chunker ?? DEFAULT_CHUNKER_PARAMS);
+    return new FileWriter(client, path, chunker, opts);
+  }
+
+  /** Appends data; resolves when the data is accepted (waits while the upload window is full). */
+  async write(data: Buffer): Promise<void> {
+    if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'write after close');
+    this.throwIfFailed();
+    this.stats.bytes += data.length;
+    const chunks = await this.chunker.push(data);
+    await this.accept(chunks);
+  }
+
+  /** Flushes, waits for every upload and commits the version. */
+  async close(): Promise<{ info: FileInfo__Output; stats: WriteStats }> {
+    if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'close called twice');
+    this.closed = true;
+    try {
+      await this.accept(await this.chunker.finish());
+      this.flushBatch();
+      await Promise.all(this.inFlight);
+      this.throwIfFailed();
+      const info = await unary(
+        this.client.manager,
+        'commitVersion',
+        {
+          path: this.path,
+          refs: encodeRefs(this.refs),
+          size: this.stats.bytes,
+          replicas: this.replicas,
+          ...(this.opts.baseVersion !== undefined ? { baseVersion: this.opts.baseVersion } : {}),
+          mode: this.opts.mode ?? 0o644,
+          uid: this.opts.uid ?? process.getuid?.() ?? 0,
+          gid: this.opts.gid ?? process.getgid?.() ?? 0,
+          ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
+        },
+        { timeoutMs: 120_000 },
+      );
+      this.stats.seconds = (performance.now() - this.started) / 1000;
+      return { info, stats: { ...this.stats } };
+    } finally {
+      await this.chunker.close();
+    }
+  }
+
+  /** Drops the version being written (nothing is committed). */
+  async abort(): Promise<void> {
+    this.closed = true;
+    this.failure ??= new StdchkError('INVALID_ARGUMENT', 'write aborted');
+    await Promise.allSettled(this.inFlight);
+    await this.chunker.close();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private async accept(chunks: Chunk[]): Promise<void> {
+    for (const c of chunks) {
+      this.stats.chunks++;
+      if (c.zero) {
+        this.stats.zeroBytes += c.length;
+        this.appendHole(c.length);
+        continue;
+      }
+      this.refs.push({ hash: c.hash, length: c.length });
+      this.batch.push(c);
+      this.batchBytes += c.length;
+      if (this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES) || this.batch.length >= MAX_BATCH_CHUNKS) {
+        this.flushBatch();
+      }
+    }
+    while (this.inFlight.size >= (this.opts.inFlight ?? DEFAULT_IN_FLIGHT)) {
+      await Promise.race(this.inFlight);
+    }
+    this.throwIfFailed();
+  }
+
+  /** Runs of zero chunks merge into one hole reference (never stored or sent). */
+  private appendHole(length: number): void {
+    const last = this.refs[this.refs.length - 1];
+    if (last && last.hash === ZERO_HASH && last.length + length <= MAX_CHUNK_BYTES) {
+      last.length += length;
+      return;
+    }
+    this.refs.push({ hash: ZERO_HASH, length });
+  }
+
+  private flushBatch(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const p = this.uploadBatch(batch).catch((e: unknown) => {
+      this.failure ??= e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
+    });
+    const tracked = p.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private async uploadBatch(batch: Chunk[]): Promise<void> {
+    const unique = new Map<string, Chunk>();
+    for (const c of batch) unique.set(hex(c.hash), c);
+    const chunks = [...unique.values()];
+    const prep = await this.client.withRetry(() =>
+      unary(this.client.manager, 'prepareChunks', {
+        refs: encodeRefs(chunks.map((c) => ({ hash: c.hash, length: c.length }))),
+        replicas: this.replicas,
+      }),
+    );
+    const missing = chunks.filter((_, i) => prep.present[i] !== 1);
+    if (missing.length === 0) return;
+    const payload: ChunkPayload[] = missing.map((c) => ({ hash: c.hash, data: c.data as Buffer }));
+    const bytes = missing.reduce((n, c) => n + c.length, 0);
+    const stored = await this.storeOnReplicas(payload, bytes, prep.targets);
+    await this.client.withRetry(() =>
+      unary(this.client.manager, 'reportStored', {
+        replicas: stored.map((id) => ({
+          benefactorId: id,
+          refs: encodeRefs(missing.map((c) => ({ hash: c.hash, length: c.length }))),
+        })),
+      }),
+    );
+    this.stats.chunksUploaded += missing.length;
+    this.stats.bytesUploaded += bytes;
+    this.stats.bytesSent += bytes * stored.length;
+  }
+
+  /**
+   * Stores the payload on `replicas` distinct benefactors. A target that fails
+   * is replaced by one the manager allocates, excluding every target tried.
+   */
+  private async storeOnReplicas(
+    payload: ChunkPayload[],
+    bytes: number,
+    initial: BenefactorRef__Output[],
+  ): Promise<string[]> {
+    const tried = new Set<string>();
+    const errors: string[] = [];
+    const stored: string[] = [];
+    const attempt = async (target: BenefactorRef__Output | undefined, attemptsLeft: number): Promise<void> => {
+      while (attemptsLeft-- > 0) {
+        if (!target) {
+          const alloc = await unary(this.client.manager, 'allocateTargets', {
+            count: 1,
+            bytes,
+            exclude: [...tried],
+          }).catch((e: unknown) => {
+            errors.push(errorMessage(e));
+            return undefined;
+          });
+          target = alloc?.targets[0];
+          if (!target) return;
+          // Another slot may have been given the same replacement meanwhile.
+          if (tried.has(target.id)) {
+            target = undefined;
+            continue;
+          }
+        }
+        tried.add(target.id);
+        try {
+          await this.client.pool.store(target.address, payload);
+          stored.push(target.id);
+          return;
+        } catch (e) {
+          errors.push(`${target.id} (${target.address}): ${errorMessage(e)}`);
+          if (e instanceof StdchkError && e.code === 'INVALID_ARGUMENT') throw e;
+          target = undefined;
+        }
+      }
+    };
+    const slots: Promise<void>[] = [];
+    for (let i = 0; i < this.replicas; i++) {
+      const t = initial[i];
+      if (t) tried.add(t.id);
+      slots.push(attempt(t, MAX_TARGET_ATTEMPTS));
+    }
+    await Promise.all(slots);
+    if (stored.length < this.replicas) {
+      const why = errors.length ? `: ${errors.slice(-3).join('; ')}` : '';
+      const code = errors.some((m) => /space/i.test(m)) ? 'NO_SPACE' : 'UNAVAILABLE';
+      throw new StdchkError(code, `stored ${stored.length} of ${this.replicas} replicas${why}`);
+    }
+    return stored;
+  }
+}

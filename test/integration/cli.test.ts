@@ -1,0 +1,118 @@
+import test from 'ava';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeFileSync, existsSync } from 'node:fs';
+import { cleanupAll, runCli, startGrid, tempDir, STDCHK_BIN, waitFor } from '../helpers/grid.ts';
+
+test.after.always(cleanupAll);
+
+const noGridEnv = { STDCHK_MANAGER: '', STDCHK_SECRET_FILE: '' };
+
+test('--help describes every command and its flags', async (t) => {
+  const r = await runCli(['--help']);
+  t.is(r.code, 0);
+  for (const cmd of ['manager', 'benefactor', 'put', 'get', 'ls', 'rm', 'status', 'up', 'demo']) {
+    t.regex(r.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'), `${cmd} is listed`);
+  }
+  const put = await runCli(['put', '--help']);
+  t.is(put.code, 0);
+  t.regex(put.stdout, /--replicas/);
+  t.regex(put.stdout, /--json/);
+});
+
+test('bad configuration gets one clear line and a non-zero exit', async (t) => {
+  const dir = tempDir();
+  const noSecret = await runCli(['manager', '--data', dir, '--listen', '127.0.0.1:0'], noGridEnv);
+  t.is(noSecret.code, 2);
+  t.regex(noSecret.stderr, /^stdchk: the manager needs the cluster secret/);
+  t.is(noSecret.stderr.trim().split('\n').length, 1);
+
+  const badCapacity = await runCli(
+    ['benefactor', '--manager', '127.0.0.1:1', '--store', dir, '--capacity', 'banana', '--insecure'],
+    noGridEnv,
+  );
+  t.is(badCapacity.code, 2);
+  t.regex(badCapacity.stderr, /^stdchk: --capacity: not a size: "banana"/);
+
+  const shortSecret = path.join(dir, 'short');
+  writeFileSync(shortSecret, 'abc\n');
+  const short = await runCli(['manager', '--data', dir, '--secret-file', shortSecret], noGridEnv);
+  t.is(short.code, 2);
+  t.regex(short.stderr, /fewer than 16 characters/);
+
+  const badListen = await runCli(['manager', '--data', dir, '--insecure', '--listen', 'nonsense'], noGridEnv);
+  t.is(badListen.code, 2);
+  t.regex(badListen.stderr, /--listen must be HOST:PORT/);
+});
+
+test('client commands report bad input with one line and an exit code', async (t) => {
+  const grid = await startGrid({ benefactors: 2 });
+  const env = grid.env();
+  const work = tempDir();
+
+  const missing = await runCli(['ls', '/does/not/exist'], env);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^stdchk: .*no such file or directory/);
+
+  const noLocal = await runCli(['put', path.join(work, 'absent'), '/x'], env);
+  t.not(noLocal.code, 0);
+  t.regex(noLocal.stderr, /^stdchk: .*absent/);
+  t.is(noLocal.stderr.trim().split('\n').length, 1);
+
+  const zero = await runCli(['put', '/etc/hostname', '/x', '--replicas', '0'], env);
+  t.is(zero.code, 2);
+  t.regex(zero.stderr, /--replicas must be an integer from 1 to 16/);
+
+  const traversal = await runCli(['put', '/etc/hostname', '/a/../b'], env);
+  t.is(traversal.code, 2);
+  t.regex(traversal.stderr, /"\." and "\.\." are not allowed/);
+
+  const tooMany = await runCli(['put', '/etc/hostname', '/x', '--replicas', '3'], env);
+  t.is(tooMany.code, 1, 'two benefactors cannot hold three replicas');
+  t.regex(tooMany.stderr, /replicas/);
+
+  const noManager = await runCli(['status'], { STDCHK_MANAGER: '', STDCHK_SECRET_FILE: '' });
+  t.is(noManager.code, 2);
+  t.regex(noManager.stderr, /no manager address/);
+
+  // The manager is still serving after all that.
+  const ok = await runCli(['put', '/etc/hostname', '/hostname', '--json'], env);
+  t.is(ok.code, 0, ok.stderr);
+  t.is(JSON.parse(ok.stdout).bytes, (await import('node:fs')).statSync('/etc/hostname').size);
+  const ls = await runCli(['ls', '/', '--json'], env);
+  t.deepEqual(
+    JSON.parse(ls.stdout).map((e: { name: string }) => e.name),
+    ['hostname'],
+  );
+});
+
+test('the demo (README command) stores, dedups and reads back a file, then stops its grid', async (t) => {
+  const r = await runCli(['demo', '--size', '16MiB']);
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.regex(r.stdout, /sha256 identical/);
+  t.regex(r.stdout, /demo finished: every step succeeded/);
+});
+
+test('stdchk up serves a grid that client commands find, and Ctrl-C stops every process', async (t) => {
+  const dir = tempDir();
+  const up = spawn(STDCHK_BIN, ['up', '--dir', path.join(dir, 'grid'), '--benefactors', '3', '--json'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => void up.kill('SIGKILL'));
+  let out = '';
+  up.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const info = await waitFor('up to print its JSON', async () => (out.includes('}') ? JSON.parse(out) : undefined), 60_000);
+  t.true(existsSync(info.secretFile));
+  const env = { STDCHK_MANAGER: info.managerAddress, STDCHK_SECRET_FILE: info.secretFile };
+  const st = await runCli(['status', '--json'], env);
+  t.is(st.code, 0, st.stderr);
+  t.is(JSON.parse(st.stdout).benefactors.filter((b: { alive: boolean }) => b.alive).length, 3);
+  const exited = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
+  up.kill('SIGINT');
+  t.is(await exited, 0);
+  // Nothing of the grid keeps running.
+  const { execFileSync } = await import('node:child_process');
+  const leftovers = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(path.join(dir, 'grid')));
+  t.deepEqual(leftovers, []);
+});
