@@ -17,13 +17,24 @@ export interface ClientFlags {
 export function addClientOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option('--manager <addr>', 'manager address HOST:PORT (default: $STDCHK_MANAGER, else the grid of `stdchk up` in ./.stdchk)'),
+      new Option(
+        '--manager <addr>',
+        'manager address HOST:PORT (default: $STDCHK_MANAGER, else the grid of `stdchk up` in ./.stdchk)',
+      ),
     )
-    .addOption(new Option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)'));
+    .addOption(
+      new Option(
+        '--secret-file <file>',
+        'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)',
+      ),
+    );
 }
 
 /** Manager address and secret from flags, environment, or a local `stdchk up` grid, in that order. */
-export function resolveClientConfig(flags: ClientFlags): { managerAddress: string; secret: Buffer | undefined } {
+export function resolveClientConfig(flags: ClientFlags): {
+  managerAddress: string;
+  secret: Buffer | undefined;
+} {
   let managerAddress = flags.manager ?? process.env.STDCHK_MANAGER;
   let secretFile = flags.secretFile ?? process.env.STDCHK_SECRET_FILE;
   const upAddr = path.join(DEFAULT_UP_DIR, 'manager.addr');
@@ -33,7 +44,10 @@ export function resolveClientConfig(flags: ClientFlags): { managerAddress: strin
     if (!secretFile && existsSync(upSecret)) secretFile = upSecret;
   }
   if (!managerAddress) {
-    throw new StdchkError('INVALID_ARGUMENT', 'no manager address: pass --manager HOST:PORT or set STDCHK_MANAGER');
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      'no manager address: pass --manager HOST:PORT or set STDCHK_MANAGER',
+    );
   }
   return { managerAddress, secret: resolveSecret(secretFile) };
 }
@@ -46,7 +60,10 @@ export function openClient(flags: ClientFlags): StorageClient {
 export function parseReplicas(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 16) {
-    throw new StdchkError('INVALID_ARGUMENT', `--replicas must be an integer from 1 to 16, not ${JSON.stringify(value)}`);
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `--replicas must be an integer from 1 to 16, not ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }

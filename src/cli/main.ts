@@ -3,6 +3,9 @@ import { registerDaemonCommands } from './commands/daemons.ts';
 import { registerFileCommands } from './commands/files.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerUpCommands } from './commands/up.ts';
+import { registerMountCommand } from './commands/mount.ts';
+import { registerBenchCommands } from './commands/bench.ts';
+import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { fail } from './output.ts';
 
 const program = new Command()
@@ -16,6 +19,9 @@ registerDaemonCommands(program);
 registerFileCommands(program);
 registerStatusCommand(program);
 registerUpCommands(program);
+registerMountCommand(program);
+registerBenchCommands(program);
+registerSchedulerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

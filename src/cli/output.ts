@@ -20,12 +20,19 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   for (const r of cells) {
-    process.stdout.write(r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd() + '\n');
+    process.stdout.write(
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
   }
 }
 
 /** Wraps a command action: any error becomes one line and an exit code. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void> | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await fn(...args);

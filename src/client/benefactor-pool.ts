@@ -40,7 +40,9 @@ class StoreStream {
       p.resolve(ack);
     });
     this.call.on('error', (e) => this.fail(fromServiceError(e, `benefactor ${this.address}`)));
-    this.call.on('end', () => this.fail(new StdchkError('UNAVAILABLE', `benefactor ${this.address} closed the stream`)));
+    this.call.on('end', () =>
+      this.fail(new StdchkError('UNAVAILABLE', `benefactor ${this.address} closed the stream`)),
+    );
   }
 
   private fail(e: StdchkError): void {
@@ -90,7 +92,8 @@ export class BenefactorPool {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new StdchkError('TIMEOUT', `benefactor ${address} did not acknowledge in ${timeoutMs} ms`)),
+        () =>
+          reject(new StdchkError('TIMEOUT', `benefactor ${address} did not acknowledge in ${timeoutMs} ms`)),
         timeoutMs,
       );
     });

@@ -1,6 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
 import type { ManagerClient } from '../rpc/index.ts';
 import { BenefactorPool } from './benefactor-pool.ts';
@@ -49,7 +49,11 @@ export class StorageClient {
       try {
         return await fn();
       } catch (e) {
-        if (!isStdchkError(e) || !(e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT') || Date.now() > deadline) {
+        if (
+          !isStdchkError(e) ||
+          !(e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT') ||
+          Date.now() > deadline
+        ) {
           throw e;
         }
         await new Promise((r) => setTimeout(r, delay));
@@ -113,7 +117,9 @@ export class StorageClient {
     } catch (e) {
       input.destroy();
       await writer.abort();
-      throw e instanceof StdchkError ? e : new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
+      throw e instanceof StdchkError
+        ? e
+        : new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
     }
     return (await writer.close()).stats;
   }
@@ -123,16 +129,19 @@ export class StorageClient {
     const started = performance.now();
     const reader = await this.openReader(remote, opts);
     const tmp = `${local}.stdchk-${process.pid}.tmp`;
-    const out = createWriteStream(tmp);
+    let out: FileHandle;
     try {
-      for await (const piece of reader.stream()) {
-        if (!out.write(piece)) await once(out, 'drain');
-      }
-      out.end();
-      await once(out, 'finish');
+      out = await open(tmp, 'w');
+    } catch (e) {
+      await reader.close();
+      throw new StdchkError('INVALID_ARGUMENT', `cannot write ${local}: ${(e as Error).message}`);
+    }
+    try {
+      for await (const piece of reader.stream()) await out.write(piece);
+      await out.close();
       await rename(tmp, local);
     } catch (e) {
-      out.destroy();
+      await out.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
       throw e;
     } finally {

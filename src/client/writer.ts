@@ -2,6 +2,7 @@ import type { StorageClient } from './storage-client.ts';
 import type { ChunkPayload } from './benefactor-pool.ts';
 import type { Chunk } from '../chunking/chunker.ts';
 import { WorkerChunker } from '../chunking/worker-chunker.ts';
+import type { ChunkerPool } from './chunker-pool.ts';
 import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { encodeRefs, MAX_CHUNK_BYTES } from '../chunking/refs.ts';
@@ -26,6 +27,10 @@ export interface WriteOptions {
   batchBytes?: number;
   /** Upload batches in flight at once; bounds the writer's memory with batchBytes. */
   inFlight?: number;
+  /** Borrow the chunker thread from this pool (and give it back) instead of starting one. */
+  chunkerPool?: ChunkerPool;
+  /** Sees every non-zero chunk as it is cut (e.g. to fill a local chunk cache); must not keep it long. */
+  onChunk?: (hash: Buffer, data: Buffer) => void;
 }
 
 export interface WriteStats {
@@ -59,6 +64,10 @@ export class FileWriter {
   private readonly inFlight = new Set<Promise<void>>();
   private failure: StdchkError | undefined;
   private closed = false;
+  /** Sum of the lengths in `refs`; equals stats.bytes exactly when no chunk is in progress. */
+  private refBytes = 0;
+  private path_: string;
+  private chunkerReleased = false;
   private readonly started = performance.now();
   readonly stats: WriteStats = {
     bytes: 0,
@@ -70,14 +79,22 @@ export class FileWriter {
     seconds: 0,
   };
   readonly replicas: number;
+  private readonly opts: WriteOptions;
 
   private constructor(
     private readonly client: StorageClient,
-    readonly path: string,
+    path: string,
     private readonly chunker: WorkerChunker,
-    private readonly opts: WriteOptions,
+    opts: WriteOptions,
   ) {
+    this.opts = { ...opts };
     this.replicas = opts.replicas ?? DEFAULT_REPLICAS;
+    this.path_ = path;
+  }
+
+  /** Where the next commit goes. */
+  get path(): string {
+    return this.path_;
   }
 
   static async create(client: StorageClient, path: string, opts: WriteOptions = {}): Promise<FileWriter> {
@@ -85,7 +102,10 @@ export class FileWriter {
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
       throw new StdchkError('INVALID_ARGUMENT', `replicas must be an integer from 1 to 16, not ${replicas}`);
     }
-    const chunker = await WorkerChunker.create(opts.chunker ?? DEFAULT_CHUNKER_PARAMS);
+    const params = opts.chunker ?? DEFAULT_CHUNKER_PARAMS;
+    const chunker = opts.chunkerPool
+      ? await opts.chunkerPool.acquire(params)
+      : await WorkerChunker.create(params);
     return new FileWriter(client, path, chunker, opts);
   }
 
@@ -98,35 +118,106 @@ export class FileWriter {
     await this.accept(chunks);
   }
 
+  /**
+   * Appends chunks the caller cut itself with the same chunker parameters
+   * (e.g. a small file chunked in-thread, sparing two round trips to the
+   * chunker thread). Only at a chunk boundary, like appendRefs().
+   */
+  async writeChunks(chunks: Chunk[]): Promise<void> {
+    if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'write after close');
+    if (this.refBytes !== this.stats.bytes) {
+      throw new StdchkError('INVALID_ARGUMENT', 'writeChunks in the middle of a chunk (call cut() first)');
+    }
+    this.throwIfFailed();
+    for (const c of chunks) this.stats.bytes += c.length;
+    await this.accept(chunks);
+  }
+
   /** Flushes, waits for every upload and commits the version. */
   async close(): Promise<{ info: FileInfo__Output; stats: WriteStats }> {
     if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'close called twice');
-    this.closed = true;
+    let ok = false;
     try {
-      await this.accept(await this.chunker.finish());
-      this.flushBatch();
-      await Promise.all(this.inFlight);
-      this.throwIfFailed();
-      const info = await unary(
-        this.client.manager,
-        'commitVersion',
-        {
-          path: this.path,
-          refs: encodeRefs(this.refs),
-          size: this.stats.bytes,
-          replicas: this.replicas,
-          ...(this.opts.baseVersion !== undefined ? { baseVersion: this.opts.baseVersion } : {}),
-          mode: this.opts.mode ?? 0o644,
-          uid: this.opts.uid ?? process.getuid?.() ?? 0,
-          gid: this.opts.gid ?? process.getgid?.() ?? 0,
-          ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
-        },
-        { timeoutMs: 120_000 },
-      );
-      this.stats.seconds = (performance.now() - this.started) / 1000;
+      await this.cut();
+      this.closed = true;
+      const info = await this.commitRefs();
+      ok = true;
       return { info, stats: { ...this.stats } };
     } finally {
-      await this.chunker.close();
+      this.closed = true;
+      await this.releaseChunker(!ok);
+    }
+  }
+
+  /**
+   * Ends the chunk in progress at the current position and waits until every
+   * chunk so far is stored on its replicas; returns the chunk list so far.
+   * The writer stays open: later writes start a new chunk.
+   */
+  async cut(): Promise<ChunkRef[]> {
+    if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'write after close');
+    // The chunker holds bytes only if more was written than chunks came back.
+    if (this.refBytes !== this.stats.bytes) await this.accept(await this.chunker.finish());
+    this.flushBatch();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
+    return this.refs.map((r) => ({ hash: r.hash, length: r.length }));
+  }
+
+  /**
+   * Commits everything written so far as a new version (what fsync needs)
+   * and stays open for more writes; a later commit() or close() commits the
+   * whole content again. `path` retargets this and later commits (the file
+   * was renamed while open); mode/uid/gid/mtimeMs replace those given at
+   * create() for this and later commits.
+   */
+  async commit(
+    opts: { path?: string } & Pick<WriteOptions, 'mode' | 'uid' | 'gid' | 'mtimeMs'> = {},
+  ): Promise<FileInfo__Output> {
+    const { path, ...meta } = opts;
+    if (path !== undefined) this.path_ = path;
+    for (const [k, v] of Object.entries(meta)) if (v !== undefined) Object.assign(this.opts, { [k]: v });
+    await this.cut();
+    return this.commitRefs();
+  }
+
+  private async commitRefs(): Promise<FileInfo__Output> {
+    const info = await unary(
+      this.client.manager,
+      'commitVersion',
+      {
+        path: this.path,
+        refs: encodeRefs(this.refs),
+        size: this.stats.bytes,
+        replicas: this.replicas,
+        ...(this.opts.baseVersion !== undefined ? { baseVersion: this.opts.baseVersion } : {}),
+        mode: this.opts.mode ?? 0o644,
+        uid: this.opts.uid ?? process.getuid?.() ?? 0,
+        gid: this.opts.gid ?? process.getgid?.() ?? 0,
+        ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
+      },
+      { timeoutMs: 120_000 },
+    );
+    this.stats.seconds = (performance.now() - this.started) / 1000;
+    return info;
+  }
+
+  /**
+   * Adds chunks that are already stored (e.g. an existing version's, when
+   * appending to it) after what was written so far. Only at a chunk
+   * boundary: before any write(), or right after cut()/commit().
+   */
+  appendRefs(refs: readonly ChunkRef[]): void {
+    if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'appendRefs after close');
+    if (this.refBytes !== this.stats.bytes) {
+      throw new StdchkError('INVALID_ARGUMENT', 'appendRefs in the middle of a chunk (call cut() first)');
+    }
+    for (const r of refs) {
+      if (r.hash.equals(ZERO_HASH)) this.appendHole(r.length);
+      else this.refs.push({ hash: r.hash, length: r.length });
+      this.refBytes += r.length;
+      this.stats.bytes += r.length;
+      this.stats.chunks++;
     }
   }
 
@@ -135,7 +226,14 @@ export class FileWriter {
     this.closed = true;
     this.failure ??= new StdchkError('INVALID_ARGUMENT', 'write aborted');
     await Promise.allSettled(this.inFlight);
-    await this.chunker.close();
+    await this.releaseChunker(true);
+  }
+
+  private async releaseChunker(mayHoldData: boolean): Promise<void> {
+    if (this.chunkerReleased) return;
+    this.chunkerReleased = true;
+    if (this.opts.chunkerPool) await this.opts.chunkerPool.release(this.chunker, mayHoldData);
+    else await this.chunker.close();
   }
 
   private throwIfFailed(): void {
@@ -145,15 +243,20 @@ export class FileWriter {
   private async accept(chunks: Chunk[]): Promise<void> {
     for (const c of chunks) {
       this.stats.chunks++;
+      this.refBytes += c.length;
       if (c.zero) {
         this.stats.zeroBytes += c.length;
         this.appendHole(c.length);
         continue;
       }
       this.refs.push({ hash: c.hash, length: c.length });
+      if (this.opts.onChunk) this.opts.onChunk(c.hash, c.data as Buffer);
       this.batch.push(c);
       this.batchBytes += c.length;
-      if (this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES) || this.batch.length >= MAX_BATCH_CHUNKS) {
+      if (
+        this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES) ||
+        this.batch.length >= MAX_BATCH_CHUNKS
+      ) {
         this.flushBatch();
       }
     }
@@ -179,7 +282,8 @@ export class FileWriter {
     this.batch = [];
     this.batchBytes = 0;
     const p = this.uploadBatch(batch).catch((e: unknown) => {
-      this.failure ??= e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
+      this.failure ??=
+        e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
     });
     const tracked = p.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
@@ -225,7 +329,10 @@ export class FileWriter {
     const tried = new Set<string>();
     const errors: string[] = [];
     const stored: string[] = [];
-    const attempt = async (target: BenefactorRef__Output | undefined, attemptsLeft: number): Promise<void> => {
+    const attempt = async (
+      target: BenefactorRef__Output | undefined,
+      attemptsLeft: number,
+    ): Promise<void> => {
       while (attemptsLeft-- > 0) {
         if (!target) {
           const alloc = await unary(this.client.manager, 'allocateTargets', {

@@ -15,7 +15,8 @@ export function normalizePath(p: unknown, what = 'path'): string {
   const parts = p.split('/').filter((s) => s.length > 0);
   for (const part of parts) {
     if (part === '.' || part === '..') throw invalid(`${what}: "." and ".." are not allowed: ${p}`);
-    if (Buffer.byteLength(part) > MAX_NAME_BYTES) throw invalid(`${what}: name longer than ${MAX_NAME_BYTES} bytes`);
+    if (Buffer.byteLength(part) > MAX_NAME_BYTES)
+      throw invalid(`${what}: name longer than ${MAX_NAME_BYTES} bytes`);
   }
   return '/' + parts.join('/');
 }

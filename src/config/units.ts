@@ -7,7 +7,8 @@ export function parseSize(value: string | number, what = 'size'): number {
   if (typeof value === 'number') return value;
   const normalised = value.trim().replace(/ib$/i, 'b');
   const n = /^\d+$/.test(normalised) ? Number(normalised) : bytes.parse(normalised);
-  if (n === null || !Number.isFinite(n) || n < 0) throw invalid(`${what}: not a size: ${JSON.stringify(value)}`);
+  if (n === null || !Number.isFinite(n) || n < 0)
+    throw invalid(`${what}: not a size: ${JSON.stringify(value)}`);
   return Math.floor(n);
 }
 

@@ -112,11 +112,15 @@ export function fromServiceError(e: unknown, context?: string): StdchkError {
   if (se && typeof se.code === 'number') {
     const carried = se.metadata?.get(ERROR_CODE_KEY)?.[0];
     const code: ErrorCode =
-      typeof carried === 'string' && carried in TO_GRPC ? (carried as ErrorCode) : (FROM_GRPC[se.code] ?? 'INTERNAL');
+      typeof carried === 'string' && carried in TO_GRPC
+        ? (carried as ErrorCode)
+        : (FROM_GRPC[se.code] ?? 'INTERNAL');
     const detail = se.details || se.message || 'request failed';
     return new StdchkError(code, context ? `${context}: ${detail}` : detail, { cause: e });
   }
-  return new StdchkError('INTERNAL', context ? `${context}: ${errorMessage(e)}` : errorMessage(e), { cause: e });
+  return new StdchkError('INTERNAL', context ? `${context}: ${errorMessage(e)}` : errorMessage(e), {
+    cause: e,
+  });
 }
 
 export function toErrno(e: unknown): number {

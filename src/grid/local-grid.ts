@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +25,21 @@ export interface LocalGridOptions {
   listenHost?: string;
 }
 
+export interface GridMountOptions {
+  replicas?: number;
+  cacheDir?: string;
+  cacheSize?: string;
+  /** Extra `stdchk mount` flags. */
+  args?: string[];
+  /** Log file name under logs/ (default mount-N). */
+  name?: string;
+  timeoutMs?: number;
+}
+
+export interface GridMount extends GridProcess {
+  mountpoint: string;
+}
+
 export interface GridProcess {
   name: string;
   child: ChildProcess;
@@ -42,6 +58,7 @@ export class LocalGrid {
   managerAddress = '';
   manager: GridProcess | undefined;
   readonly benefactors: (GridProcess | undefined)[] = [];
+  readonly mounts: GridMount[] = [];
   private readonly opts: LocalGridOptions;
   onExit: ((p: GridProcess, code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 
@@ -69,7 +86,10 @@ export class LocalGrid {
   }
 
   client(): StorageClient {
-    return new StorageClient({ managerAddress: this.managerAddress, secret: readSecretFile(this.secretFile) });
+    return new StorageClient({
+      managerAddress: this.managerAddress,
+      secret: readSecretFile(this.secretFile),
+    });
   }
 
   benefactorStore(i: number): string {
@@ -132,11 +152,65 @@ export class LocalGrid {
     return p;
   }
 
+  /**
+   * Starts `stdchk mount MOUNTPOINT` against this grid and resolves once the
+   * mount is live (it shows in /proc/self/mountinfo as stdchk:PID).
+   */
+  async mount(mountpoint: string, opts: GridMountOptions = {}): Promise<GridMount> {
+    const mp = path.resolve(mountpoint);
+    const args = [
+      'mount',
+      mp,
+      '--manager',
+      this.managerAddress,
+      '--secret-file',
+      this.secretFile,
+      ...(opts.replicas !== undefined ? ['--replicas', String(opts.replicas)] : []),
+      ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
+      ...(opts.cacheSize ? ['--cache-size', opts.cacheSize] : []),
+      ...(opts.args ?? []),
+    ];
+    const p = this.spawnRole(opts.name ?? `mount-${this.mounts.length}`, args);
+    const m: GridMount = Object.assign(p, { mountpoint: mp });
+    this.mounts.push(m);
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    for (;;) {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) {
+        throw new StdchkError(
+          'UNAVAILABLE',
+          `${p.name} exited during start; see ${this.logDir}/${p.name}.log`,
+        );
+      }
+      if (mountSource(mp) === `stdchk:${p.child.pid}`) return m;
+      if (Date.now() > deadline) throw new StdchkError('TIMEOUT', `${p.name} did not mount ${mp} in time`);
+      await sleep(50);
+    }
+  }
+
+  /** Stops a mount (SIGTERM: it unmounts); after a kill -9, clears what it left. */
+  async unmount(m: GridMount, graceMs = 10_000): Promise<void> {
+    await this.stopProcess(m, graceMs);
+    if (mountSource(m.mountpoint)?.startsWith('stdchk:')) {
+      await new Promise<void>((resolve) => execFile('umount', ['-l', m.mountpoint], () => resolve()));
+    }
+  }
+
+  private async stopProcess(p: GridProcess, graceMs: number): Promise<void> {
+    if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+    p.child.kill('SIGTERM');
+    const t = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+    await p.exited;
+    clearTimeout(t);
+  }
+
   private async waitForFile(file: string, owner: GridProcess, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (owner.child.exitCode !== null || owner.child.signalCode !== null) {
-        throw new StdchkError('UNAVAILABLE', `${owner.name} exited during start; see ${this.logDir}/${owner.name}.log`);
+        throw new StdchkError(
+          'UNAVAILABLE',
+          `${owner.name} exited during start; see ${this.logDir}/${owner.name}.log`,
+        );
       }
       if (existsSync(file)) {
         const text = readFileSync(file, 'utf8').trim();
@@ -156,7 +230,8 @@ export class LocalGrid {
         const s = await client.status().catch(() => undefined);
         const alive = s?.benefactors.filter((b) => b.alive).length ?? 0;
         if (alive >= n) return;
-        if (Date.now() > deadline) throw new StdchkError('TIMEOUT', `only ${alive} of ${n} benefactors came up`);
+        if (Date.now() > deadline)
+          throw new StdchkError('TIMEOUT', `only ${alive} of ${n} benefactors came up`);
         await sleep(100);
       }
     } finally {
@@ -170,17 +245,21 @@ export class LocalGrid {
     await p.exited;
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after a grace). */
+  /** Stops every process (SIGTERM, then SIGKILL after a grace); mounts first, while the grid can still take their commits. */
   async stop(graceMs = 5_000): Promise<void> {
+    await Promise.all(this.mounts.map((m) => this.unmount(m, graceMs)));
     const all = [...this.benefactors, this.manager].filter((p): p is GridProcess => !!p);
-    await Promise.all(
-      all.map(async (p) => {
-        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-        p.child.kill('SIGTERM');
-        const t = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
-        await p.exited;
-        clearTimeout(t);
-      }),
-    );
+    await Promise.all(all.map((p) => this.stopProcess(p, graceMs)));
   }
+}
+
+/** The source of the mount at `mountpoint` in this mount namespace, if any (the topmost). */
+export function mountSource(mountpoint: string): string | undefined {
+  let source: string | undefined;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    if (dash > 0 && f[4]?.replace(/\\040/g, ' ') === mountpoint) source = f[dash + 2];
+  }
+  return source;
 }

@@ -106,7 +106,10 @@ export function authenticate(
   try {
     verifyToken(opts.secret, call.metadata, call.getPath());
   } catch (e) {
-    opts.logger.warn({ peer: call.getPeer(), method: call.getPath(), reason: errorMessage(e) }, 'refused call');
+    opts.logger.warn(
+      { peer: call.getPeer(), method: call.getPath(), reason: errorMessage(e) },
+      'refused call',
+    );
     throw e;
   }
 }

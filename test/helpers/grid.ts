@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, openSync, writeSync, closeSync, readdirSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdtempSync,
+  rmSync,
+  openSync,
+  writeSync,
+  closeSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalGrid, STDCHK_BIN } from '../../src/grid/local-grid.ts';
@@ -39,8 +48,14 @@ export interface CliResult {
 }
 
 /** Runs `stdchk ARGS` as a user would, with the grid's address and secret in the environment. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> & { kill(): void } {
-  const child = spawn(STDCHK_BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> & { kill(): void } {
+  const child = spawn(STDCHK_BIN, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -102,7 +102,11 @@ test('stdchk up serves a grid that client commands find, and Ctrl-C stops every 
   t.teardown(() => void up.kill('SIGKILL'));
   let out = '';
   up.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const info = await waitFor('up to print its JSON', async () => (out.includes('}') ? JSON.parse(out) : undefined), 60_000);
+  const info = await waitFor(
+    'up to print its JSON',
+    async () => (out.includes('}') ? JSON.parse(out) : undefined),
+    60_000,
+  );
   t.true(existsSync(info.secretFile));
   const env = { STDCHK_MANAGER: info.managerAddress, STDCHK_SECRET_FILE: info.secretFile };
   const st = await runCli(['status', '--json'], env);
@@ -113,6 +117,9 @@ test('stdchk up serves a grid that client commands find, and Ctrl-C stops every 
   t.is(await exited, 0);
   // Nothing of the grid keeps running.
   const { execFileSync } = await import('node:child_process');
-  const leftovers = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(path.join(dir, 'grid')));
+  const leftovers = execFileSync('ps', ['-eo', 'args'])
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes(path.join(dir, 'grid')));
   t.deepEqual(leftovers, []);
 });

@@ -2,7 +2,16 @@ import test from 'ava';
 import path from 'node:path';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { cleanupAll, folderBytes, runCli, sha256File, startGrid, tempDir, waitFor, writeRandomFile } from '../helpers/grid.ts';
+import {
+  cleanupAll,
+  folderBytes,
+  runCli,
+  sha256File,
+  startGrid,
+  tempDir,
+  waitFor,
+  writeRandomFile,
+} from '../helpers/grid.ts';
 import { connectBenefactor } from '../../src/rpc/index.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
 import { hashChunk } from '../../src/hashing/index.ts';
@@ -34,12 +43,17 @@ test('a benefactor lost for good: underReplicatedChunks returns to 0 within 60 s
   t.is((await status(env)).underReplicatedChunks, 0);
   await grid.kill(grid.benefactors[0], 'SIGKILL');
   const lostAt = Date.now();
-  await waitFor('benefactor declared lost', async () => (await status(env)).underReplicatedChunks > 0, 30_000);
+  await waitFor(
+    'benefactor declared lost',
+    async () => (await status(env)).underReplicatedChunks > 0,
+    30_000,
+  );
   const healed = await waitFor(
     'underReplicatedChunks back to 0',
     async () => {
       const s = await status(env);
-      return s.underReplicatedChunks === 0 && s.benefactors.filter((b: { alive: boolean }) => !b.alive).length === 1
+      return s.underReplicatedChunks === 0 &&
+        s.benefactors.filter((b: { alive: boolean }) => !b.alive).length === 1
         ? s
         : undefined;
     },
@@ -48,7 +62,7 @@ test('a benefactor lost for good: underReplicatedChunks returns to 0 within 60 s
   t.log(`re-replicated in ${((Date.now() - lostAt) / 1000).toFixed(1)} s after the kill`);
   t.is(healed.underReplicatedChunks, 0);
   for (const [remote, sum] of sums) {
-    const out = path.join(work, `back${remote}`);
+    const out = path.join(work, `back-${remote.slice(1)}`);
     const r = await runCli(['get', remote, out], env);
     t.is(r.code, 0, r.stderr);
     t.is(await sha256File(out), sum);
@@ -79,7 +93,9 @@ test('a wrong secret is refused; a chunk not matching its hash is rejected; a fu
         resolve({ ok: true });
         call.end();
       });
-      call.on('error', (e: { code: number; details: string }) => resolve({ ok: false, code: e.code, details: e.details }));
+      call.on('error', (e: { code: number; details: string }) =>
+        resolve({ ok: false, code: e.code, details: e.details }),
+      );
       call.write({ seq: 1, chunks });
     });
   const data = randomBytes(4096);
@@ -105,7 +121,10 @@ test('a wrong secret is refused; a chunk not matching its hash is rejected; a fu
   const smallOne = after.benefactors.find((b: { capacityBytes: number }) => b.capacityBytes === 24 * MiB);
   t.truthy(smallOne, 'the small benefactor is registered');
   t.true(smallOne.usedBytes <= 24 * MiB, `used ${smallOne.usedBytes} stays within capacity`);
-  t.true(folderBytes(grid.benefactorStore(small)) <= 24 * MiB + 64 * 1024, 'its folder stays within capacity');
+  t.true(
+    folderBytes(grid.benefactorStore(small)) <= 24 * MiB + 64 * 1024,
+    'its folder stays within capacity',
+  );
 });
 
 test("deleted files' chunks disappear from the benefactors' folders after the grace period", async (t) => {
@@ -144,7 +163,10 @@ test("deleted files' chunks disappear from the benefactors' folders after the gr
   for (const d of stores) {
     for (const e of readdirSync(d, { recursive: true, withFileTypes: true })) {
       if (!e.isFile()) continue;
-      t.false(readFileSync(path.join(e.parentPath, e.name)).includes(probe), `${e.name} still holds deleted data`);
+      t.false(
+        readFileSync(path.join(e.parentPath, e.name)).includes(probe),
+        `${e.name} still holds deleted data`,
+      );
     }
   }
   const out = path.join(work, 'keep-back');

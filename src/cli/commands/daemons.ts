@@ -67,7 +67,10 @@ export function registerDaemonCommands(program: Command): void {
             leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
             reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
           });
-          logger.info({ address: handle.address, data: opts.data, authenticated: !!secret }, 'manager serving');
+          logger.info(
+            { address: handle.address, data: opts.data, authenticated: !!secret },
+            'manager serving',
+          );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
           await runUntilSignalled('manager', logger, handle);
         },
@@ -114,7 +117,10 @@ export function registerDaemonCommands(program: Command): void {
             ...(secret ? { secret } : {}),
             logger,
           });
-          logger.info({ id: handle.id, address: handle.address, store: opts.store, capacityBytes }, 'benefactor serving');
+          logger.info(
+            { id: handle.id, address: handle.address, store: opts.store, capacityBytes },
+            'benefactor serving',
+          );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
           await runUntilSignalled('benefactor', logger, handle);
         },

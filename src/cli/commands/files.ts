@@ -35,36 +35,42 @@ export function registerFileCommands(program: Command): void {
       .option('--chunker <spec>', 'chunking: fastcdc:16k (default), pages:16k or fixed:64k')
       .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
   ).action(
-    action(async (local: string, remote: string, opts: ClientFlags & { replicas: string; chunker?: string; json?: boolean }) => {
-      const replicas = parseReplicas(opts.replicas);
-      const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
-      const client = openClient(opts);
-      try {
-        const s = await client.putFile(local, remote, { replicas, ...(chunker ? { chunker } : {}) });
-        if (opts.json) {
-          printJson({
-            path: remote,
-            bytes: s.bytes,
-            bytesUploaded: s.bytesUploaded,
-            bytesSent: s.bytesSent,
-            chunks: s.chunks,
-            chunksUploaded: s.chunksUploaded,
-            zeroBytes: s.zeroBytes,
-            replicas,
-            seconds: s.seconds,
-          });
-        } else {
-          const pct = s.bytes ? ((100 * s.bytesUploaded) / s.bytes).toFixed(1) : '0.0';
-          process.stdout.write(
-            `stored ${remote}: ${formatSize(s.bytes)} in ${s.chunks} chunks, uploaded ${formatSize(s.bytesUploaded)} (${pct}%, ` +
-              `${s.chunksUploaded} new chunks) on ${replicas} replicas in ${s.seconds.toFixed(2)} s` +
-              ` (${formatSize(s.bytes / Math.max(s.seconds, 1e-9))}/s)\n`,
-          );
+    action(
+      async (
+        local: string,
+        remote: string,
+        opts: ClientFlags & { replicas: string; chunker?: string; json?: boolean },
+      ) => {
+        const replicas = parseReplicas(opts.replicas);
+        const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
+        const client = openClient(opts);
+        try {
+          const s = await client.putFile(local, remote, { replicas, ...(chunker ? { chunker } : {}) });
+          if (opts.json) {
+            printJson({
+              path: remote,
+              bytes: s.bytes,
+              bytesUploaded: s.bytesUploaded,
+              bytesSent: s.bytesSent,
+              chunks: s.chunks,
+              chunksUploaded: s.chunksUploaded,
+              zeroBytes: s.zeroBytes,
+              replicas,
+              seconds: s.seconds,
+            });
+          } else {
+            const pct = s.bytes ? ((100 * s.bytesUploaded) / s.bytes).toFixed(1) : '0.0';
+            process.stdout.write(
+              `stored ${remote}: ${formatSize(s.bytes)} in ${s.chunks} chunks, uploaded ${formatSize(s.bytesUploaded)} (${pct}%, ` +
+                `${s.chunksUploaded} new chunks) on ${replicas} replicas in ${s.seconds.toFixed(2)} s` +
+                ` (${formatSize(s.bytes / Math.max(s.seconds, 1e-9))}/s)\n`,
+            );
+          }
+        } finally {
+          client.close();
         }
-      } finally {
-        client.close();
-      }
-    }),
+      },
+    ),
   );
 
   addClientOptions(

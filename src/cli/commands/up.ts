@@ -7,26 +7,31 @@ import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
 import { DEFAULT_UP_DIR } from '../common.ts';
 import { LocalGrid } from '../../grid/local-grid.ts';
-import { StdchkError } from '../../errors/index.ts';
+import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize, parseSize } from '../../config/units.ts';
 import { statusJson } from './status.ts';
 
 function parseCount(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new StdchkError('INVALID_ARGUMENT', `${flag} must be from 1 to 64`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new StdchkError('INVALID_ARGUMENT', `${flag} must be from 1 to 64`);
   return n;
 }
 
 export function registerUpCommands(program: Command): void {
   program
     .command('up')
-    .description('start a whole grid on this machine: a manager and N benefactors on local folders (Ctrl-C stops it)')
+    .description(
+      'start a whole grid on this machine: a manager and N benefactors on local folders (Ctrl-C stops it)',
+    )
     .option('--dir <dir>', 'folder for the grid (secret, metadata, chunks, logs)', DEFAULT_UP_DIR)
     .option('--benefactors <n>', 'number of benefactors', '3')
     .option('--capacity <size>', 'capacity donated by each benefactor', '8GiB')
     .option('--heartbeat-timeout <duration>', 'declare a silent benefactor lost after this long', '10s')
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
     .option('--json', 'print the grid (addresses, secret file) as JSON once it is up')
+    .option('--mount <path>', 'where to mount the storage (default: DIR/mnt)')
+    .option('--no-mount', 'do not mount the storage')
     .action(
       action(
         async (opts: {
@@ -36,6 +41,7 @@ export function registerUpCommands(program: Command): void {
           heartbeatTimeout: string;
           gcGrace: string;
           json?: boolean;
+          mount: string | boolean;
         }) => {
           const n = parseCount(opts.benefactors, '--benefactors');
           parseSize(opts.capacity, '--capacity');
@@ -47,7 +53,8 @@ export function registerUpCommands(program: Command): void {
           });
           let stopping = false;
           grid.onExit = (p, code, signal) => {
-            if (!stopping) process.stderr.write(`stdchk up: ${p.name} exited (${signal ?? `code ${code}`})\n`);
+            if (!stopping)
+              process.stderr.write(`stdchk up: ${p.name} exited (${signal ?? `code ${code}`})\n`);
           };
           const stop = async () => {
             if (stopping) return;
@@ -65,6 +72,17 @@ export function registerUpCommands(program: Command): void {
             throw e;
           }
           writeFileSync(path.join(grid.dir, 'manager.addr'), grid.managerAddress + '\n');
+          let mountpoint: string | null = null;
+          if (opts.mount !== false) {
+            const mp = typeof opts.mount === 'string' ? opts.mount : path.join(grid.dir, 'mnt');
+            try {
+              mountpoint = (await grid.mount(mp, { cacheDir: path.join(grid.dir, 'cache') })).mountpoint;
+            } catch (e) {
+              process.stderr.write(
+                `stdchk up: not mounted (${errorMessage(e)}); the grid runs without a mount\n`,
+              );
+            }
+          }
           if (opts.json) {
             printJson({
               dir: grid.dir,
@@ -72,6 +90,7 @@ export function registerUpCommands(program: Command): void {
               secretFile: grid.secretFile,
               benefactors: n,
               logs: grid.logDir,
+              mountpoint,
             });
           } else {
             process.stdout.write(
@@ -80,6 +99,7 @@ export function registerUpCommands(program: Command): void {
                 `  export STDCHK_MANAGER=${grid.managerAddress} STDCHK_SECRET_FILE=${grid.secretFile}\n` +
                 `  stdchk put FILE /FILE && stdchk get /FILE COPY && stdchk status\n` +
                 `(run from this folder, stdchk finds the grid in ${opts.dir} by itself)\n` +
+                (mountpoint ? `mounted at ${mountpoint}: cp, tar, criu dump -D ... work there\n` : '') +
                 `logs: ${grid.logDir}; Ctrl-C stops the grid\n`,
             );
           }
@@ -119,7 +139,9 @@ export function registerUpCommands(program: Command): void {
             say(`   uploaded ${formatSize(s2.bytesUploaded)} of ${formatSize(s2.bytes)}`);
             const shifted = path.join(dir, 'shifted.bin');
             await writeFile(shifted, Buffer.concat([randomBytes(1024 * 1024), await readAll(sample)]));
-            say('4. put a copy with 1 MiB of new data inserted at its start: content-defined chunks resynchronise');
+            say(
+              '4. put a copy with 1 MiB of new data inserted at its start: content-defined chunks resynchronise',
+            );
             const s3 = await c.putFile(shifted, '/demo/shifted.bin', { replicas: 2 });
             say(
               `   uploaded ${formatSize(s3.bytesUploaded)} of ${formatSize(s3.bytes)} (${((100 * s3.bytesUploaded) / s3.bytes).toFixed(1)}%)`,
@@ -129,7 +151,9 @@ export function registerUpCommands(program: Command): void {
             const g = await c.getFile('/demo/sample.bin', back);
             const [h1, h2] = await Promise.all([sha256(sample), sha256(back)]);
             if (h1 !== h2) throw new StdchkError('CORRUPT', 'the file read back differs from the original');
-            say(`   ${formatSize(g.bytes)} read in ${g.seconds.toFixed(2)} s, sha256 identical: ${h1.slice(0, 16)}...`);
+            say(
+              `   ${formatSize(g.bytes)} read in ${g.seconds.toFixed(2)} s, sha256 identical: ${h1.slice(0, 16)}...`,
+            );
             const st = statusJson(await c.status());
             say(
               `6. status: ${st.files} files, ${formatSize(st.logicalBytes)} logical, ${formatSize(st.storedBytes)} stored once ` +

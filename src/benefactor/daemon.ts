@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { hex } from '../hashing/index.ts';
+import { bind, createServer, shutdown } from '../rpc/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { PackChunkStore } from './pack-store.ts';
+import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
+import { ManagerLink } from './manager-link.ts';
+
+export interface BenefactorOptions {
+  managerAddress: string;
+  storeDir: string;
+  capacityBytes: number;
+  /** HOST:PORT to serve on; port 0 picks a free one. */
+  listen: string;
+  /** HOST:PORT peers should use if not the bound address (":0" takes the bound port). */
+  advertise?: string;
+  /** Host name used to spread replicas over machines (default: os.hostname()). */
+  host?: string;
+  secret?: Buffer;
+  logger: Logger;
+  /** Until the manager's RegisterReply says otherwise. */
+  heartbeatIntervalMs?: number;
+}
+
+export interface BenefactorHandle {
+  id: string;
+  /** The address registered with the manager. */
+  address: string;
+  stop(): Promise<void>;
+}
+
+const ID_FILE = 'benefactor.id';
+
+/** The benefactor's id, created once and kept in the store so it survives restarts. */
+function loadOrCreateId(storeDir: string): string {
+  const file = path.join(storeDir, ID_FILE);
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const id = randomUUID();
+  // Written atomically: a crash leaves either no id or the whole id.
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, id + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dir = openSync(storeDir, 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+  return id;
+}
+
+/** The address peers use: --advertise, else the bound one (a wildcard host replaced by the host name). */
+function publicAddress(bound: string, advertise: string | undefined): string {
+  const port = bound.slice(bound.lastIndexOf(':') + 1);
+  if (advertise) return advertise.endsWith(':0') ? `${advertise.slice(0, -2)}:${port}` : advertise;
+  const host = bound.slice(0, bound.lastIndexOf(':'));
+  if (host === '0.0.0.0' || host === '[::]' || host === '::') return `${os.hostname()}:${port}`;
+  return bound;
+}
+
+/**
+ * Runs a benefactor: opens the chunk store, serves the Benefactor gRPC
+ * service, and registers and heartbeats with the manager in the background
+ * (retrying while it is unreachable).
+ */
+export async function startBenefactor(opts: BenefactorOptions): Promise<BenefactorHandle> {
+  const logger = opts.logger;
+  mkdirSync(opts.storeDir, { recursive: true });
+  const host = opts.host ?? os.hostname();
+  const corrupt = new Map<string, Buffer>();
+  // The store's lock is taken first: it also guards the id file.
+  const store = await PackChunkStore.open(opts.storeDir, {
+    capacityBytes: opts.capacityBytes,
+    logger,
+    onCorrupt: (hash) => corrupt.set(hex(hash), hash),
+  });
+  const server = createServer({ secret: opts.secret, logger, maxReceiveBytes: MAX_RECEIVE_BYTES });
+  let id: string;
+  let bound: string;
+  try {
+    id = loadOrCreateId(opts.storeDir);
+    addBenefactorService(server, { store, id, host, secret: opts.secret, logger });
+    bound = await bind(server, opts.listen);
+  } catch (e) {
+    server.forceShutdown();
+    await store.close();
+    throw e;
+  }
+  const address = publicAddress(bound, opts.advertise);
+  const link = new ManagerLink({
+    managerAddress: opts.managerAddress,
+    store,
+    id,
+    host,
+    address,
+    secret: opts.secret,
+    logger,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    corrupt,
+  });
+  link.start();
+  logger.info({ id, address, listen: bound, host, manager: opts.managerAddress }, 'benefactor started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    id,
+    address,
+    stop() {
+      stopping ??= (async () => {
+        await link.stop();
+        await shutdown(server);
+        await store.close();
+        logger.info({ id }, 'benefactor stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import type * as grpc from '@grpc/grpc-js';
+import { StdchkError, invalid, toServiceError } from '../errors/index.ts';
+import { HASH_BYTES } from '../hashing/index.ts';
+import { MAX_CHUNK_BYTES, decodeHashes } from '../chunking/refs.ts';
+import { authenticate, protos, unaryHandler } from '../rpc/index.ts';
+import type { ServerOptions } from '../rpc/index.ts';
+import type { BenefactorHandlers } from '../generated/stdchk/v1/Benefactor.ts';
+import type { StoreRequest__Output } from '../generated/stdchk/v1/StoreRequest.ts';
+import type { StoreAck } from '../generated/stdchk/v1/StoreAck.ts';
+import type { ReadRequest__Output } from '../generated/stdchk/v1/ReadRequest.ts';
+import type { ReadReply } from '../generated/stdchk/v1/ReadReply.ts';
+import type { ChunkData } from '../generated/stdchk/v1/ChunkData.ts';
+import type { ChunkStore, StoredChunk } from './chunk-store.ts';
+
+export const MAX_CHUNKS_PER_MESSAGE = 4096;
+export const MAX_DATA_BYTES_PER_MESSAGE = 32 * 1024 * 1024;
+/** The server refuses larger messages before buffering them (a full message plus framing). */
+export const MAX_RECEIVE_BYTES = 40 * 1024 * 1024;
+/** ReadChunks replies are cut at about this size. */
+export const READ_REPLY_BYTES = 1024 * 1024;
+/** StoreChunks requests being stored at once per stream before the stream is paused. */
+const MAX_IN_FLIGHT = 16;
+/** ReadChunks reads this many chunks at once (replies stay in request order). */
+const READ_AHEAD = 16;
+
+export interface BenefactorServiceOptions extends ServerOptions {
+  store: ChunkStore;
+  id: string;
+  host: string;
+}
+
+/** A StoreRequest's chunks, validated; throws INVALID_ARGUMENT / TOO_LARGE. */
+export function parseStoreRequest(req: StoreRequest__Output): StoredChunk[] {
+  if (req.chunks.length > MAX_CHUNKS_PER_MESSAGE) {
+    throw invalid(
+      `StoreChunks seq ${req.seq}: ${req.chunks.length} chunks, at most ${MAX_CHUNKS_PER_MESSAGE}`,
+    );
+  }
+  let total = 0;
+  return req.chunks.map((c, i) => {
+    if (c.hash.length !== HASH_BYTES) {
+      throw invalid(
+        `StoreChunks seq ${req.seq}: chunk ${i} has a ${c.hash.length}-byte hash, not ${HASH_BYTES}`,
+      );
+    }
+    if (c.data.length === 0 || c.data.length > MAX_CHUNK_BYTES) {
+      throw invalid(
+        `StoreChunks seq ${req.seq}: chunk ${i} has ${c.data.length} bytes, not 1..${MAX_CHUNK_BYTES}`,
+      );
+    }
+    total += c.data.length;
+    if (total > MAX_DATA_BYTES_PER_MESSAGE) {
+      throw new StdchkError(
+        'TOO_LARGE',
+        `StoreChunks seq ${req.seq}: more than ${MAX_DATA_BYTES_PER_MESSAGE} bytes of chunks in one message`,
+      );
+    }
+    return { hash: c.hash, data: c.data };
+  });
+}
+
+function logFailure(opts: ServerOptions, call: { getPeer(): string; getPath(): string }, e: unknown): void {
+  const fields = { peer: call.getPeer(), method: call.getPath(), err: e };
+  if (e instanceof StdchkError && e.code !== 'INTERNAL') opts.logger.warn(fields, 'request refused');
+  else opts.logger.error(fields, 'request failed');
+}
+
+/**
+ * StoreChunks: requests are validated and handed to the store in arrival
+ * order (several may be committing at once; the store groups their fsyncs)
+ * and acknowledged in the same order once durable. The first error ends the
+ * stream with its status.
+ */
+function storeChunks(
+  opts: BenefactorServiceOptions,
+): grpc.handleBidiStreamingCall<StoreRequest__Output, StoreAck> {
+  return (call) => {
+    let failed = false;
+    /** A malformed request arrived: take no more; its error is sent after the earlier acks. */
+    let refused = false;
+    let inFlight = 0;
+    let acks: Promise<void> = Promise.resolve();
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      logFailure(opts, call, e);
+      if (!call.cancelled) call.emit('error', toServiceError(e));
+    };
+    try {
+      authenticate(opts, call);
+    } catch (e) {
+      failed = true;
+      call.emit('error', toServiceError(e));
+      return;
+    }
+    call.on('cancelled', () => {
+      failed = true;
+    });
+    call.on('data', (req: StoreRequest__Output) => {
+      if (failed || refused) return;
+      let result: Promise<{ stored: number; existing: number }>;
+      try {
+        result = opts.store.putBatch(parseStoreRequest(req));
+      } catch (e) {
+        refused = true;
+        result = Promise.reject(e);
+      }
+      // Awaited in order below; this only keeps an early rejection from counting as unhandled.
+      result.catch(() => undefined);
+      if (++inFlight >= MAX_IN_FLIGHT) call.pause();
+      acks = acks.then(async () => {
+        try {
+          const r = await result;
+          if (!failed) call.write({ seq: req.seq, stored: r.stored, existing: r.existing });
+        } catch (e) {
+          fail(e);
+        } finally {
+          if (--inFlight < MAX_IN_FLIGHT && call.isPaused() && !failed) call.resume();
+        }
+      });
+    });
+    call.on('end', () => {
+      void acks.then(() => {
+        if (!failed) call.end();
+      });
+    });
+  };
+}
+
+/** Resolves when the call can take more data, or is over. */
+function drained(call: grpc.ServerWritableStream<ReadRequest__Output, ReadReply>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
+}
+
+/** ReadChunks: chunks in request order, ~1 MiB per reply; missing or corrupt ones flagged. */
+function readChunks(
+  opts: BenefactorServiceOptions,
+): grpc.handleServerStreamingCall<ReadRequest__Output, ReadReply> {
+  return (call) => {
+    try {
+      authenticate(opts, call);
+    } catch (e) {
+      call.emit('error', toServiceError(e));
+      return;
+    }
+    const run = async () => {
+      const hashes = decodeHashes(call.request.hashes, 'ReadChunks hashes');
+      let reply: ChunkData[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        const more = call.write({ chunks: reply });
+        reply = [];
+        bytes = 0;
+        if (!more) await drained(call);
+      };
+      for (let i = 0; i < hashes.length && !call.cancelled; i += READ_AHEAD) {
+        const slice = hashes.slice(i, i + READ_AHEAD);
+        const datas = await Promise.all(slice.map((h) => opts.store.get(h)));
+        for (const [j, hash] of slice.entries()) {
+          const data = datas[j];
+          reply.push(data ? { hash, data } : { hash, data: Buffer.alloc(0), missing: true });
+          bytes += HASH_BYTES + (data?.length ?? 0);
+          if (bytes >= READ_REPLY_BYTES) await flush();
+        }
+      }
+      if (call.cancelled) return;
+      if (reply.length > 0) await flush();
+      call.end();
+    };
+    run().catch((e: unknown) => {
+      logFailure(opts, call, e);
+      if (!call.cancelled) call.emit('error', toServiceError(e));
+    });
+  };
+}
+
+/** The Benefactor service's handlers: translate requests to store calls and back. */
+export function benefactorHandlers(opts: BenefactorServiceOptions): BenefactorHandlers {
+  return {
+    StoreChunks: storeChunks(opts),
+    ReadChunks: readChunks(opts),
+    Info: unaryHandler(opts, () => {
+      const s = opts.store.stats();
+      return {
+        id: opts.id,
+        host: opts.host,
+        capacityBytes: s.capacityBytes,
+        usedBytes: s.usedBytes,
+        freeBytes: s.freeBytes,
+        chunks: s.chunks,
+      };
+    }),
+  };
+}
+
+export function addBenefactorService(server: grpc.Server, opts: BenefactorServiceOptions): void {
+  server.addService(protos().Benefactor.service, benefactorHandlers(opts));
+}

@@ -1,0 +1,520 @@
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { action, printJson, printTable } from '../output.ts';
+import { runUntilSignalled } from '../daemon.ts';
+import { DEFAULT_UP_DIR } from '../common.ts';
+import { createLogger } from '../../logging/index.ts';
+import { resolveSecret } from '../../config/secret.ts';
+import { formatSize, parseDuration } from '../../config/units.ts';
+import { StdchkError } from '../../errors/index.ts';
+import { unary } from '../../rpc/index.ts';
+import { connectScheduler } from '../../rpc/scheduler.ts';
+import type { SchedulerClient } from '../../rpc/scheduler.ts';
+import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
+import { parseJobFile } from '../../scheduler/job-spec.ts';
+import { JOB_STATES } from '../../scheduler/records.ts';
+import { startScheduler } from '../../scheduler/daemon.ts';
+import { startWorker } from '../../workers/agent.ts';
+
+// ---- shared ------------------------------------------------------------------
+
+interface SchedulerFlags {
+  scheduler?: string;
+  secretFile?: string;
+}
+
+function addSchedulerClientOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--scheduler <addr>',
+      'scheduler address HOST:PORT (default: $STDCHK_SCHEDULER, else the grid of `stdchk up` in ./.stdchk)',
+    )
+    .option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)');
+}
+
+/** Scheduler address and secret from flags, environment, or a local `stdchk up` grid, in that order. */
+function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; secret: Buffer | undefined } {
+  let address = flags.scheduler ?? process.env.STDCHK_SCHEDULER;
+  let secretFile = flags.secretFile ?? process.env.STDCHK_SECRET_FILE;
+  const upAddr = path.join(DEFAULT_UP_DIR, 'scheduler.addr');
+  if (!address && existsSync(upAddr)) {
+    address = readFileSync(upAddr, 'utf8').trim();
+    const upSecret = path.join(DEFAULT_UP_DIR, 'secret');
+    if (!secretFile && existsSync(upSecret)) secretFile = upSecret;
+  }
+  if (!address) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      'no scheduler address: pass --scheduler HOST:PORT or set STDCHK_SCHEDULER',
+    );
+  }
+  return { address, secret: resolveSecret(secretFile) };
+}
+
+async function withScheduler<T>(flags: SchedulerFlags, fn: (c: SchedulerClient) => Promise<T>): Promise<T> {
+  const { address, secret } = resolveSchedulerConfig(flags);
+  const client = connectScheduler(address, { secret });
+  try {
+    return await fn(client);
+  } catch (e) {
+    if (
+      e instanceof StdchkError &&
+      e.code === 'UNAVAILABLE' &&
+      /connect|No connection|ECONNREFUSED/i.test(e.message)
+    ) {
+      throw new StdchkError('UNAVAILABLE', `scheduler at ${address} is not reachable: ${e.message}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+function requireSecret(
+  secretFile: string | undefined,
+  insecure: boolean | undefined,
+  role: string,
+): Buffer | undefined {
+  const secret = resolveSecret(secretFile);
+  if (!secret && !insecure) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `${role} needs the cluster secret: pass --secret-file FILE (or STDCHK_SECRET_FILE), or --insecure to run without authentication`,
+    );
+  }
+  return secret;
+}
+
+function checkListen(listen: string): string {
+  if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
+    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
+  }
+  return listen;
+}
+
+function parseSlots(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `--slots must be a whole number from 1 to 1024, not ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
+
+/** The stable `stdchk job --json` shape (also each element of `stdchk jobs --json`). */
+export function jobJson(j: JobStatus__Output) {
+  let spec: unknown = null;
+  try {
+    spec = JSON.parse(j.specJson);
+  } catch {
+    // leave null
+  }
+  const iv = j.interval;
+  return {
+    id: j.id,
+    name: j.name,
+    kind: j.kind,
+    state: j.state,
+    activity: j.activity || null,
+    worker: j.worker || null,
+    epoch: j.epoch,
+    checkpoints: j.checkpoints.map((c) => ({
+      seq: c.seq,
+      completedAt: iso(c.completedAtMs),
+      seconds: c.seconds,
+      bytes: c.bytes,
+      newBytes: c.newBytes,
+      worker: c.worker,
+    })),
+    restores: j.restores.map((r) => ({
+      fromSeq: r.fromSeq,
+      worker: r.worker,
+      at: iso(r.atMs),
+      seconds: r.seconds,
+      fromWorker: r.fromWorker || null,
+      reason: r.reason,
+    })),
+    exitCode: j.exitCode ?? null,
+    interval: {
+      seconds: iv?.seconds ?? 0,
+      policy: iv?.policy ?? '',
+      checkpointCost: iv && iv.checkpointCost > 0 ? iv.checkpointCost : null,
+      mtbf: iv && iv.mtbf > 0 ? iv.mtbf : null,
+      mtbfSource: iv?.mtbfSource || null,
+      youngSeconds: iv && iv.youngSeconds > 0 ? iv.youngSeconds : null,
+      reason: iv?.reason ?? '',
+    },
+    error: j.error || null,
+    submittedAt: iso(j.submittedAtMs),
+    startedAt: iso(j.startedAtMs),
+    finishedAt: iso(j.finishedAtMs),
+    lastCheckpointAt: iso(j.lastCheckpointAtMs),
+    lastCheckpointError: j.lastCheckpointError || null,
+    checkpointsTaken: j.checkpointsTaken,
+    checkpointsDeleted: j.checkpointsDeleted,
+    keep: j.keep,
+    spec,
+  };
+}
+
+const secs = (s: number) =>
+  s >= 100 ? `${s.toFixed(0)} s` : s >= 1 ? `${s.toFixed(1)} s` : `${s.toFixed(3)} s`;
+
+function printJob(j: ReturnType<typeof jobJson>): void {
+  const out: string[] = [];
+  out.push(`job ${j.id} (${j.name}, ${j.kind})`);
+  const where = j.worker ? ` on ${j.worker} (epoch ${j.epoch})` : '';
+  out.push(`state:        ${j.state}${j.activity ? `, ${j.activity}` : ''}${where}`);
+  out.push(
+    `submitted:    ${j.submittedAt ?? '-'}   started: ${j.startedAt ?? '-'}   finished: ${j.finishedAt ?? '-'}`,
+  );
+  if (j.exitCode !== null) out.push(`exit code:    ${j.exitCode}`);
+  if (j.error) out.push(`error:        ${j.error}`);
+  const iv = j.interval;
+  out.push(
+    `interval:     ${iv.seconds > 0 ? secs(iv.seconds) : 'none'} (${iv.policy}; C = ${iv.checkpointCost !== null ? secs(iv.checkpointCost) : 'not measured'}, ` +
+      `M = ${iv.mtbf !== null ? `${secs(iv.mtbf)}${iv.mtbfSource ? ` ${iv.mtbfSource}` : ''}` : '-'})`,
+  );
+  out.push(`              ${iv.reason}`);
+  out.push(
+    `checkpoints:  ${j.checkpoints.length} kept (keep ${j.keep}), ${j.checkpointsTaken} taken, ${j.checkpointsDeleted} deleted` +
+      (j.lastCheckpointError ? `; last error: ${j.lastCheckpointError}` : ''),
+  );
+  process.stdout.write(out.join('\n') + '\n');
+  if (j.checkpoints.length) {
+    process.stdout.write('\n');
+    printTable(
+      ['SEQ', 'COMPLETED', 'SECONDS', 'SIZE', 'NEW', 'WORKER'],
+      j.checkpoints.map((c) => [
+        c.seq,
+        c.completedAt ?? '-',
+        c.seconds.toFixed(3),
+        formatSize(c.bytes),
+        formatSize(c.newBytes),
+        c.worker,
+      ]),
+    );
+  }
+  if (j.restores.length) {
+    process.stdout.write('\nrestores:\n');
+    printTable(
+      ['FROM', 'ON', 'AT', 'SECONDS', 'AFTER', 'REASON'],
+      j.restores.map((r) => [
+        r.fromSeq > 0 ? `checkpoint ${r.fromSeq}` : 'the beginning',
+        r.worker,
+        r.at ?? '-',
+        r.seconds.toFixed(3),
+        r.fromWorker ?? '-',
+        r.reason,
+      ]),
+    );
+  }
+}
+
+// ---- commands ------------------------------------------------------------------
+
+export function registerSchedulerCommands(program: Command): void {
+  program
+    .command('scheduler')
+    .description('run the grid scheduler (jobs, placement, failure detection, checkpoint policy)')
+    .requiredOption('--data <dir>', 'folder for the job database (LevelDB)')
+    .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7080')
+    .option('--manager <addr>', 'storage manager HOST:PORT: reads job logs and deletes old checkpoints there')
+    .option('--checkpoints <dir>', 'instead of --manager: a local folder that is the storage root (a mount)')
+    .option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)')
+    .option('--insecure', 'run without authentication (only on a trusted network)')
+    .option('--heartbeat-timeout <duration>', 'declare a silent worker lost after this long', '10s')
+    .option('--heartbeat-interval <duration>', 'how often workers heartbeat', '1s')
+    .option(
+      '--retention-grace <duration>',
+      'delete checkpoints of finished or cancelled jobs after this long',
+      '60s',
+    )
+    .option('--default-mtbf <duration>', 'MTBF for "auto" intervals before any failure is observed', '24h')
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .action(
+      action(
+        async (opts: {
+          data: string;
+          listen: string;
+          manager?: string;
+          checkpoints?: string;
+          secretFile?: string;
+          insecure?: boolean;
+          heartbeatTimeout: string;
+          heartbeatInterval: string;
+          retentionGrace: string;
+          defaultMtbf: string;
+          addressFile?: string;
+        }) => {
+          const secret = requireSecret(opts.secretFile, opts.insecure, 'the scheduler');
+          if (!opts.manager && !opts.checkpoints) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
+            );
+          }
+          if (opts.checkpoints && !isDir(opts.checkpoints)) {
+            throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
+          }
+          const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
+          const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
+          if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
+            );
+          }
+          const logger = createLogger('scheduler');
+          mkdirSync(opts.data, { recursive: true });
+          const handle = await startScheduler({
+            dataDir: opts.data,
+            listen: checkListen(opts.listen),
+            ...(secret ? { secret } : {}),
+            logger,
+            ...(opts.checkpoints
+              ? { checkpointsDir: opts.checkpoints }
+              : { managerAddress: opts.manager as string }),
+            heartbeatTimeoutMs,
+            heartbeatIntervalMs,
+            retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
+            defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
+          });
+          logger.info(
+            { address: handle.address, data: opts.data, authenticated: !!secret },
+            'scheduler serving',
+          );
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('scheduler', logger, handle);
+        },
+      ),
+    );
+
+  program
+    .command('worker')
+    .description(
+      'run jobs the scheduler assigns: containers (runc) and processes (criu), checkpointed into the mount',
+    )
+    .requiredOption('--scheduler <addr>', 'scheduler address HOST:PORT')
+    .requiredOption('--mount <dir>', 'the checkpoint storage as a folder (where `stdchk mount` mounted it)')
+    .requiredOption('--work <dir>', 'local folder for unpacked images, job state and CRIU work files')
+    .option('--id <name>', 'worker name (default: saved in --work, else HOSTNAME-XXXX)')
+    .option('--slots <n>', 'jobs this worker runs at once', '1')
+    .option('--host <name>', 'host name reported to the scheduler', os.hostname())
+    .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
+    .option('--insecure', 'run without authentication')
+    .action(
+      action(
+        async (opts: {
+          scheduler: string;
+          mount: string;
+          work: string;
+          id?: string;
+          slots: string;
+          host: string;
+          secretFile?: string;
+          insecure?: boolean;
+        }) => {
+          const secret = requireSecret(opts.secretFile, opts.insecure, 'a worker');
+          const slots = parseSlots(opts.slots);
+          if (!isDir(opts.mount))
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
+            );
+          const logger = createLogger('worker');
+          const handle = await startWorker({
+            schedulerAddress: opts.scheduler,
+            mount: path.resolve(opts.mount),
+            workDir: path.resolve(opts.work),
+            ...(opts.id ? { id: opts.id } : {}),
+            slots,
+            secret,
+            host: opts.host,
+            logger,
+          });
+          logger.info(
+            { id: handle.id, scheduler: opts.scheduler, mount: opts.mount, slots },
+            'worker running',
+          );
+          await runUntilSignalled('worker', logger, handle);
+        },
+      ),
+    );
+
+  addSchedulerClientOptions(
+    program
+      .command('submit')
+      .description('submit a job file (JSON); prints the job id')
+      .argument('<jobfile>', 'the job file, e.g. examples/counter-container.json')
+      .option('--json', 'print the job status as JSON (the `stdchk job --json` shape)'),
+  ).action(
+    action(async (file: string, opts: SchedulerFlags & { json?: boolean }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new StdchkError('INVALID_ARGUMENT', `cannot read job file ${file}: ${(e as Error).message}`);
+      }
+      parseJobFile(text); // the same check the scheduler makes, before dialling it
+      const status = await withScheduler(opts, (c) => unary(c, 'submitJob', { specJson: text }));
+      if (opts.json) printJson(jobJson(status));
+      else process.stdout.write(`${status.id}\n`);
+    }),
+  );
+
+  addSchedulerClientOptions(
+    program
+      .command('jobs')
+      .description('list jobs')
+      .option('--state <states>', `only these states, comma-separated (${JOB_STATES.join(', ')})`)
+      .option('--json', 'print a JSON array of jobs (each in the `stdchk job --json` shape)'),
+  ).action(
+    action(async (opts: SchedulerFlags & { json?: boolean; state?: string }) => {
+      const states = opts.state
+        ? opts.state
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
+      const reply = await withScheduler(opts, (c) => unary(c, 'listJobs', { states }));
+      const jobs = reply.jobs.map(jobJson);
+      if (opts.json) {
+        printJson(jobs);
+        return;
+      }
+      if (jobs.length === 0) {
+        process.stdout.write('no jobs\n');
+        return;
+      }
+      printTable(
+        ['ID', 'NAME', 'KIND', 'STATE', 'WORKER', 'CHECKPOINTS', 'LAST', 'INTERVAL', 'EXIT'],
+        jobs.map((j) => [
+          j.id,
+          j.name,
+          j.kind,
+          j.state + (j.activity ? ` (${j.activity})` : ''),
+          j.worker ?? '-',
+          `${j.checkpoints.length}/${j.checkpointsTaken}`,
+          j.checkpoints.length ? String(j.checkpoints[j.checkpoints.length - 1]?.seq) : '-',
+          j.interval.seconds > 0 ? `${secs(j.interval.seconds)} ${j.interval.policy}` : j.interval.policy,
+          j.exitCode ?? '-',
+        ]),
+      );
+    }),
+  );
+
+  addSchedulerClientOptions(
+    program
+      .command('job')
+      .description('show a job: state, worker, checkpoints, restores, exit code, how its interval was chosen')
+      .argument('<id>', 'job id')
+      .option(
+        '--json',
+        'print JSON: {id, name, state, worker, checkpoints: [{seq, completedAt, seconds, bytes, newBytes}], restores: [{fromSeq, worker, at}], exitCode, interval: {seconds, policy, checkpointCost, mtbf}, ...}',
+      ),
+  ).action(
+    action(async (id: string, opts: SchedulerFlags & { json?: boolean }) => {
+      const status = await withScheduler(opts, (c) => unary(c, 'getJob', { id }));
+      if (opts.json) printJson(jobJson(status));
+      else printJob(jobJson(status));
+    }),
+  );
+
+  addSchedulerClientOptions(
+    program
+      .command('cancel')
+      .description('cancel a job: its worker stops it; its checkpoints are deleted after the retention grace')
+      .argument('<id>', 'job id')
+      .option('--json', 'print the job status as JSON'),
+  ).action(
+    action(async (id: string, opts: SchedulerFlags & { json?: boolean }) => {
+      const status = await withScheduler(opts, (c) => unary(c, 'cancelJob', { id }));
+      if (opts.json) printJson(jobJson(status));
+      else process.stdout.write(`cancelled ${status.id}\n`);
+    }),
+  );
+
+  addSchedulerClientOptions(
+    program
+      .command('logs')
+      .description("print a job's output (kept in the storage, so it survives migrations)")
+      .argument('<id>', 'job id')
+      .option('-f, --follow', 'keep printing new output until the job ends'),
+  ).action(
+    action(async (id: string, opts: SchedulerFlags & { follow?: boolean }) => {
+      await withScheduler(opts, async (c) => {
+        let offset = 0;
+        for (;;) {
+          const r = await unary(c, 'jobLogs', { id, offset, maxBytes: 0 });
+          if (r.data.length > 0) {
+            await new Promise<void>((resolve) => process.stdout.write(r.data, () => resolve()));
+            offset += r.data.length;
+            continue;
+          }
+          if (!opts.follow || (r.finished && offset >= r.size)) return;
+          await sleep(500);
+        }
+      });
+    }),
+  );
+
+  addSchedulerClientOptions(
+    program
+      .command('workers')
+      .description('list the workers the scheduler knows')
+      .option(
+        '--json',
+        'print {"workers": [{id, host, alive, slots, jobs, lastHeartbeatAt, kinds}], "workerFailures", "workerHours"}',
+      ),
+  ).action(
+    action(async (opts: SchedulerFlags & { json?: boolean }) => {
+      const r = await withScheduler(opts, (c) => unary(c, 'listWorkers', {}));
+      const workers = r.workers.map((w) => ({
+        id: w.id,
+        host: w.host,
+        alive: w.alive,
+        slots: w.slots,
+        jobs: w.jobs,
+        lastHeartbeatAt: iso(w.lastHeartbeatMs),
+        registeredAt: iso(w.registeredAtMs),
+        kinds: w.kinds,
+      }));
+      if (opts.json) {
+        printJson({ workers, workerFailures: r.workerFailures, workerHours: r.workerSeconds / 3600 });
+        return;
+      }
+      printTable(
+        ['ID', 'HOST', 'STATE', 'SLOTS', 'JOBS', 'KINDS'],
+        workers.map((w) => [
+          w.id,
+          w.host,
+          w.alive ? 'alive' : 'lost',
+          w.slots,
+          w.jobs.join(',') || '-',
+          w.kinds.join(','),
+        ]),
+      );
+      process.stdout.write(
+        `\n${r.workerFailures} worker failure(s) in ${(r.workerSeconds / 3600).toFixed(2)} worker-hours\n`,
+      );
+    }),
+  );
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

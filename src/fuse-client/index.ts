@@ -1,0 +1,67 @@
+import os from 'node:os';
+import path from 'node:path';
+import { StorageClient } from '../client/storage-client.ts';
+import type { Logger } from '../logging/index.ts';
+import type { ChunkerParams } from '../chunking/params.ts';
+import { Vfs } from './vfs.ts';
+import { FuseMount } from './fuse-binding.ts';
+
+export { Vfs } from './vfs.ts';
+export { FuseMount, clearStaleMount, isMounted, lazyUnmount } from './fuse-binding.ts';
+
+export interface MountDaemonOptions {
+  mountpoint: string;
+  managerAddress: string;
+  secret?: Buffer | undefined;
+  replicas?: number;
+  cacheDir?: string;
+  cacheBytes?: number;
+  /** Scratch files of non-sequential writes (default: CACHE/scratch, else the system temp folder). */
+  scratchDir?: string;
+  chunker?: ChunkerParams;
+  logger: Logger;
+}
+
+export interface MountHandle {
+  mountpoint: string;
+  vfs: Vfs;
+  /** Unmounts, commits what open files still hold, and closes connections. */
+  stop(): Promise<void>;
+}
+
+/** `stdchk mount`: the storage as a file system at `mountpoint`. */
+export async function startMount(opts: MountDaemonOptions): Promise<MountHandle> {
+  const client = new StorageClient({ managerAddress: opts.managerAddress, secret: opts.secret });
+  let vfs: Vfs | undefined;
+  try {
+    // Fail early and clearly if the manager is unreachable or refuses us.
+    await client.stat('/');
+    vfs = await Vfs.create(client, {
+      ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+      ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+      ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
+      ...(opts.chunker ? { chunker: opts.chunker } : {}),
+      scratchDir:
+        opts.scratchDir ??
+        (opts.cacheDir ? path.join(opts.cacheDir, 'scratch') : path.join(os.tmpdir(), 'stdchk-scratch')),
+      logger: opts.logger,
+    });
+    const fuse = await FuseMount.mount(vfs, { mountpoint: opts.mountpoint, logger: opts.logger });
+    const v = vfs;
+    let stopping: Promise<void> | undefined;
+    return {
+      mountpoint: fuse.mountpoint,
+      vfs: v,
+      stop: () =>
+        (stopping ??= (async () => {
+          await fuse.unmount().catch((e: unknown) => opts.logger.error({ err: e }, 'unmount failed'));
+          await v.close();
+          client.close();
+        })()),
+    };
+  } catch (e) {
+    await vfs?.close();
+    client.close();
+    throw e;
+  }
+}

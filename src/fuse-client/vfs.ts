@@ -1,0 +1,584 @@
+import type { StorageClient } from '../client/storage-client.ts';
+import { DEFAULT_REPLICAS } from '../client/writer.ts';
+import { ChunkerPool } from '../client/chunker-pool.ts';
+import type { WriteOptions } from '../client/writer.ts';
+import { normalizePath } from '../config/paths.ts';
+import { StdchkError, isStdchkError, errorMessage } from '../errors/index.ts';
+import { unary } from '../rpc/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { silentLogger } from '../logging/index.ts';
+import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
+import type { ChunkerParams } from '../chunking/params.ts';
+import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
+import { ChunkStream } from '../chunking/chunker.ts';
+import { AttrCache, BLOCK_SIZE, S_IFDIR, toStat } from './attrs.ts';
+import type { Stat } from './attrs.ts';
+import { DiskChunkCache, MemoryChunkCache } from './chunk-cache.ts';
+import { ChunkSource } from './chunk-source.ts';
+import { LeaseKeeper, PinnedVersion } from './pinned-version.ts';
+import { OpenFile } from './handle.ts';
+import type { HandleContext } from './handle.ts';
+import { prepareScratchDir } from './scratch.ts';
+import { Errno, FsError, badHandle } from './errors.ts';
+
+export { FsError, Errno };
+export type { Stat };
+
+/** open(2) flags the VFS looks at (Linux values). */
+export const O_ACCMODE = 0o3;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+
+export interface VfsOptions {
+  /** Replicas every chunk reaches before close()/fsync() return (default 2). */
+  replicas?: number;
+  /** How long FileInfo from the manager is reused (default 500 ms). */
+  attrCacheMs?: number;
+  /** Folder for scratch files of non-sequential writes (a per-process subfolder is made). */
+  scratchDir: string;
+  /** On-disk chunk cache; absent: memory only. */
+  cacheDir?: string;
+  cacheBytes?: number;
+  /** Chunks kept in memory (read-ahead lands here). Default 64 MiB. */
+  memoryCacheBytes?: number;
+  /** Most bytes read ahead of a sequential reader. Default 16 MiB. */
+  readAheadBytes?: number;
+  /** Gathering buffer for sequential writes. Default 4 MiB. */
+  streamBufferBytes?: number;
+  chunker?: ChunkerParams;
+  /** Owner of new files and directories (fuse-native does not pass the caller's). */
+  uid?: number;
+  gid?: number;
+  logger?: Logger;
+}
+
+export interface StatFs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  fsid: number;
+  flag: number;
+  namemax: number;
+}
+
+const UINT32_MAX = 0xffff_ffff;
+/** utimensat's UTIME_NOW / UTIME_OMIT as they arrive through fuse-native (tv_sec 0, nsec ~2^30, in ms). */
+const UTIME_SPECIAL_MS = 1073;
+const STATUS_CACHE_MS = 2000;
+
+/**
+ * The mount's file-system layer over StorageClient, independent of FUSE so
+ * tests drive it directly. Paths are absolute ("/a/b"); every method throws
+ * StdchkError or FsError, which the binding maps to a negative errno.
+ *
+ * Consistency: the manager is the single source of truth. Attributes are
+ * cached for `attrCacheMs`; open() always asks the manager and pins the
+ * newest version (close-to-open consistency); a handle reads the version it
+ * opened until it is closed. Each flush/fsync/release after writes commits a
+ * new version (last commit wins).
+ */
+export class Vfs {
+  private readonly handles = new Map<number, OpenFile>();
+  private nextHandle = 1;
+  private readonly leases: LeaseKeeper;
+  private readonly logger: Logger;
+  private readonly replicas: number;
+  private statusCache: { at: number; value: StatFs } | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly client: StorageClient,
+    private readonly opts: VfsOptions,
+    private readonly ctx: HandleContext,
+    private readonly attrs: AttrCache,
+    readonly disk: DiskChunkCache | undefined,
+    readonly source: ChunkSource,
+    private readonly chunkerPool: ChunkerPool,
+  ) {
+    this.leases = new LeaseKeeper(client);
+    this.logger = opts.logger ?? silentLogger;
+    this.replicas = opts.replicas ?? DEFAULT_REPLICAS;
+  }
+
+  static async create(client: StorageClient, opts: VfsOptions): Promise<Vfs> {
+    const logger = opts.logger ?? silentLogger;
+    const replicas = opts.replicas ?? DEFAULT_REPLICAS;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
+      throw new StdchkError('INVALID_ARGUMENT', `replicas must be an integer from 1 to 16, not ${replicas}`);
+    }
+    const disk = opts.cacheDir
+      ? await DiskChunkCache.open(opts.cacheDir, opts.cacheBytes ?? 2 * 1024 ** 3, logger)
+      : undefined;
+    const source = new ChunkSource(client, new MemoryChunkCache(opts.memoryCacheBytes ?? 64 << 20), disk);
+    const scratchDir = await prepareScratchDir(opts.scratchDir);
+    // Chunker threads are shared by every file written (tar writes thousands).
+    const chunkerPool = new ChunkerPool(4);
+    await chunkerPool.release(await chunkerPool.acquire(opts.chunker), false);
+    const writeOptions: WriteOptions = {
+      replicas,
+      chunkerPool,
+      ...(opts.chunker ? { chunker: opts.chunker } : {}),
+      ...(disk ? { onChunk: (hash: Buffer, data: Buffer) => disk.put(hash, data) } : {}),
+    };
+    const attrs = new AttrCache(opts.attrCacheMs ?? 500);
+    const ctx: HandleContext = {
+      client,
+      source,
+      scratchDir,
+      logger,
+      writeOptions,
+      streamBufferBytes: opts.streamBufferBytes ?? 4 << 20,
+      readAheadBytes: opts.readAheadBytes ?? 16 << 20,
+      onCommit: (path, info) => attrs.set(info, path),
+      inlineChunker: new ChunkStream(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
+    };
+    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool);
+  }
+
+  get scratchDir(): string {
+    return this.ctx.scratchDir;
+  }
+
+  get openHandles(): number {
+    return this.handles.size;
+  }
+
+  // --- attributes -------------------------------------------------------------
+
+  private async info(path: string): Promise<FileInfo__Output> {
+    const cached = this.attrs.get(path);
+    if (cached) return cached;
+    const info = await this.client.stat(path);
+    this.attrs.set(info, path);
+    return info;
+  }
+
+  /** The open handle whose uncommitted size getattr should show, if any. */
+  private liveHandle(path: string): OpenFile | undefined {
+    let best: OpenFile | undefined;
+    for (const h of this.handles.values()) {
+      if (h.path === path && h.live && (!best || h.modifiedAt >= best.modifiedAt)) best = h;
+    }
+    return best;
+  }
+
+  private statOf(path: string, info: FileInfo__Output): Stat {
+    const h = info.type === 'FILE' ? this.liveHandle(path) : undefined;
+    if (!h) return toStat(info);
+    const st = toStat(info, h.size);
+    if (h.modifiedAt) st.mtime = st.ctime = Math.max(st.mtime, h.modifiedAt);
+    return st;
+  }
+
+  async getattr(path: string): Promise<Stat> {
+    const p = normalizePath(path);
+    const pend = this.pending(p);
+    if (pend) return this.statOf(p, pend.info);
+    return this.statOf(p, await this.info(p));
+  }
+
+  /** getattr through an open handle: works even after the path was removed. */
+  async fgetattr(path: string, fh: number): Promise<Stat> {
+    const h = this.handles.get(fh);
+    if (!h) return this.getattr(path);
+    if (h.pendingCreate) return this.statOf(h.path, h.info);
+    try {
+      return this.statOf(h.path, await this.info(h.path));
+    } catch (e) {
+      if (!isStdchkError(e, 'NOT_FOUND')) throw e;
+      return toStat(h.info, h.size);
+    }
+  }
+
+  async readdir(path: string): Promise<{ names: string[]; stats: Stat[] }> {
+    const p = normalizePath(path);
+    const [dir, entries] = await Promise.all([this.info(p), this.client.list(p)]);
+    if (dir.type !== 'DIRECTORY') throw new StdchkError('NOT_A_DIRECTORY', `${p}: not a directory`);
+    const dirStat = toStat(dir);
+    const names = ['.', '..'];
+    const stats = [dirStat, dirStat];
+    const seen = new Set<string>();
+    for (const e of entries) {
+      this.attrs.set(e, e.path);
+      names.push(e.name);
+      seen.add(e.name);
+      stats.push(this.statOf(e.path, e));
+    }
+    const prefix = p === '/' ? '/' : p + '/';
+    for (const h of this.handles.values()) {
+      const name = h.path.slice(prefix.length);
+      if (h.pendingCreate && h.path.startsWith(prefix) && !name.includes('/') && !seen.has(name)) {
+        seen.add(name);
+        names.push(name);
+        stats.push(this.statOf(h.path, h.info));
+      }
+    }
+    return { names, stats };
+  }
+
+  async statfs(): Promise<StatFs> {
+    const c = this.statusCache;
+    if (c && Date.now() - c.at < STATUS_CACHE_MS) return c.value;
+    const s = await this.client.status();
+    const blocks = (n: number) => Math.min(UINT32_MAX, Math.floor(n / BLOCK_SIZE));
+    const files = s.files + s.directories;
+    const value: StatFs = {
+      bsize: BLOCK_SIZE,
+      frsize: BLOCK_SIZE,
+      blocks: blocks(s.capacityBytes),
+      bfree: blocks(s.freeBytes),
+      bavail: blocks(s.freeBytes),
+      files: Math.min(UINT32_MAX, files + 1_000_000),
+      ffree: 1_000_000,
+      favail: 1_000_000,
+      fsid: 0x5354_4443, // "STDC"
+      flag: 0,
+      namemax: 255,
+    };
+    this.statusCache = { at: Date.now(), value };
+    return value;
+  }
+
+  // --- namespace --------------------------------------------------------------
+
+  async mkdir(path: string, mode: number): Promise<void> {
+    const info = await unary(this.client.manager, 'mkdir', {
+      path: normalizePath(path),
+      mode: mode & 0o7777,
+      uid: this.uid,
+      gid: this.gid,
+      parents: false,
+    });
+    this.attrs.set(info);
+  }
+
+  async rmdir(path: string): Promise<void> {
+    const p = normalizePath(path);
+    await this.materialize(p); // a pending file inside makes it not empty
+    try {
+      await this.client.remove(p, { directory: true });
+    } finally {
+      this.attrs.deleteTree(p);
+    }
+  }
+
+  async unlink(path: string): Promise<void> {
+    const p = normalizePath(path);
+    await this.materialize(p);
+    try {
+      await this.client.remove(p); // IS_A_DIRECTORY for a directory
+    } finally {
+      this.attrs.delete(p);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const f = normalizePath(from);
+    const t = normalizePath(to);
+    await this.materialize(f);
+    try {
+      await this.client.rename(f, t);
+    } finally {
+      this.attrs.deleteTree(f);
+      this.attrs.deleteTree(t);
+    }
+    // Open handles follow their file (commits go to the new name).
+    const prefix = f + '/';
+    for (const h of this.handles.values()) {
+      if (h.path === f) h.path = t;
+      else if (h.path.startsWith(prefix)) h.path = t + h.path.slice(f.length);
+    }
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    const info = await unary(this.client.manager, 'symlink', {
+      path: normalizePath(path),
+      target,
+      uid: this.uid,
+      gid: this.gid,
+    });
+    this.attrs.set(info);
+  }
+
+  async readlink(path: string): Promise<string> {
+    const info = await this.info(normalizePath(path));
+    if (info.type !== 'SYMLINK') throw new StdchkError('INVALID_ARGUMENT', `${path}: not a symlink`);
+    return info.target;
+  }
+
+  /** Hard links are emulated by a copy of the chunk list (same chunks, no data moved). */
+  async link(from: string, to: string): Promise<void> {
+    const f = normalizePath(from);
+    const t = normalizePath(to);
+    await this.materialize(f);
+    const v = await PinnedVersion.open(this.client, this.leases, f);
+    try {
+      if (v.info.type !== 'FILE') throw new FsError(Errno.EPERM, `${f}: hard links only to files`);
+      const exists = await this.client.stat(t).catch(() => undefined);
+      if (exists) throw new StdchkError('ALREADY_EXISTS', `${t}: file exists`);
+      const info = await unary(
+        this.client.manager,
+        'commitVersion',
+        {
+          path: t,
+          refs: v.packedRefs,
+          size: v.size,
+          replicas: v.info.replicas || this.replicas,
+          mode: v.info.mode,
+          uid: v.info.uid,
+          gid: v.info.gid,
+          mtimeMs: v.info.mtimeMs,
+        },
+        { timeoutMs: 120_000 },
+      );
+      this.attrs.set(info, t);
+    } finally {
+      await v.release();
+    }
+  }
+
+  private async setAttr(path: string, attrs: Record<string, number>): Promise<void> {
+    const p = normalizePath(path);
+    const pend = this.pending(p);
+    if (pend && Object.keys(attrs).every((k) => ['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs'].includes(k))) {
+      pend.setPendingAttrs(attrs);
+      return;
+    }
+    await this.materialize(p);
+    // tar chowns and chmods every file to what it already is: no RPC for a no-op.
+    const cached = this.attrs.get(p);
+    if (
+      cached &&
+      Object.entries(attrs).every(([k, v]) => (cached as unknown as Record<string, number>)[k] === v)
+    ) {
+      return;
+    }
+    const info = await unary(this.client.manager, 'setAttr', { path: p, ...attrs });
+    this.attrs.set(info, p);
+    for (const h of this.handles.values())
+      if (h.path === p) h.info = { ...h.info, mode: info.mode, uid: info.uid, gid: info.gid };
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.setAttr(path, { mode: mode & 0o7777 });
+  }
+
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    // (uid_t)-1 means "leave unchanged".
+    const attrs: Record<string, number> = {};
+    if (uid !== UINT32_MAX && uid !== -1) attrs.uid = uid;
+    if (gid !== UINT32_MAX && gid !== -1) attrs.gid = gid;
+    if (Object.keys(attrs).length) await this.setAttr(path, attrs);
+  }
+
+  /**
+   * Sets times (ms). fuse-native 2.2.6 passes the access time in both
+   * arguments, and UTIME_NOW/UTIME_OMIT arrive as ~1073 ms: those mean "now".
+   */
+  async utimens(path: string, atime: number, mtime: number): Promise<void> {
+    const now = Date.now();
+    const fix = (t: number) => (t === UTIME_SPECIAL_MS ? now : t);
+    await this.setAttr(path, { atimeMs: fix(atime), mtimeMs: fix(mtime) });
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    const p = normalizePath(path);
+    if (size < 0) throw new StdchkError('INVALID_ARGUMENT', 'negative size');
+    const live = [...this.handles.values()].filter((h) => h.path === p && h.live);
+    if (live.length) {
+      // The file is being written here: its handles carry the truncation to their commit.
+      for (const h of live) await h.truncate(size);
+      return;
+    }
+    await this.materialize(p);
+    const info = await this.info(p);
+    if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
+    if (size === info.size) return;
+    if (size === 0) {
+      this.attrs.delete(p);
+      this.attrs.set(await unary(this.client.manager, 'setAttr', { path: p, size: 0 }), p);
+      return;
+    }
+    const fh = await this.open(p, O_RDWR);
+    try {
+      await this.ftruncate(fh, size);
+    } finally {
+      await this.release(fh);
+    }
+  }
+
+  // --- files ------------------------------------------------------------------
+
+  private get uid(): number {
+    return this.opts.uid ?? process.getuid?.() ?? 0;
+  }
+
+  private get gid(): number {
+    return this.opts.gid ?? process.getgid?.() ?? 0;
+  }
+
+  private addHandle(
+    path: string,
+    flags: number,
+    info: FileInfo__Output,
+    base: PinnedVersion | undefined,
+  ): number {
+    if (this.closed) throw new StdchkError('UNAVAILABLE', 'the mount is shutting down');
+    while (this.handles.has(this.nextHandle)) this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
+    const id = this.nextHandle;
+    this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
+    const acc = flags & O_ACCMODE;
+    const h = new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
+    this.handles.set(id, h);
+    return id;
+  }
+
+  /**
+   * Creates a file and opens it. The manager learns of it at the first
+   * commit (flush/fsync/release), which creates it with this mode and owner;
+   * until then only this mount sees it. If another mount creates the same
+   * name meanwhile, the commit makes a new version of that file.
+   */
+  async create(path: string, mode: number, flags = O_RDWR): Promise<number> {
+    const p = normalizePath(path);
+    if (p === '/') throw new StdchkError('IS_A_DIRECTORY', '/: is a directory');
+    const now = Date.now();
+    const info: FileInfo__Output = {
+      path: p,
+      name: p.slice(p.lastIndexOf('/') + 1),
+      type: 'FILE',
+      inode: 0,
+      size: 0,
+      mode: mode & 0o7777,
+      uid: this.uid,
+      gid: this.gid,
+      atimeMs: now,
+      mtimeMs: now,
+      ctimeMs: now,
+      version: 0,
+      nlink: 1,
+      target: '',
+      replicas: this.replicas,
+      chunks: 0,
+    };
+    const fh = this.addHandle(p, (flags & ~O_ACCMODE) | O_RDWR, info, undefined);
+    const h = this.handles.get(fh) as OpenFile;
+    h.pendingCreate = true;
+    h.dirty = true;
+    h.modifiedAt = now;
+    return fh;
+  }
+
+  /** A file created here and not yet committed, if `path` is one. */
+  private pending(path: string): OpenFile | undefined {
+    for (const h of this.handles.values()) if (h.pendingCreate && h.path === path) return h;
+    return undefined;
+  }
+
+  /** Makes pending files at or under `path` exist at the manager before an operation on them. */
+  private async materialize(path: string): Promise<void> {
+    const prefix = path === '/' ? '/' : path + '/';
+    for (const h of [...this.handles.values()]) {
+      if (h.pendingCreate && (h.path === path || h.path.startsWith(prefix))) await h.materialize();
+    }
+  }
+
+  async open(path: string, flags: number): Promise<number> {
+    const p = normalizePath(path);
+    await this.materialize(p);
+    const writable = (flags & O_ACCMODE) !== 0;
+    if (writable && flags & O_TRUNC) {
+      const info = await this.client.stat(p);
+      if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
+      this.attrs.set(info, p);
+      const fh = this.addHandle(p, flags, info, undefined);
+      // Truncating a non-empty file commits an empty version at close even without writes.
+      if (info.size > 0) (this.handles.get(fh) as OpenFile).dirty = true;
+      return fh;
+    }
+    const v = await PinnedVersion.open(this.client, this.leases, p);
+    if (v.info.type === 'DIRECTORY') {
+      await v.release();
+      throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
+    }
+    this.attrs.set(v.info, p);
+    return this.addHandle(p, flags, v.info, v);
+  }
+
+  private handle(fh: number): OpenFile {
+    const h = this.handles.get(fh);
+    if (!h) throw badHandle(fh);
+    return h;
+  }
+
+  read(fh: number, position: number, length: number): Promise<Buffer> {
+    return this.handle(fh).read(position, length);
+  }
+
+  /** Writes at `position`; `data` is free for reuse once the promise settles. */
+  write(fh: number, data: Buffer, position: number): Promise<number> {
+    return this.handle(fh).write(data, position);
+  }
+
+  ftruncate(fh: number, size: number): Promise<void> {
+    return this.handle(fh).truncate(size);
+  }
+
+  /** close(2) of one descriptor: commits the writes so far (errors reach close). */
+  flush(fh: number): Promise<void> {
+    return this.handle(fh).commit();
+  }
+
+  fsync(fh: number): Promise<void> {
+    return this.handle(fh).commit();
+  }
+
+  /** Last close of the handle: commits what is left and frees it. */
+  async release(fh: number): Promise<void> {
+    const h = this.handle(fh);
+    try {
+      await h.release();
+    } finally {
+      this.handles.delete(fh);
+    }
+  }
+
+  /** Releases every handle (committing what is dirty) and stops background work. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fh of [...this.handles.keys()]) {
+      await this.release(fh).catch((e: unknown) =>
+        this.logger.error({ err: errorMessage(e), fh }, 'commit at unmount failed'),
+      );
+    }
+    await this.leases.stop();
+    await this.chunkerPool.close();
+    await this.disk?.close();
+  }
+
+  /** Root directory stat when the namespace is unreachable (never used for real data). */
+  static rootFallback(): Stat {
+    const now = Date.now();
+    return {
+      mode: S_IFDIR | 0o755,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      nlink: 2,
+      ino: 1,
+      blksize: BLOCK_SIZE,
+      blocks: 0,
+      atime: now,
+      mtime: now,
+      ctime: now,
+    };
+  }
+}

@@ -1,0 +1,10 @@
+// Original file: proto/scheduler.proto
+
+
+export interface ListJobsRequest {
+  'states'?: (string)[];
+}
+
+export interface ListJobsRequest__Output {
+  'states': (string)[];
+}

@@ -1,0 +1,158 @@
+import { StdchkError, invalid } from '../errors/index.ts';
+import { HASH_BYTES } from '../hashing/index.ts';
+import { REF_BYTES } from '../chunking/refs.ts';
+import { chooseTargets } from './placement.ts';
+import type { Benefactor } from './registry.ts';
+import type { StoreContext } from './context.ts';
+import { checkPackedRefs, hashView, isZeroAt, refLength } from './packed.ts';
+import { MAX_REPLICAS } from './types.ts';
+import type { BenefactorAddress, LocateResult, PrepareResult } from './types.ts';
+
+/**
+ * The chunk side of the write and read paths: batched dedup lookups with
+ * placement, replacement targets, locations, and stored-chunk reports.
+ * Lookups are answered from memory without queueing.
+ */
+export class ChunkOps {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** `count` live targets with room for `bytes`, reserving that space until their next heartbeat. */
+  private place(
+    count: number,
+    bytes: number,
+    exclude: ReadonlySet<number>,
+    now: number,
+  ): BenefactorAddress[] {
+    const { registry } = this.ctx;
+    const candidates = registry.candidates(now, exclude);
+    if (candidates.length === 0) {
+      throw new StdchkError('UNAVAILABLE', exclude.size ? 'no other live benefactor' : 'no live benefactor');
+    }
+    const chosen = chooseTargets(candidates, count, bytes, { random: this.ctx.random });
+    if (chosen.length === 0) throw new StdchkError('NO_SPACE', 'no benefactor has free space');
+    return chosen.map((c) => {
+      const b = registry.at(c.num) as Benefactor;
+      b.reservedBytes += bytes;
+      return this.ctx.addressOf(b);
+    });
+  }
+
+  prepare(refs: Uint8Array, replicas: number): PrepareResult {
+    const { index, registry } = this.ctx;
+    if (!(replicas >= 1 && replicas <= MAX_REPLICAS)) {
+      throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${replicas}`);
+    }
+    const now = this.ctx.clock();
+    const alive = registry.aliveMask(now);
+    const n = refs.length / REF_BYTES;
+    const present = Buffer.alloc(n);
+    const ids = new Int32Array(n);
+    index.findMany(refs, 0, REF_BYTES, n, ids);
+    let missingBytes = 0;
+    for (let i = 0, off = 0; i < n; i++, off += REF_BYTES) {
+      if (isZeroAt(refs, off)) {
+        present[i] = 1;
+        continue;
+      }
+      const id = ids[i]!;
+      if (id >= 0 && index.liveCount(id, alive) >= replicas) {
+        present[i] = 1;
+        this.ctx.keepForCommit(id, now);
+      } else {
+        missingBytes += refLength(refs, i);
+      }
+    }
+    const targets = missingBytes > 0 ? this.place(replicas, missingBytes, new Set(), now) : [];
+    return { present, targets };
+  }
+
+  allocate(count: number, bytes: number, excludeIds: readonly string[]): BenefactorAddress[] {
+    const exclude = new Set<number>();
+    for (const id of excludeIds) {
+      const b = this.ctx.registry.get(id);
+      if (b) exclude.add(b.num);
+    }
+    return this.place(count, bytes, exclude, this.ctx.clock());
+  }
+
+  locate(hashes: Uint8Array): LocateResult {
+    const { index, registry } = this.ctx;
+    const alive = registry.aliveMask(this.ctx.clock());
+    const table = new Map<number, number>();
+    const benefactors: BenefactorAddress[] = [];
+    const slot = (num: number): number => {
+      let i = table.get(num);
+      if (i === undefined) {
+        i = benefactors.length;
+        table.set(num, i);
+        benefactors.push(this.ctx.addressOf(registry.at(num) as Benefactor));
+      }
+      return i;
+    };
+    const locations: number[][] = [];
+    const ids = new Int32Array(hashes.length / HASH_BYTES);
+    index.findMany(hashes, 0, HASH_BYTES, ids.length, ids);
+    for (let i = 0, off = 0; off < hashes.length; i++, off += HASH_BYTES) {
+      const id = isZeroAt(hashes, off) ? -1 : ids[i]!;
+      if (id < 0) {
+        locations.push([]);
+        continue;
+      }
+      const holders = index.holders(id);
+      const live: number[] = [];
+      const dead: number[] = [];
+      for (let i = 0; i < holders.length; i++) {
+        const num = holders[i] as number;
+        if (!registry.at(num)) continue;
+        (alive[num] === 1 ? live : dead).push(slot(num));
+      }
+      locations.push(live.concat(dead));
+    }
+    return { benefactors, locations };
+  }
+
+  async reportStored(replicas: readonly { benefactorId: string; refs: Uint8Array }[]): Promise<void> {
+    const { index, registry, commands } = this.ctx;
+    await this.ctx.queue.run(async () => {
+      const now = this.ctx.clock();
+      const resolved = replicas.map((r) => {
+        const b = registry.get(r.benefactorId);
+        if (!b) throw new StdchkError('NOT_FOUND', `unknown benefactor ${r.benefactorId}`);
+        checkPackedRefs(r.refs);
+        return { b, refs: r.refs };
+      });
+      // Validate everything before changing anything.
+      for (const { refs } of resolved) {
+        for (let off = 0, i = 0; off < refs.length; off += REF_BYTES, i++) {
+          if (isZeroAt(refs, off)) continue;
+          const id = index.find(refs, off);
+          if (id >= 0 && index.length(id) !== refLength(refs, i)) {
+            throw invalid(
+              `chunk ${hashView(refs, off).toString('hex')}: length ${refLength(refs, i)} does not match the recorded ${index.length(id)}`,
+            );
+          }
+        }
+      }
+      const touched = new Set<number>();
+      for (const { b, refs } of resolved) {
+        for (let off = 0, i = 0; off < refs.length; off += REF_BYTES, i++) {
+          if (isZeroAt(refs, off)) continue;
+          let id = index.find(refs, off);
+          if (id < 0) {
+            id = index.insert(refs, off, refLength(refs, i), 0, now);
+            this.ctx.uploadQueue.push(id, now);
+            touched.add(id);
+          }
+          this.ctx.keepForCommit(id, now);
+          // A delete still queued there would remove the copy just stored.
+          commands.cancelDelete(b.num, hashView(refs, off));
+          if (index.addHolder(id, b.num)) {
+            touched.add(id);
+            this.ctx.holderAdded(id, b.num);
+          }
+        }
+      }
+      await this.ctx.persistChunks(touched);
+    });
+  }
+}

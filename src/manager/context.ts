@@ -1,0 +1,129 @@
+import { StdchkError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import type { KeyValueStore, KvOp } from './kv.ts';
+import { ChunkIndex } from './chunk-index.ts';
+import { BenefactorRegistry } from './registry.ts';
+import type { Benefactor } from './registry.ts';
+import { CommandQueues } from './commands.ts';
+import type { CommandLimits } from './commands.ts';
+import { RepairPlanner } from './repair.ts';
+import { OrphanTracker, ZeroQueue } from './gc.ts';
+import { SerialQueue } from './serial-queue.ts';
+import { KEYS, encodeChunk } from './records.ts';
+import type { BenefactorAddress, InventorySession } from './types.ts';
+
+export interface StoreSettings {
+  heartbeatTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  gcGraceMs: number;
+  uploadGraceMs: number;
+  leaseTtlMs: number;
+  reconcileIntervalMs: number;
+  repairRetryMs: number;
+  commandLimits: CommandLimits;
+}
+
+/**
+ * The state the metadata store's parts share: the chunk index and registry,
+ * the command queues and planners, the single writer queue. The parts
+ * (namespace and versions, chunk operations, membership, inventory, GC) each
+ * take this and keep their logic in their own file.
+ */
+export class StoreContext {
+  readonly index = new ChunkIndex();
+  readonly registry: BenefactorRegistry;
+  readonly commands = new CommandQueues();
+  readonly repair: RepairPlanner;
+  /** Chunks whose refcount dropped to 0 (collected after gcGraceMs). */
+  readonly zeroQueue = new ZeroQueue();
+  /** Uploads no commit has referenced yet (collected after uploadGraceMs). */
+  readonly uploadQueue = new ZeroQueue();
+  readonly orphans = new OrphanTracker();
+  /** The single writer: every read-modify-write of persistent state runs here. */
+  readonly queue = new SerialQueue();
+  readonly inventories = new Map<number, InventorySession>();
+  startedAt = 0;
+  closed = false;
+
+  constructor(
+    readonly kv: KeyValueStore,
+    readonly settings: StoreSettings,
+    readonly logger: Logger,
+    readonly clock: () => number,
+    readonly random: () => number,
+  ) {
+    this.registry = new BenefactorRegistry(settings.heartbeatTimeoutMs);
+    this.repair = new RepairPlanner(this.index, this.registry, this.commands, random);
+  }
+
+  checkOpen(): void {
+    if (this.closed) throw new StdchkError('UNAVAILABLE', 'the manager is shutting down');
+  }
+
+  addressOf(b: Benefactor): BenefactorAddress {
+    return { id: b.id, address: b.address, host: b.host };
+  }
+
+  /** The index record as a LevelDB put, with `counts` overriding what memory holds. */
+  chunkPut(id: number, counts?: { refcount: number; target: number; zeroSince: number }): KvOp {
+    const index = this.index;
+    return {
+      type: 'put',
+      key: KEYS.chunk(index.hashHex(id)),
+      value: encodeChunk({
+        length: index.length(id),
+        refcount: counts?.refcount ?? index.refcount(id),
+        target: counts?.target ?? index.target(id),
+        zeroSince: counts?.zeroSince ?? index.zeroSince(id),
+        referenced: index.wasReferenced(id) || (counts?.refcount ?? 0) > 0,
+        holders: index.holders(id),
+      }),
+    };
+  }
+
+  /**
+   * Writes index records whose locations changed in memory. Not synced:
+   * locations are soft state that inventory reconciliation restores.
+   */
+  async persistChunks(ids: Iterable<number>): Promise<void> {
+    const ops: KvOp[] = [];
+    for (const id of ids) if (this.index.isLive(id)) ops.push(this.chunkPut(id));
+    await this.kv.batch(ops, { sync: false });
+  }
+
+  /** A benefactor now holds the chunk: repairs planned there are done. */
+  holderAdded(id: number, num: number): void {
+    this.repair.onStored(id, num);
+    this.inventories.get(num)?.addedDuring.add(id);
+  }
+
+  /** A record left the index (its id may be reused): forget it wherever ids are remembered. */
+  forgetRecord(id: number): void {
+    this.repair.forget(id);
+    for (const s of this.inventories.values()) {
+      if (id < s.seen.length) s.seen[id] = 0;
+      s.addedDuring.delete(id);
+    }
+  }
+
+  /**
+   * An unreferenced chunk a writer is about to reference (a dedup hit or a
+   * fresh upload) gets its grace restarted, so GC does not take it from under
+   * the commit that follows. In memory only: a restart restores the old time.
+   */
+  keepForCommit(id: number, now: number): void {
+    const index = this.index;
+    if (index.refcount(id) !== 0 || now - index.zeroSince(id) < this.graceOf(id) / 2) return;
+    index.setCounts(id, 0, index.target(id), now);
+    this.zeroQueueOf(id).push(id, now);
+  }
+
+  /** How long an unreferenced chunk is kept: uploads not committed yet get longer. */
+  graceOf(id: number): number {
+    return this.index.wasReferenced(id) ? this.settings.gcGraceMs : this.settings.uploadGraceMs;
+  }
+
+  zeroQueueOf(id: number): ZeroQueue {
+    return this.index.wasReferenced(id) ? this.zeroQueue : this.uploadQueue;
+  }
+}

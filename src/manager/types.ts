@@ -1,0 +1,174 @@
+import type { Logger } from '../logging/index.ts';
+import type { CommandLimits } from './commands.ts';
+import type { NodeInfo, NodeType } from './namespace.ts';
+
+/** The metadata store's public shapes (what the gRPC service translates to and from). */
+
+export type { NodeInfo, NodeType };
+
+/** Highest replication a file or batch may ask for. */
+export const MAX_REPLICAS = 16;
+
+export interface MetadataStoreOptions {
+  logger?: Logger;
+  /** A benefactor silent for longer is not alive (default 10 s). */
+  heartbeatTimeoutMs?: number;
+  /** What benefactors are told to use (default 1 s). */
+  heartbeatIntervalMs?: number;
+  /** Chunks released by their last version, and unknown ones, live this long before deletion (default 60 s). */
+  gcGraceMs?: number;
+  /**
+   * Uploads that no commit has referenced yet live this long (default: the
+   * larger of gcGraceMs and 1 h), so a long write's first chunks outlive it.
+   */
+  uploadGraceMs?: number;
+  /** Reader lease lifetime without renewal (default 60 s). */
+  leaseTtlMs?: number;
+  /** Ask each benefactor for its full inventory this often (default 5 min). */
+  reconcileIntervalMs?: number;
+  /** A copy handed to a benefactor without a report after this long is planned again (default 30 s). */
+  repairRetryMs?: number;
+  commandLimits?: CommandLimits;
+  clock?: () => number;
+  random?: () => number;
+}
+
+export interface Ownership {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface MkdirOptions extends Ownership {
+  parents?: boolean;
+}
+
+export interface CreateOptions extends Ownership {
+  exclusive?: boolean;
+}
+
+export interface RemoveOptions {
+  directory?: boolean;
+  recursive?: boolean;
+}
+
+export interface AttrChanges {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  atimeMs?: number;
+  mtimeMs?: number;
+  size?: number;
+}
+
+export interface CommitInput extends Ownership {
+  path: string;
+  /** Packed refs (36 bytes each). */
+  refs: Uint8Array;
+  size: number;
+  replicas: number;
+  baseVersion?: number;
+  mtimeMs?: number;
+}
+
+export interface OpenedVersion {
+  info: NodeInfo;
+  refs: Buffer;
+  leaseId: string;
+  leaseTtlMs: number;
+}
+
+export interface BenefactorAddress {
+  id: string;
+  address: string;
+  host: string;
+}
+
+export interface PrepareResult {
+  /** One byte per ref: 1 = stored on enough live replicas. */
+  present: Buffer;
+  targets: BenefactorAddress[];
+}
+
+export interface LocateResult {
+  benefactors: BenefactorAddress[];
+  /** Per hash: indexes into `benefactors`, live holders first. */
+  locations: number[][];
+}
+
+export interface BenefactorStats {
+  capacityBytes: number;
+  usedBytes: number;
+  freeBytes: number;
+  chunks: number;
+}
+
+export interface RegisterInput extends BenefactorStats {
+  id: string;
+  host: string;
+  address: string;
+}
+
+export interface HeartbeatInput extends BenefactorStats {
+  id: string;
+  /** Packed 32-byte hashes that failed verification there. */
+  corruptHashes?: Uint8Array;
+}
+
+export type ManagerCommand =
+  { kind: 'delete'; hashes: Buffer } | { kind: 'replicate'; hashes: Buffer; source: BenefactorAddress };
+
+export interface HeartbeatResult {
+  commands: ManagerCommand[];
+  reregister: boolean;
+  sendInventory: boolean;
+}
+
+export interface InventoryResult {
+  /** Chunks in the inventory that the index knows. */
+  chunksKnown: number;
+  /** Copies this reconciliation decided to delete there (orphans, garbage, surplus). */
+  chunksOrphaned: number;
+  /** Locations recorded there that the inventory lacked (dropped; repair follows). */
+  replicasMissing: number;
+}
+
+export interface BenefactorInfo extends BenefactorAddress, BenefactorStats {
+  alive: boolean;
+  lastHeartbeatMs: number;
+}
+
+export interface StatusInfo {
+  benefactors: BenefactorInfo[];
+  files: number;
+  directories: number;
+  chunks: number;
+  logicalBytes: number;
+  storedBytes: number;
+  underReplicatedChunks: number;
+  pendingDeletions: number;
+  repairsInProgress: number;
+  capacityBytes: number;
+  freeBytes: number;
+}
+
+export interface ChunkInfo {
+  length: number;
+  refcount: number;
+  target: number;
+  zeroSince: number;
+  /** Benefactor ids holding it, live or not. */
+  holders: string[];
+}
+
+/** An inventory being streamed by one benefactor. */
+export interface InventorySession {
+  readonly num: number;
+  readonly benefactorId: string;
+  seen: Uint8Array;
+  /** Locations added while the inventory streamed: not "absent" even if unlisted. */
+  readonly addedDuring: Set<number>;
+  readonly unknownKeys: Set<string>;
+  known: number;
+  orphaned: number;
+}

@@ -1,0 +1,209 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { StdchkError } from '../../errors/index.ts';
+import type {
+  CheckpointResult,
+  ContainerRuntime,
+  InstanceOptions,
+  JobInstance,
+  ProcessSpec,
+} from './types.ts';
+import { INSTANCE_NAME } from './types.ts';
+import { ociConfig } from './oci-config.ts';
+import {
+  findTool,
+  folderBytes,
+  mustRun,
+  poll,
+  runCommand,
+  signal,
+  spawnWrapper,
+  tailFile,
+  toolEnv,
+} from './os-util.ts';
+import { PIPE_WRAPPER, WrappedInstance, statusFileOf } from './wrapped-instance.ts';
+import { processStartTime, writeInstanceRecord } from './instance-record.ts';
+
+export interface RuncRuntimeOptions {
+  /** runc binary (default: found in PATH). */
+  runc?: string;
+  /** Prefix of container ids, so `runc list` shows whose containers they are. */
+  idPrefix?: string;
+  /** How long a start or restore may take before it counts as failed. */
+  startTimeoutMs?: number;
+}
+
+/**
+ * Jobs as runc containers. Each instance gets a bundle in its local folder
+ * (config.json pointing at the shared, read-only cached rootfs). runc runs in
+ * the foreground under a wrapper so the container's stdio are pipes ending in
+ * the log; `runc checkpoint --leave-running` dumps it (CRIU underneath) and a
+ * foreground `runc restore` brings it back with output continuing into the
+ * log, runc staying its parent so the exit status is known.
+ */
+export class RuncRuntime implements ContainerRuntime {
+  readonly kind = 'container' as const;
+  private readonly runc: string;
+  private readonly idPrefix: string;
+  private readonly startTimeoutMs: number;
+
+  constructor(opts: RuncRuntimeOptions = {}) {
+    this.runc = opts.runc ?? findTool('runc');
+    findTool('criu');
+    this.idPrefix = opts.idPrefix ?? 'stdchk-';
+    this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+  }
+
+  containerId(name: string): string {
+    return `${this.idPrefix}${name}`;
+  }
+
+  start(spec: ProcessSpec, opts: InstanceOptions): Promise<JobInstance> {
+    return this.launch(spec, opts, 'run', []);
+  }
+
+  restore(spec: ProcessSpec, opts: InstanceOptions & { imageDir: string }): Promise<JobInstance> {
+    const work = path.join(opts.dir, 'restore-work');
+    mkdirSync(work, { recursive: true });
+    return this.launch(spec, opts, 'restore', ['--image-path', opts.imageDir, '--work-path', work]);
+  }
+
+  private async launch(
+    spec: ProcessSpec,
+    opts: InstanceOptions,
+    verb: 'run' | 'restore',
+    extra: string[],
+  ): Promise<JobInstance> {
+    if (!INSTANCE_NAME.test(opts.name))
+      throw new StdchkError('INVALID_ARGUMENT', `bad instance name ${opts.name}`);
+    if (!opts.rootfs) throw new StdchkError('INVALID_ARGUMENT', 'a container needs a rootfs');
+    const id = this.containerId(opts.name);
+    const bundle = path.join(opts.dir, 'bundle');
+    mkdirSync(bundle, { recursive: true });
+    writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(spec, opts.rootfs), null, 1));
+    // A container of that id left over from an earlier life of this worker would block us.
+    await runCommand(this.runc, ['delete', '--force', id], { timeoutMs: 15_000 });
+    const statusFile = statusFileOf(opts.dir, verb);
+    const wrapper = spawnWrapper(
+      PIPE_WRAPPER,
+      [statusFile, opts.logFile, findTool('cat'), this.runc, verb, '--bundle', bundle, ...extra, id],
+      { env: toolEnv(), cwd: bundle },
+    );
+    writeInstanceRecord(opts.dir, {
+      kind: 'container',
+      name: opts.name,
+      containerId: id,
+      wrapperPid: wrapper.pid,
+    });
+    const inst = new RuncInstance(this.runc, id, opts, wrapper, statusFile);
+    try {
+      inst.pid = await poll(
+        `runc ${verb} ${id}`,
+        async () => {
+          const st = await this.state(id);
+          return st && (st.status === 'running' || st.status === 'paused') && st.pid > 0 ? st.pid : undefined;
+        },
+        {
+          timeoutMs: this.startTimeoutMs,
+          stop: () => (wrapper.done() ? 'runc ended before the container ran' : undefined),
+        },
+      );
+    } catch (e) {
+      signal(-wrapper.pid, 'SIGKILL');
+      await runCommand(this.runc, ['delete', '--force', id], { timeoutMs: 15_000 });
+      const why =
+        (await tailFile(path.join(opts.dir, 'restore-work', 'restore.log'), 3)) ||
+        (await tailFile(opts.logFile, 3));
+      throw new StdchkError('INTERNAL', `${(e as Error).message}${why ? `: ${why}` : ''}`, { cause: e });
+    }
+    writeInstanceRecord(opts.dir, {
+      kind: 'container',
+      name: opts.name,
+      containerId: id,
+      wrapperPid: wrapper.pid,
+      jobPid: inst.pid,
+      ...(processStartTime(inst.pid) ? { jobStartTime: processStartTime(inst.pid) as string } : {}),
+    });
+    return inst;
+  }
+
+  async state(id: string): Promise<{ status: string; pid: number } | undefined> {
+    const r = await runCommand(this.runc, ['state', id], { timeoutMs: 15_000 });
+    if (r.code !== 0) return undefined;
+    try {
+      const s = JSON.parse(r.stdout) as { status?: string; pid?: number };
+      return { status: s.status ?? 'unknown', pid: s.pid ?? 0 };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+class RuncInstance extends WrappedInstance {
+  readonly kind = 'container' as const;
+  private readonly runc: string;
+  readonly containerId: string;
+  private checkpoints = 0;
+  private paused = false;
+
+  constructor(
+    runc: string,
+    id: string,
+    opts: InstanceOptions,
+    wrapper: ConstructorParameters<typeof WrappedInstance>[3],
+    statusFile: string,
+  ) {
+    super(opts.name, opts.dir, opts.logFile, wrapper, statusFile);
+    this.runc = runc;
+    this.containerId = id;
+  }
+
+  protected override async afterExit(): Promise<void> {
+    await runCommand(this.runc, ['delete', '--force', this.containerId], { timeoutMs: 15_000 });
+  }
+
+  async checkpoint(imageDir: string): Promise<CheckpointResult> {
+    if (!this.isRunning()) throw new StdchkError('CONFLICT', `container ${this.containerId} is not running`);
+    mkdirSync(imageDir, { recursive: true });
+    const work = path.join(this.dir, `dump-work-${++this.checkpoints}`);
+    mkdirSync(work, { recursive: true });
+    const t0 = performance.now();
+    const r = await runCommand(
+      this.runc,
+      ['checkpoint', '--leave-running', '--image-path', imageDir, '--work-path', work, this.containerId],
+      { timeoutMs: 10 * 60_000 },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.code !== 0) {
+      const why = (await tailFile(path.join(work, 'dump.log'), 3)) || r.stderr.trim();
+      throw new StdchkError('INTERNAL', `runc checkpoint ${this.containerId} failed: ${why}`);
+    }
+    return { seconds, bytes: await folderBytes(imageDir) };
+  }
+
+  async pause(): Promise<void> {
+    await mustRun(this.runc, ['pause', this.containerId], { timeoutMs: 30_000 });
+    this.paused = true;
+  }
+
+  async resume(): Promise<void> {
+    await mustRun(this.runc, ['resume', this.containerId], { timeoutMs: 30_000 });
+    this.paused = false;
+  }
+
+  async kill(): Promise<void> {
+    if (this.isRunning()) {
+      // A frozen task only dies once thawed.
+      if (this.paused) await runCommand(this.runc, ['resume', this.containerId], { timeoutMs: 15_000 });
+      await runCommand(this.runc, ['kill', this.containerId, 'KILL'], { timeoutMs: 15_000 });
+      const gone = await Promise.race([
+        this.exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
+      ]);
+      if (!gone) signal(-this.wrapper.pid, 'SIGKILL');
+    }
+    await runCommand(this.runc, ['delete', '--force', this.containerId], { timeoutMs: 15_000 });
+    signal(-this.wrapper.pid, 'SIGKILL');
+    await this.exited;
+  }
+}

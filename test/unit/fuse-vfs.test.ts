@@ -1,0 +1,337 @@
+import test from 'ava';
+import path from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { cleanupAll, startGrid, tempDir } from '../helpers/grid.ts';
+import type { LocalGrid } from '../helpers/grid.ts';
+import { Vfs, O_RDWR, O_TRUNC, O_WRONLY, Errno } from '../../src/fuse-client/vfs.ts';
+import type { VfsOptions } from '../../src/fuse-client/vfs.ts';
+import { errnoOf } from '../../src/fuse-client/errors.ts';
+import type { StorageClient } from '../../src/client/storage-client.ts';
+
+// The mount's file-system layer driven directly (no kernel mount) against a
+// real grid: a manager and 3 benefactors as processes on loopback.
+
+const MiB = 1024 * 1024;
+const O_RDONLY = 0;
+
+let grid: LocalGrid;
+const clients: StorageClient[] = [];
+const vfses: Vfs[] = [];
+
+async function newVfs(opts: Partial<VfsOptions> = {}): Promise<Vfs> {
+  const client = grid.client();
+  clients.push(client);
+  const vfs = await Vfs.create(client, { scratchDir: tempDir('stdchk-scratch-'), ...opts });
+  vfses.push(vfs);
+  return vfs;
+}
+
+test.before(async () => {
+  grid = await startGrid({ benefactors: 3 });
+});
+
+test.after.always(async () => {
+  for (const v of vfses) await v.close().catch(() => undefined);
+  for (const c of clients) c.close();
+  await cleanupAll();
+});
+
+async function writeAll(vfs: Vfs, fh: number, data: Buffer, position = 0, piece = 128 * 1024) {
+  for (let off = 0; off < data.length; off += piece) {
+    const part = Buffer.from(data.subarray(off, Math.min(data.length, off + piece)));
+    const n = await vfs.write(fh, part, position + off);
+    if (n !== part.length) throw new Error(`short write: ${n} of ${part.length}`);
+  }
+}
+
+async function readAll(vfs: Vfs, fh: number, size: number, piece = 128 * 1024): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let off = 0; off < size; off += piece) parts.push(await vfs.read(fh, off, piece));
+  return Buffer.concat(parts);
+}
+
+/** The whole file through a new handle, read until a short read (as `cat` does). */
+async function readFile(vfs: Vfs, p: string): Promise<Buffer> {
+  const fh = await vfs.open(p, O_RDONLY);
+  try {
+    const parts: Buffer[] = [];
+    for (let off = 0; ;) {
+      const piece = await vfs.read(fh, off, 128 * 1024);
+      if (piece.length === 0) break;
+      parts.push(piece);
+      off += piece.length;
+    }
+    return Buffer.concat(parts);
+  } finally {
+    await vfs.release(fh);
+  }
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+test.serial('sequential writes stream and commit at release; getattr shows the growing size', async (t) => {
+  const vfs = await newVfs();
+  await vfs.mkdir('/seq', 0o755);
+  const data = randomBytes(9 * MiB + 12345);
+  const fh = await vfs.create('/seq/a.bin', 0o640);
+  await writeAll(vfs, fh, data.subarray(0, 5 * MiB));
+  t.is((await vfs.getattr('/seq/a.bin')).size, 5 * MiB, 'getattr sees uncommitted bytes');
+  t.is((await vfs.fgetattr('/seq/a.bin', fh)).size, 5 * MiB);
+  await writeAll(vfs, fh, data.subarray(5 * MiB), 5 * MiB);
+  await vfs.flush(fh);
+  await vfs.release(fh);
+  const st = await vfs.getattr('/seq/a.bin');
+  t.is(st.size, data.length);
+  t.is(st.mode & 0o7777, 0o640);
+  t.is(st.mode & 0o170000, 0o100000);
+
+  // Another VFS (another "host") reads it.
+  const other = await newVfs();
+  t.is(sha(await readFile(other, '/seq/a.bin')), sha(data));
+  const { names } = await other.readdir('/seq');
+  t.deepEqual(names.sort(), ['.', '..', 'a.bin']);
+});
+
+test.serial(
+  'a created file is known to the manager at its first commit, with the mode and owner set before',
+  async (t) => {
+    const vfs = await newVfs();
+    const other = await newVfs();
+    const fh = await vfs.create('/pending.txt', 0o600);
+    t.is((await vfs.getattr('/pending.txt')).size, 0, 'visible here at once');
+    t.true((await vfs.readdir('/')).names.includes('pending.txt'));
+    t.is(errnoOf(await t.throwsAsync(other.getattr('/pending.txt'))), Errno.ENOENT, 'not elsewhere yet');
+    await vfs.write(fh, Buffer.from('data'), 0);
+    // What tar does before closing each file: no RPC, kept for the creating commit.
+    await vfs.chown('/pending.txt', 42, 43);
+    await vfs.chmod('/pending.txt', 0o100640);
+    t.is((await vfs.getattr('/pending.txt')).mode, 0o100640);
+    await vfs.flush(fh);
+    await vfs.release(fh);
+    const st = await other.getattr('/pending.txt');
+    t.is(st.mode, 0o100640);
+    t.is(st.uid, 42);
+    t.is(st.gid, 43);
+    t.is(st.size, 4);
+
+    // An empty file is created by its close too.
+    const empty = await vfs.create('/empty.txt', 0o644);
+    await vfs.release(empty);
+    t.is((await other.getattr('/empty.txt')).size, 0);
+  },
+);
+
+test.serial('writes at random offsets go through a scratch file and read back exactly', async (t) => {
+  const vfs = await newVfs();
+  const size = 3 * MiB;
+  const model = Buffer.alloc(size);
+  const fh = await vfs.create('/random.bin', 0o644);
+  let end = 0;
+  for (let i = 0; i < 200; i++) {
+    const len = 1 + Math.floor(Math.random() * 64 * 1024);
+    const pos = Math.floor(Math.random() * (size - len));
+    const piece = randomBytes(len);
+    piece.copy(model, pos);
+    await vfs.write(fh, piece, pos);
+    end = Math.max(end, pos + len);
+  }
+  // Read-your-writes through the same handle before any commit.
+  const probe = Math.floor(Math.random() * (end - 1000));
+  t.deepEqual(await vfs.read(fh, probe, 1000), model.subarray(probe, probe + 1000));
+  t.is((await vfs.fgetattr('/random.bin', fh)).size, end);
+  await vfs.release(fh);
+  const back = await readFile(vfs, '/random.bin');
+  t.is(back.length, end);
+  t.is(sha(back), sha(model.subarray(0, end)));
+  t.deepEqual(readdirSync(vfs.scratchDir), [], 'scratch files are removed at release');
+});
+
+test.serial('a stream that turns random keeps what was streamed', async (t) => {
+  const vfs = await newVfs();
+  const data = randomBytes(6 * MiB);
+  const fh = await vfs.create('/turn.bin', 0o644);
+  await writeAll(vfs, fh, data.subarray(0, 5 * MiB));
+  const patch = randomBytes(4096);
+  await vfs.write(fh, patch, 1 * MiB); // not at the end: switch to scratch
+  patch.copy(data, 1 * MiB);
+  await writeAll(vfs, fh, data.subarray(5 * MiB), 5 * MiB);
+  await vfs.release(fh);
+  t.is(sha(await readFile(vfs, '/turn.bin')), sha(data));
+});
+
+test.serial('truncate and ftruncate shrink and extend (with zeros)', async (t) => {
+  const vfs = await newVfs();
+  const data = randomBytes(2 * MiB + 777);
+  let fh = await vfs.create('/trunc.bin', 0o644);
+  await writeAll(vfs, fh, data);
+  await vfs.release(fh);
+
+  await vfs.truncate('/trunc.bin', MiB + 5);
+  t.is((await vfs.getattr('/trunc.bin')).size, MiB + 5);
+  t.is(sha(await readFile(vfs, '/trunc.bin')), sha(data.subarray(0, MiB + 5)));
+
+  await vfs.truncate('/trunc.bin', 3 * MiB);
+  const extended = Buffer.concat([data.subarray(0, MiB + 5), Buffer.alloc(3 * MiB - (MiB + 5))]);
+  t.is(sha(await readFile(vfs, '/trunc.bin')), sha(extended));
+
+  fh = await vfs.open('/trunc.bin', O_RDWR);
+  await vfs.ftruncate(fh, 100);
+  t.is((await vfs.fgetattr('/trunc.bin', fh)).size, 100);
+  await vfs.write(fh, Buffer.from('tail'), 200);
+  await vfs.release(fh);
+  const expect = Buffer.concat([data.subarray(0, 100), Buffer.alloc(100), Buffer.from('tail')]);
+  t.deepEqual(await readFile(vfs, '/trunc.bin'), expect);
+
+  await vfs.truncate('/trunc.bin', 0);
+  t.is((await vfs.getattr('/trunc.bin')).size, 0);
+  t.is((await readFile(vfs, '/trunc.bin')).length, 0);
+
+  // open(O_TRUNC) of a non-empty file empties it even without writes.
+  fh = await vfs.create('/otrunc.bin', 0o644);
+  await vfs.write(fh, Buffer.from('hello'), 0);
+  await vfs.release(fh);
+  fh = await vfs.open('/otrunc.bin', O_WRONLY | O_TRUNC);
+  await vfs.release(fh);
+  t.is((await vfs.getattr('/otrunc.bin')).size, 0);
+});
+
+test.serial('appending to an existing file keeps its chunks', async (t) => {
+  const vfs = await newVfs();
+  const a = randomBytes(3 * MiB + 3);
+  const b = randomBytes(2 * MiB);
+  let fh = await vfs.create('/append.bin', 0o644);
+  await writeAll(vfs, fh, a);
+  await vfs.release(fh);
+  fh = await vfs.open('/append.bin', O_WRONLY);
+  await writeAll(vfs, fh, b, a.length);
+  await vfs.release(fh);
+  t.is(sha(await readFile(vfs, '/append.bin')), sha(Buffer.concat([a, b])));
+});
+
+test.serial('rename over an existing file; a handle opened before keeps its version', async (t) => {
+  const vfs = await newVfs();
+  const oldData = randomBytes(MiB);
+  const newData = randomBytes(MiB + 100);
+  let fh = await vfs.create('/target', 0o644);
+  await writeAll(vfs, fh, oldData);
+  await vfs.release(fh);
+  fh = await vfs.create('/target.tmp', 0o644);
+  await writeAll(vfs, fh, newData);
+  await vfs.release(fh);
+
+  const early = await vfs.open('/target', O_RDONLY);
+  await vfs.rename('/target.tmp', '/target');
+  await t.throwsAsync(vfs.getattr('/target.tmp'), { message: /no such file/ });
+  t.is(sha(await readFile(vfs, '/target')), sha(newData));
+  t.is(sha(await readAll(vfs, early, MiB + 1)), sha(oldData), 'the early handle reads the old version');
+  await vfs.release(early);
+
+  // Renaming a directory moves what is under it.
+  await vfs.mkdir('/dir1', 0o755);
+  fh = await vfs.create('/dir1/f', 0o644);
+  await vfs.write(fh, Buffer.from('x'), 0);
+  await vfs.release(fh);
+  await vfs.rename('/dir1', '/dir2');
+  t.deepEqual(await readFile(vfs, '/dir2/f'), Buffer.from('x'));
+});
+
+test.serial('versions: each commit is a new version; earlier handles keep theirs', async (t) => {
+  const vfs = await newVfs();
+  const other = await newVfs();
+  const v1 = randomBytes(2 * MiB);
+  const v2 = randomBytes(2 * MiB);
+  let fh = await vfs.create('/ver.bin', 0o644);
+  await writeAll(vfs, fh, v1);
+  await vfs.release(fh);
+  const reader = await other.open('/ver.bin', O_RDONLY);
+  t.deepEqual(await other.read(reader, 0, 10), v1.subarray(0, 10));
+
+  fh = await vfs.open('/ver.bin', O_WRONLY | O_TRUNC);
+  await writeAll(vfs, fh, v2.subarray(0, MiB));
+  await vfs.fsync(fh); // fsync commits mid-file and writing goes on
+  const mid = await other.open('/ver.bin', O_RDONLY);
+  t.is(sha(await readAll(other, mid, MiB + 1)), sha(v2.subarray(0, MiB)));
+  await writeAll(vfs, fh, v2.subarray(MiB), MiB);
+  await vfs.release(fh);
+
+  t.is(sha(await readAll(other, reader, 2 * MiB)), sha(v1), 'reader pinned at open');
+  t.is(sha(await readAll(other, mid, 2 * MiB)), sha(v2.subarray(0, MiB)));
+  await other.release(reader);
+  await other.release(mid);
+  t.is(sha(await readFile(other, '/ver.bin')), sha(v2));
+});
+
+test.serial(
+  'namespace: mkdir, readdir, symlink, unlink, rmdir, chmod, chown, utimens, link, statfs',
+  async (t) => {
+    const vfs = await newVfs();
+    await vfs.mkdir('/ns', 0o750);
+    t.is((await vfs.getattr('/ns')).mode, 0o040750);
+    await vfs.symlink('../target/file', '/ns/link');
+    t.is(await vfs.readlink('/ns/link'), '../target/file');
+    t.is((await vfs.getattr('/ns/link')).mode & 0o170000, 0o120000);
+    const fh = await vfs.create('/ns/f', 0o600);
+    await vfs.write(fh, Buffer.from('content'), 0);
+    await vfs.release(fh);
+    await vfs.chmod('/ns/f', 0o100644);
+    await vfs.chown('/ns/f', 1234, 5678);
+    await vfs.utimens('/ns/f', 1_600_000_000_000, 1_600_000_000_000);
+    const st = await vfs.getattr('/ns/f');
+    t.is(st.mode, 0o100644);
+    t.is(st.uid, 1234);
+    t.is(st.gid, 5678);
+    t.is(st.mtime, 1_600_000_000_000);
+    await vfs.link('/ns/f', '/ns/hard');
+    t.deepEqual(await readFile(vfs, '/ns/hard'), Buffer.from('content'));
+    const { names } = await vfs.readdir('/ns');
+    t.deepEqual(names.sort(), ['.', '..', 'f', 'hard', 'link']);
+
+    const e1 = await t.throwsAsync(vfs.rmdir('/ns'));
+    t.is(errnoOf(e1), Errno.ENOTEMPTY);
+    const e2 = await t.throwsAsync(vfs.open('/ns/missing', O_RDONLY));
+    t.is(errnoOf(e2), Errno.ENOENT);
+    const e3 = await t.throwsAsync(vfs.unlink('/ns'));
+    t.is(errnoOf(e3), Errno.EISDIR);
+    for (const n of ['f', 'hard', 'link']) await vfs.unlink(`/ns/${n}`);
+    await vfs.rmdir('/ns');
+    t.is(errnoOf(await t.throwsAsync(vfs.getattr('/ns'))), Errno.ENOENT);
+
+    const fs = await vfs.statfs();
+    t.true(fs.blocks > 0 && fs.bfree > 0 && fs.bfree <= fs.blocks);
+    t.is(fs.bsize, 128 * 1024);
+  },
+);
+
+test.serial('a commit that cannot reach its replicas fails with EIO', async (t) => {
+  const vfs = await newVfs({ replicas: 4 }); // only 3 benefactors
+  const fh = await vfs.create('/toomany.bin', 0o644);
+  const first = await vfs.write(fh, randomBytes(MiB), 0).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const err = first ?? (await t.throwsAsync(vfs.flush(fh)));
+  t.is(errnoOf(err), Errno.EIO);
+  await vfs.release(fh).catch(() => undefined);
+});
+
+test.serial('the on-disk chunk cache serves a restore on the same host', async (t) => {
+  const cacheDir = tempDir('stdchk-cache-');
+  const writer = await newVfs({ cacheDir, cacheBytes: 256 * MiB });
+  const data = randomBytes(8 * MiB);
+  const fh = await writer.create('/cached.bin', 0o644);
+  await writeAll(writer, fh, data);
+  await writer.release(fh);
+  await writer.close(); // frees the cache folder (one mount per folder)
+
+  const reader = await newVfs({ cacheDir, cacheBytes: 256 * MiB });
+  t.is(sha(await readFile(reader, '/cached.bin')), sha(data));
+  t.is(reader.source.stats.fetched, 0, 'nothing came over the network');
+  t.true(reader.source.stats.diskHits > 100);
+
+  // A cold host (no cache) streams from the benefactors.
+  const cold = await newVfs();
+  t.is(sha(await readFile(cold, '/cached.bin')), sha(data));
+  t.true(cold.source.stats.fetched > 100);
+  t.truthy(path.basename(cacheDir));
+});
