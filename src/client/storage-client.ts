@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
@@ -110,16 +109,31 @@ export class StorageClient {
 
   /** Stores a local file as a new version of `remote`. */
   async putFile(local: string, remote: string, opts: WriteOptions = {}): Promise<WriteStats> {
-    const input = createReadStream(local, { highWaterMark: 4 * 1024 * 1024 });
-    const writer = await this.openWriter(remote, opts);
+    let input: FileHandle;
     try {
-      for await (const piece of input) await writer.write(piece as Buffer);
+      input = await open(local, 'r');
     } catch (e) {
-      input.destroy();
+      throw new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
+    }
+    const writer = await this.openWriter(remote, opts).catch(async (e: unknown) => {
+      await input.close();
+      throw e;
+    });
+    try {
+      for (;;) {
+        // A fresh buffer per read: the writer hands it to the chunker thread.
+        const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+        const { bytesRead } = await input.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        await writer.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } catch (e) {
       await writer.abort();
       throw e instanceof StdchkError
         ? e
         : new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
+    } finally {
+      await input.close();
     }
     return (await writer.close()).stats;
   }

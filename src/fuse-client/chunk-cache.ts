@@ -2,6 +2,7 @@ import {
   openSync,
   readSync,
   readdirSync,
+  readFileSync,
   ftruncateSync,
   closeSync,
   fstatSync,
@@ -323,7 +324,7 @@ async function lockDir(dir: string): Promise<void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && isAlive(pid)) {
+      if (pid && pid !== process.pid && isMountProcess(pid)) {
         throw new StdchkError('INVALID_ARGUMENT', `cache folder ${dir} is in use by process ${pid}`);
       }
       await rm(lock, { force: true });
@@ -338,5 +339,16 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Is `pid` a live `stdchk mount` process (not just any process that reuses a dead one's pid)? */
+export function isMountProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.includes('mount') && args.some((a) => a.includes('stdchk') || a.endsWith('main.ts'));
+  } catch {
+    return true; // cannot tell: assume it is
   }
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../logging/index.ts';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import { Errno, errnoOf } from './errors.ts';
 import type { Vfs } from './vfs.ts';
-import { isAlive } from './chunk-cache.ts';
+import { isMountProcess } from './chunk-cache.ts';
 
 const execFileP = promisify(execFile);
 
@@ -338,7 +338,7 @@ export async function clearStaleMount(mountpoint: string, logger: Logger): Promi
       );
     }
     const pid = Number(owner[1]);
-    if (pid !== process.pid && isAlive(pid)) {
+    if (pid !== process.pid && isMountProcess(pid)) {
       throw new StdchkError(
         'INVALID_ARGUMENT',
         `${mountpoint} is mounted by a running stdchk mount (pid ${pid})`,

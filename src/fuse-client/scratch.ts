@@ -1,7 +1,7 @@
 import { open, rm, mkdir, readdir } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { isAlive } from './chunk-cache.ts';
+import { isMountProcess } from './chunk-cache.ts';
 
 const READ_PIECE = 4 * 1024 * 1024;
 
@@ -73,7 +73,7 @@ export async function prepareScratchDir(base: string): Promise<string> {
   await mkdir(base, { recursive: true });
   for (const name of await readdir(base).catch(() => [] as string[])) {
     const m = /^mount-(\d+)$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !isAlive(Number(m[1]))) {
+    if (m && Number(m[1]) !== process.pid && !isMountProcess(Number(m[1]))) {
       await rm(path.join(base, name), { recursive: true, force: true });
     }
   }

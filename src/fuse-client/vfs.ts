@@ -11,7 +11,7 @@ import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
 import { ChunkStream } from '../chunking/chunker.ts';
-import { AttrCache, BLOCK_SIZE, S_IFDIR, toStat } from './attrs.ts';
+import { AttrCache, BLOCK_SIZE, toStat } from './attrs.ts';
 import type { Stat } from './attrs.ts';
 import { DiskChunkCache, MemoryChunkCache } from './chunk-cache.ts';
 import { ChunkSource } from './chunk-source.ts';
@@ -562,23 +562,5 @@ export class Vfs {
     await this.leases.stop();
     await this.chunkerPool.close();
     await this.disk?.close();
-  }
-
-  /** Root directory stat when the namespace is unreachable (never used for real data). */
-  static rootFallback(): Stat {
-    const now = Date.now();
-    return {
-      mode: S_IFDIR | 0o755,
-      uid: 0,
-      gid: 0,
-      size: 0,
-      nlink: 2,
-      ino: 1,
-      blksize: BLOCK_SIZE,
-      blocks: 0,
-      atime: now,
-      mtime: now,
-      ctime: now,
-    };
   }
 }

@@ -91,7 +91,10 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
   try {
     mkdirSync(opts.dataDir, { recursive: true });
   } catch (e) {
-    throw new StdchkError('INVALID_ARGUMENT', `cannot create data folder ${opts.dataDir}: ${errorMessage(e)}`);
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `cannot create data folder ${opts.dataDir}: ${errorMessage(e)}`,
+    );
   }
   const kv = await LevelKeyValueStore.open(path.join(opts.dataDir, DATABASE_DIR));
   const store = await MetadataStore.open(kv, {

@@ -6,11 +6,18 @@ import { StdchkError } from '../errors/index.ts';
  * write it through their mount) and the scheduler (which reads logs and
  * deletes old checkpoints):
  *
- *   jobs/<job id>/log                 the job's output, appended by whichever worker runs it
+ *   jobs/<job id>/log/<epoch>         the job's output while placement <epoch>
+ *                                     ran it (6+ digits, so names sort); the
+ *                                     job's log is the segments in order
  *   jobs/<job id>/<seq>/...           checkpoint <seq>: runc's or CRIU's image files
  *   jobs/<job id>/<seq>/stdchk-checkpoint.json
  *                                     the completion marker, written last; a
  *                                     checkpoint without it does not count
+ *
+ * Every file has exactly one writer ever: a checkpoint folder the worker that
+ * reserved its seq, a log segment the worker holding that epoch. A worker cut
+ * off mid-write whose late write lands after its job moved therefore cannot
+ * clobber what the job's new worker wrote.
  */
 export const JOBS_DIR = 'jobs';
 export const LOG_FILE = 'log';
@@ -35,8 +42,25 @@ export function checkpointDir(root: string, jobId: string, seq: number): string 
   return path.join(jobDir(root, jobId), String(seq));
 }
 
-export function logPath(root: string, jobId: string): string {
+/** The folder of a job's log segments. */
+export function logDir(root: string, jobId: string): string {
   return path.join(jobDir(root, jobId), LOG_FILE);
+}
+
+/** The log segment written while placement `epoch` ran the job. */
+export function logSegment(root: string, jobId: string, epoch: number): string {
+  return path.join(logDir(root, jobId), segmentName(epoch));
+}
+
+export function segmentName(epoch: number): string {
+  if (!Number.isSafeInteger(epoch) || epoch < 0)
+    throw new StdchkError('INVALID_ARGUMENT', `not an epoch: ${epoch}`);
+  return String(epoch).padStart(6, '0');
+}
+
+/** Log segment names in the order they make up the log. */
+export function sortSegments(names: string[]): string[] {
+  return names.filter((n) => /^\d{6,}$/.test(n)).sort((a, b) => Number(a) - Number(b));
 }
 
 /** What the completion marker holds. */

@@ -13,7 +13,7 @@ import type { Assignment__Output } from '../generated/stdchk/v1/Assignment.ts';
 import type { WorkerJob } from '../generated/stdchk/v1/WorkerJob.ts';
 import { validateJobSpec } from '../scheduler/job-spec.ts';
 import type { JobSpec } from '../scheduler/job-spec.ts';
-import { MARKER_FILE, checkpointDir, logPath } from '../scheduler/layout.ts';
+import { MARKER_FILE, checkpointDir, logSegment } from '../scheduler/layout.ts';
 import type { CheckpointMarker } from '../scheduler/layout.ts';
 import type { ContainerRuntime, ExitInfo, JobInstance, JobKind } from './runtime/types.ts';
 import { RuncRuntime } from './runtime/runc.ts';
@@ -358,7 +358,7 @@ class WorkerAgent {
         dir: path.join(this.instancesDir, name),
         shipper: new LogShipper(
           path.join(this.instancesDir, name, 'output.log'),
-          logPath(this.opts.mount, a.jobId),
+          logSegment(this.opts.mount, a.jobId, a.epoch),
         ),
         startedReported: false,
         lastCheckpointEndMs: Date.now(),

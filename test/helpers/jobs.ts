@@ -61,12 +61,15 @@ export async function waitFor<T>(
 }
 
 /** The numbers a counting job printed, one per line, in order. */
-export function countsIn(file: string): number[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+export function countsOf(text: string): number[] {
+  return text
     .split('\n')
     .filter((l) => /^\d+$/.test(l.trim()))
     .map(Number);
+}
+
+export function countsIn(file: string): number[] {
+  return existsSync(file) ? countsOf(readFileSync(file, 'utf8')) : [];
 }
 
 export function lastCount(file: string): number {

@@ -1,7 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +21,15 @@ import { unary } from '../../src/rpc/index.ts';
 import { killInstancesUnder } from '../../src/workers/runtime/instance-record.ts';
 import type { JobStatus__Output } from '../../src/generated/stdchk/v1/JobStatus.ts';
 import type { ExecutionContext } from 'ava';
-import { checkCounts, onCleanup, runcContainers, tempDir, waitFor } from './jobs.ts';
+import {
+  busyboxTarball,
+  checkCounts,
+  countsOf,
+  onCleanup,
+  runcContainers,
+  tempDir,
+  waitFor,
+} from './jobs.ts';
 
 /**
  * A scheduler grid of real `stdchk` processes for the acceptance tests: one
@@ -199,6 +216,41 @@ export class SchedGrid {
     );
   }
 
+  /**
+   * The whole grid: storage (if enabled), scheduler, hosts (each in its own
+   * network namespace) with their storage and workers, and a busybox image
+   * every worker can read. Returns the hosts and the job files' "rootfs":
+   * inside the storage (relative, so each worker finds it in its own mount),
+   * or a local tarball when the "mount" is a plain folder.
+   */
+  async setup(names: string[]): Promise<{ hosts: Host[]; rootfs: string }> {
+    if (!canUseNetns()) throw new Error('these tests need root and iproute2 (network namespaces)');
+    if (this.storage) await this.startStorage();
+    await this.startScheduler();
+    const hosts = names.map((n) => this.addHost(n, { netns: true }));
+    await Promise.all(hosts.map((h) => this.startHostStorage(h)));
+    const tarball = busyboxTarball(this.dir);
+    let rootfs = tarball;
+    if (this.storage) {
+      const first = hosts[0] as Host;
+      rootfs = 'images/busybox.tar';
+      // Stored through one host's mount once enough benefactors take writes, read through the others'.
+      await waitFor(
+        'the image stored',
+        () => {
+          mkdirSync(path.join(first.mountpoint, 'images'), { recursive: true });
+          copyFileSync(tarball, path.join(first.mountpoint, rootfs));
+          return hosts.every((h) => existsSync(path.join(h.mountpoint, rootfs)));
+        },
+        60_000,
+        1_000,
+      );
+    }
+    for (const h of hosts) this.startWorker(h);
+    await this.waitForWorkers(hosts.map((h) => h.workerId));
+    return { hosts, rootfs };
+  }
+
   /** Starts (or restarts, on the same port and data) the scheduler. */
   async startScheduler(): Promise<void> {
     const addrFile = path.join(this.dir, 'scheduler.addr');
@@ -368,10 +420,7 @@ export class SchedGrid {
   async logCounts(id: string): Promise<number[]> {
     const r = await this.cli(['logs', id]);
     if (r.code !== 0) throw new Error(`stdchk logs failed: ${r.stderr}`);
-    return r.stdout
-      .split('\n')
-      .filter((l) => /^\d+$/.test(l.trim()))
-      .map(Number);
+    return countsOf(r.stdout);
   }
 
   /** Runs `stdchk ARGS` as a user would, with the grid's address and secret in the environment. */

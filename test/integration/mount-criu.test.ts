@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAll, startGrid, tempDir, waitFor } from '../helpers/grid.ts';
@@ -87,9 +87,12 @@ async function startStateful(name: string, mb: number): Promise<{ pid: number; l
   const script = path.join(work, 'stateful.py');
   if (!existsSync(script)) writeFileSync(script, STATEFUL_PY);
   const log = path.join(work, `${name}.log`);
-  // setsid + no tty + /dev/null stdio: a tree CRIU can dump without --shell-job.
-  const r = await sh(`setsid ${PYTHON} ${script} ${log} ${mb} </dev/null >/dev/null 2>&1 & echo $!`);
-  const pid = Number(r.stdout.trim());
+  // Its own session, no tty, /dev/null stdio: a tree CRIU dumps without --shell-job. This
+  // process stays its parent, so it is reaped at once when criu dump kills it (its pid is
+  // free again for the restore).
+  const child = spawn(PYTHON, [script, log, String(mb)], { detached: true, stdio: 'ignore' });
+  child.unref();
+  const pid = child.pid as number;
   pids.add(pid);
   await waitFor('the process to fill its state', async () => lastCounter(log) >= 3, 60_000, 100);
   return { pid, log };
@@ -114,7 +117,19 @@ async function criuDump(t: ExecutionContext, pid: number, dir: string, extra: st
   return r;
 }
 
-async function criuRestore(t: ExecutionContext, dir: string) {
+/** True while `pid` is a live process (not gone, not a zombie). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function criuRestore(t: ExecutionContext, dir: string, pid: number) {
+  // The dumped process must be gone (and reaped: its pid is restored as it was).
+  await waitFor('the dumped process to be reaped', async () => !existsSync(`/proc/${pid}`), 20_000, 50);
   const logDir = tempDir('stdchk-criu-work-');
   const r = await run(CRIU, ['restore', '-D', dir, '-W', logDir, '-o', 'restore.log', '--restore-detached']);
   if (r.code !== 0)
@@ -163,10 +178,10 @@ test.serial(
       `dump 1: ${(image / MiB).toFixed(0)} MiB image in ${d1.seconds.toFixed(1)} s ` +
         `(${(image / MiB / d1.seconds).toFixed(0)} MiB/s), storedBytes +${((s1 - s0) / MiB).toFixed(0)} MiB`,
     );
-    t.false(existsSync(`/proc/${pid}`), 'criu dump killed the process');
+    t.false(running(pid), 'criu dump killed the process');
 
     // Restore from the second mount (another "host").
-    const r = await criuRestore(t, path.join(m2.mountpoint, 'jobs/py/1'));
+    const r = await criuRestore(t, path.join(m2.mountpoint, 'jobs/py/1'), pid);
     t.log(`restore from the other mount: ${r.seconds.toFixed(1)} s`);
     await waitFor('the counter to go on', async () => lastCounter(log) > beforeDump + 3, 30_000, 100);
     const lines = readFileSync(log, 'utf8').split('\n');
@@ -207,7 +222,7 @@ test.serial(
     await grid.kill(grid.benefactors[1], 'SIGKILL');
     await dump;
     const before = lastCounter(log);
-    await criuRestore(t, path.join(m2.mountpoint, 'jobs/py6/1'));
+    await criuRestore(t, path.join(m2.mountpoint, 'jobs/py6/1'), pid);
     await waitFor('the counter to go on', async () => lastCounter(log) > before + 3, 30_000, 100);
     process.kill(pid, 'SIGKILL');
     pids.delete(pid);

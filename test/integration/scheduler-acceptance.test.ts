@@ -1,16 +1,20 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { busyboxTarball, checkCounts, cleanupAll, counterScript, waitFor } from '../helpers/jobs.ts';
-import { SchedGrid, canUseNetns, runFailover } from '../helpers/sched-grid.ts';
+import { checkCounts, cleanupAll, counterScript, waitFor } from '../helpers/jobs.ts';
+import { SchedGrid, runFailover } from '../helpers/sched-grid.ts';
 import type { Host } from '../helpers/sched-grid.ts';
 import { dalyInterval } from '../../src/scheduler/interval.ts';
 
 // Issue 4, acceptance 2-6, with real processes: a scheduler and two worker
-// "hosts", each in its own network namespace. The hosts share a plain local
-// folder as their checkpoint "mount"; a worker needs nothing more than a
-// shared POSIX folder, and these tests switch to `stdchk mount` by pointing
-// SchedGrid.shared at a mount.
+// "hosts", each in its own network namespace on a bridge. By default the
+// hosts share a plain local folder as their checkpoint "mount" (a worker
+// needs nothing more than a shared POSIX folder). With
+// STDCHK_TEST_STORAGE=mount every host runs its own benefactor and
+// `stdchk mount` instead, and the scheduler reaches the storage through the
+// manager (scheduler-storage.test.ts always does, for acceptance 2).
 
 const TIMEOUT = '5s';
 const INTERVAL = 2; // seconds between checkpoints of the fixed-interval jobs
@@ -18,6 +22,7 @@ const STEP = 0.25; // seconds between counts
 const MAX_BACK = INTERVAL / STEP + 8; // one interval plus the checkpoint, log shipping and restore slack
 
 const grid = new SchedGrid({
+  storage: process.env.STDCHK_TEST_STORAGE === 'mount',
   schedulerArgs: ['--heartbeat-timeout', TIMEOUT, '--heartbeat-interval', '500ms', '--retention-grace', '3s'],
 });
 let a: Host;
@@ -25,14 +30,9 @@ let b: Host;
 let rootfs: string;
 
 test.before(async () => {
-  if (!canUseNetns()) throw new Error('these tests need root and iproute2 (network namespaces)');
-  rootfs = busyboxTarball(grid.dir);
-  await grid.startScheduler();
-  a = grid.addHost('a', { netns: true });
-  b = grid.addHost('b', { netns: true });
-  grid.startWorker(a);
-  grid.startWorker(b);
-  await grid.waitForWorkers([a.workerId, b.workerId]);
+  const g = await grid.setup(['a', 'b']);
+  [a, b] = g.hosts as [Host, Host];
+  rootfs = g.rootfs;
 });
 
 test.after.always(cleanupAll);
@@ -43,6 +43,42 @@ const logsOf = (id: string) => grid.logCounts(id);
 async function failover(t: ExecutionContext, spec: Record<string, unknown>, n: number): Promise<void> {
   await runFailover(t, grid, [a, b], spec, n, MAX_BACK);
 }
+
+test.serial(
+  'a malformed job file is refused naming the field; a job that cannot start fails with a clear error',
+  async (t) => {
+    const bad = path.join(grid.dir, 'bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({ name: 'x', kind: 'container', args: ['sh'], checkpoint: { interval: 'soon' } }),
+    );
+    const r = await grid.cli(['submit', bad]);
+    t.is(r.code, 2);
+    t.regex(r.stderr, /^stdchk: job file: "rootfs" is required/m);
+    writeFileSync(
+      bad,
+      JSON.stringify({ kind: 'container', rootfs, args: ['sh'], checkpoint: { interval: 'soon' } }),
+    );
+    t.regex((await grid.cli(['submit', bad])).stderr, /"checkpoint.interval" must be a duration/);
+
+    const id = await grid.submit({
+      name: 'noimage',
+      kind: 'container',
+      rootfs: '/no/such/image.tar',
+      args: ['true'],
+    });
+    await waitFor('the job failed', async () => (await grid.job(id)).state === 'failed', 30_000, 200);
+    const j = await grid.job(id);
+    t.regex(j.error, /start failed on .*: rootfs \/no\/such\/image.tar/);
+    t.is(j.exitCode, undefined);
+    const shown = JSON.parse((await grid.cli(['job', id, '--json'])).stdout) as {
+      state: string;
+      exitCode: unknown;
+      error: string;
+    };
+    t.like(shown, { state: 'failed', exitCode: null });
+  },
+);
 
 test.serial('6. "interval": "auto" follows Daly for the measured C and the given M', async (t) => {
   const id = await grid.submit({

@@ -1,8 +1,6 @@
 import test from 'ava';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { busyboxTarball, cleanupAll, counterScript, waitFor } from '../helpers/jobs.ts';
-import { SchedGrid, canUseNetns, runFailover } from '../helpers/sched-grid.ts';
+import { cleanupAll, counterScript } from '../helpers/jobs.ts';
+import { SchedGrid, runFailover } from '../helpers/sched-grid.ts';
 import type { Host } from '../helpers/sched-grid.ts';
 
 // Acceptance 2 on the real storage: a manager and a benefactor on the
@@ -19,29 +17,12 @@ const grid = new SchedGrid({
 });
 let a: Host;
 let b: Host;
+let rootfs: string;
 
 test.before(async () => {
-  if (!canUseNetns()) throw new Error('these tests need root and iproute2 (network namespaces)');
-  await grid.startStorage();
-  await grid.startScheduler();
-  a = grid.addHost('a', { netns: true });
-  b = grid.addHost('b', { netns: true });
-  await Promise.all([grid.startHostStorage(a), grid.startHostStorage(b)]);
-  // The image goes into the storage (through host a's mount) once enough benefactors take writes.
-  const tarball = busyboxTarball(grid.dir);
-  await waitFor(
-    'the image stored',
-    () => {
-      mkdirSync(path.join(a.mountpoint, 'images'), { recursive: true });
-      copyFileSync(tarball, path.join(a.mountpoint, 'images', 'busybox.tar'));
-      return existsSync(path.join(b.mountpoint, 'images', 'busybox.tar'));
-    },
-    60_000,
-    1_000,
-  );
-  grid.startWorker(a);
-  grid.startWorker(b);
-  await grid.waitForWorkers([a.workerId, b.workerId]);
+  const g = await grid.setup(['a', 'b']);
+  [a, b] = g.hosts as [Host, Host];
+  rootfs = g.rootfs;
 });
 
 test.after.always(cleanupAll);
@@ -59,7 +40,7 @@ test.serial(
       {
         name: 'counter',
         kind: 'container',
-        rootfs: 'images/busybox.tar', // inside each worker's own mount
+        rootfs, // inside the storage: each worker reads it through its own mount
         args: ['sh', '-c', counterScript(n, step)],
         checkpoint: { interval: `${interval}s`, keep: 2 },
       },
