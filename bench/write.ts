@@ -65,9 +65,12 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       await grid.start();
       client = grid.client();
     }
+    await client.mkdir('/bench', { parents: true });
     const localSeconds = writeLocal(path.join(dir, 'baseline.bin'), opts);
     rmSync(path.join(dir, 'baseline.bin'), { force: true });
-    const rows: (string | number)[][] = [['local disk (write + fsync)', localSeconds, mbps(opts.sizeBytes, localSeconds), 1]];
+    const rows: (string | number)[][] = [
+      ['local disk (write + fsync)', localSeconds, mbps(opts.sizeBytes, localSeconds), 1],
+    ];
     for (const r of opts.replicas) {
       const res = await writeStdchk(client, `/bench/write-r${r}-${Date.now()}.bin`, r, opts);
       const ratio = localSeconds / res.seconds;
@@ -79,7 +82,9 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       columns: ['target', 'seconds', 'MB/s', 'x local'],
       rows,
     });
-    report.notes.push('close() returns only after every chunk is durable on all replicas, so "until close" = "until fully replicated" here');
+    report.notes.push(
+      'close() returns only after every chunk is durable on all replicas, so "until close" = "until fully replicated" here',
+    );
     client.close();
   } finally {
     await grid?.stop();

@@ -46,7 +46,8 @@ export function printReport(r: BenchReport): void {
     out.write(`\n${t.title}\n`);
     const cells = [t.columns, ...t.rows.map((row) => row.map(fmt))];
     const widths = t.columns.map((_, i) => Math.max(...cells.map((row) => String(row[i] ?? '').length)));
-    for (const row of cells) out.write(row.map((c, i) => String(c ?? '').padEnd(widths[i] ?? 0)).join('  ') + '\n');
+    for (const row of cells)
+      out.write(row.map((c, i) => String(c ?? '').padEnd(widths[i] ?? 0)).join('  ') + '\n');
   }
   if (Object.keys(r.ratios).length) {
     out.write('\nratios against the same-run baseline\n');

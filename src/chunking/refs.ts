@@ -26,13 +26,15 @@ export function encodeRefs(refs: readonly ChunkRef[]): Buffer {
 
 /** Decodes and validates packed refs; throws INVALID_ARGUMENT on malformed input. */
 export function decodeRefs(packed: Uint8Array, what = 'refs'): ChunkRef[] {
-  if (packed.length % REF_BYTES !== 0) throw invalid(`${what}: length ${packed.length} is not a multiple of 36`);
+  if (packed.length % REF_BYTES !== 0)
+    throw invalid(`${what}: length ${packed.length} is not a multiple of 36`);
   const buf = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
   const refs: ChunkRef[] = new Array(buf.length / REF_BYTES);
   for (let i = 0; i < refs.length; i++) {
     const off = i * REF_BYTES;
     const length = buf.readUInt32LE(off + HASH_BYTES);
-    if (length === 0 || length > MAX_CHUNK_BYTES) throw invalid(`${what}: chunk ${i} has invalid length ${length}`);
+    if (length === 0 || length > MAX_CHUNK_BYTES)
+      throw invalid(`${what}: chunk ${i} has invalid length ${length}`);
     refs[i] = { hash: Buffer.from(buf.subarray(off, off + HASH_BYTES)), length };
   }
   return refs;
@@ -44,10 +46,12 @@ export function encodeHashes(hashes: readonly Uint8Array[]): Buffer {
 }
 
 export function decodeHashes(packed: Uint8Array, what = 'hashes'): Buffer[] {
-  if (packed.length % HASH_BYTES !== 0) throw invalid(`${what}: length ${packed.length} is not a multiple of 32`);
+  if (packed.length % HASH_BYTES !== 0)
+    throw invalid(`${what}: length ${packed.length} is not a multiple of 32`);
   const buf = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength);
   const out: Buffer[] = [];
-  for (let off = 0; off < buf.length; off += HASH_BYTES) out.push(Buffer.from(buf.subarray(off, off + HASH_BYTES)));
+  for (let off = 0; off < buf.length; off += HASH_BYTES)
+    out.push(Buffer.from(buf.subarray(off, off + HASH_BYTES)));
   return out;
 }
 

@@ -7,7 +7,11 @@ import { barChartSvg, printReport, writeJson, writeSvg } from '../../../bench/li
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import { runWriteBench } from '../../../bench/write.ts';
 
-function finish(report: BenchReport, opts: { json?: boolean; out?: string; plot?: string }, svg: () => string) {
+function finish(
+  report: BenchReport,
+  opts: { json?: boolean; out?: string; plot?: string },
+  svg: () => string,
+) {
   if (opts.json) printJson(report);
   else printReport(report);
   if (opts.out) writeJson(opts.out, report);
@@ -17,13 +21,18 @@ function finish(report: BenchReport, opts: { json?: boolean; out?: string; plot?
 function parseList(value: string, flag: string): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
   if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
-    throw new StdchkError('INVALID_ARGUMENT', `${flag} must be a comma-separated list of integers from 1 to 16`);
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `${flag} must be a comma-separated list of integers from 1 to 16`,
+    );
   }
   return list;
 }
 
 export function registerBenchCommands(program: Command): void {
-  const bench = program.command('bench').description('measure stdchk against a baseline taken in the same run');
+  const bench = program
+    .command('bench')
+    .description('measure stdchk against a baseline taken in the same run');
 
   bench
     .command('write')
