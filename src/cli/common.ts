@@ -67,3 +67,22 @@ export function parseReplicas(value: string): number {
   }
   return n;
 }
+
+/** A daemon's secret; refuses to go on without one unless --insecure was given. */
+export function requireSecret(secretFile: string | undefined, insecure: boolean | undefined, role: string) {
+  const secret = resolveSecret(secretFile);
+  if (!secret && !insecure) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `${role} needs the cluster secret: pass --secret-file FILE (or STDCHK_SECRET_FILE), or --insecure to run without authentication`,
+    );
+  }
+  return secret;
+}
+
+export function checkListen(listen: string): string {
+  if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
+    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
+  }
+  return listen;
+}

@@ -3,30 +3,12 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
+import { checkListen, requireSecret } from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
-import { resolveSecret } from '../../config/secret.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { startManager } from '../../manager/daemon.ts';
 import { startBenefactor } from '../../benefactor/daemon.ts';
-
-function requireSecret(secretFile: string | undefined, insecure: boolean | undefined, role: string) {
-  const secret = resolveSecret(secretFile);
-  if (!secret && !insecure) {
-    throw new StdchkError(
-      'INVALID_ARGUMENT',
-      `${role} needs the cluster secret: pass --secret-file FILE (or STDCHK_SECRET_FILE), or --insecure to run without authentication`,
-    );
-  }
-  return secret;
-}
-
-function checkListen(listen: string): string {
-  if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
-    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
-  }
-  return listen;
-}
 
 export function registerDaemonCommands(program: Command): void {
   program

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { DEFAULT_UP_DIR } from '../common.ts';
+import { DEFAULT_UP_DIR, checkListen, requireSecret } from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
 import { resolveSecret } from '../../config/secret.ts';
 import { formatSize, parseDuration } from '../../config/units.ts';
@@ -73,28 +73,6 @@ async function withScheduler<T>(flags: SchedulerFlags, fn: (c: SchedulerClient) 
   } finally {
     client.close();
   }
-}
-
-function requireSecret(
-  secretFile: string | undefined,
-  insecure: boolean | undefined,
-  role: string,
-): Buffer | undefined {
-  const secret = resolveSecret(secretFile);
-  if (!secret && !insecure) {
-    throw new StdchkError(
-      'INVALID_ARGUMENT',
-      `${role} needs the cluster secret: pass --secret-file FILE (or STDCHK_SECRET_FILE), or --insecure to run without authentication`,
-    );
-  }
-  return secret;
-}
-
-function checkListen(listen: string): string {
-  if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
-    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
-  }
-  return listen;
 }
 
 function parseSlots(value: string): number {
