@@ -8,6 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSecretFile, readSecretFile } from '../config/secret.ts';
 import { StorageClient } from '../client/storage-client.ts';
 import { StdchkError } from '../errors/index.ts';
+import { connectScheduler } from '../rpc/scheduler.ts';
+import { unary } from '../rpc/index.ts';
+import { killInstancesUnder } from '../workers/runtime/instance-record.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The CLI entry, so every role runs as its own `stdchk` process. */
@@ -40,6 +43,13 @@ export interface GridMount extends GridProcess {
   mountpoint: string;
 }
 
+/** A worker of the one-machine grid: its `stdchk worker` process, its own mount and work folder. */
+export interface GridWorker extends GridProcess {
+  id: string;
+  mount: GridMount;
+  workDir: string;
+}
+
 export interface GridProcess {
   name: string;
   child: ChildProcess;
@@ -59,6 +69,9 @@ export class LocalGrid {
   manager: GridProcess | undefined;
   readonly benefactors: (GridProcess | undefined)[] = [];
   readonly mounts: GridMount[] = [];
+  schedulerAddress = '';
+  scheduler: GridProcess | undefined;
+  readonly workers: (GridWorker | undefined)[] = [];
   private readonly opts: LocalGridOptions;
   onExit: ((p: GridProcess, code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
 
@@ -187,6 +200,102 @@ export class LocalGrid {
     }
   }
 
+  /**
+   * Starts `stdchk scheduler` on this grid's manager and secret (job data in
+   * DIR/scheduler); resolves with its address once it serves. After a
+   * restart it reuses the same port.
+   */
+  async startScheduler(extraArgs: string[] = []): Promise<string> {
+    const addrFile = path.join(this.dir, 'scheduler.listen');
+    rmSync(addrFile, { force: true });
+    const listen = this.schedulerAddress || `${this.opts.listenHost ?? '127.0.0.1'}:0`;
+    const args = [
+      'scheduler',
+      '--data',
+      path.join(this.dir, 'scheduler'),
+      '--listen',
+      listen,
+      '--manager',
+      this.managerAddress,
+      '--secret-file',
+      this.secretFile,
+      '--address-file',
+      addrFile,
+      ...extraArgs,
+    ];
+    this.scheduler = this.spawnRole('scheduler', args);
+    this.schedulerAddress = await this.waitForFile(addrFile, this.scheduler);
+    return this.schedulerAddress;
+  }
+
+  workerWorkDir(i: number): string {
+    return path.join(this.dir, `worker-${i}`);
+  }
+
+  /**
+   * Starts worker `i`: its own mount (DIR/mnt-worker-i, unless it is already
+   * mounted) and `stdchk worker --id worker-i` with its work folder
+   * DIR/worker-i. Call startScheduler() first.
+   */
+  async startWorker(i: number, extraArgs: string[] = []): Promise<GridWorker> {
+    if (!this.schedulerAddress) throw new StdchkError('INTERNAL', 'start the scheduler first');
+    const mp = path.join(this.dir, `mnt-worker-${i}`);
+    let mount = this.workers[i]?.mount;
+    if (!mount || mountSource(mp) !== `stdchk:${mount.child.pid}`) {
+      mount = await this.mount(mp, {
+        name: `mount-worker-${i}`,
+        cacheDir: path.join(this.dir, `cache-worker-${i}`),
+      });
+    }
+    const workDir = this.workerWorkDir(i);
+    mkdirSync(workDir, { recursive: true });
+    const id = `worker-${i}`;
+    const args = [
+      'worker',
+      '--scheduler',
+      this.schedulerAddress,
+      '--mount',
+      mp,
+      '--work',
+      workDir,
+      '--id',
+      id,
+      '--secret-file',
+      this.secretFile,
+      ...extraArgs,
+    ];
+    const p = this.spawnRole(`worker-${i}`, args);
+    const w: GridWorker = Object.assign(p, { id, mount, workDir });
+    this.workers[i] = w;
+    return w;
+  }
+
+  /** Waits until the scheduler counts these workers alive. */
+  async waitForWorkers(ids: string[], timeoutMs = 30_000): Promise<void> {
+    const client = connectScheduler(this.schedulerAddress, { secret: readSecretFile(this.secretFile) });
+    try {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await unary(client, 'listWorkers', {}).catch(() => undefined);
+        const alive = ids.filter((id) => r?.workers.some((w) => w.id === id && w.alive));
+        if (alive.length === ids.length) return;
+        if (Date.now() > deadline)
+          throw new StdchkError('TIMEOUT', `only ${alive.length} of ${ids.length} workers came up`);
+        await sleep(100);
+      }
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Simulates the loss of a worker's machine: kill -9 of the worker and of every job (container, process) it runs. */
+  async killWorker(i: number): Promise<void> {
+    const w = this.workers[i];
+    if (!w) return;
+    await this.kill(w);
+    await killInstancesUnder(path.join(w.workDir, 'instances'));
+  }
+
   /** Stops a mount (SIGTERM: it unmounts); after a kill -9, clears what it left. */
   async unmount(m: GridMount, graceMs = 10_000): Promise<void> {
     await this.stopProcess(m, graceMs);
@@ -245,8 +354,16 @@ export class LocalGrid {
     await p.exited;
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after a grace); mounts first, while the grid can still take their commits. */
+  /**
+   * Stops every process (SIGTERM, then SIGKILL after a grace): workers (and
+   * the jobs they leave running), then the scheduler, then mounts while the
+   * grid can still take their commits, then the storage.
+   */
   async stop(graceMs = 5_000): Promise<void> {
+    const workers = this.workers.filter((w): w is GridWorker => !!w);
+    await Promise.all(workers.map((w) => this.stopProcess(w, graceMs)));
+    for (const w of workers) await killInstancesUnder(path.join(w.workDir, 'instances'));
+    if (this.scheduler) await this.stopProcess(this.scheduler, graceMs);
     await Promise.all(this.mounts.map((m) => this.unmount(m, graceMs)));
     const all = [...this.benefactors, this.manager].filter((p): p is GridProcess => !!p);
     await Promise.all(all.map((p) => this.stopProcess(p, graceMs)));

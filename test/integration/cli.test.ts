@@ -11,7 +11,27 @@ const noGridEnv = { STDCHK_MANAGER: '', STDCHK_SECRET_FILE: '' };
 test('--help describes every command and its flags', async (t) => {
   const r = await runCli(['--help']);
   t.is(r.code, 0);
-  for (const cmd of ['manager', 'benefactor', 'put', 'get', 'ls', 'rm', 'status', 'up', 'demo']) {
+  for (const cmd of [
+    'manager',
+    'benefactor',
+    'mount',
+    'scheduler',
+    'worker',
+    'submit',
+    'jobs',
+    'job',
+    'cancel',
+    'logs',
+    'put',
+    'get',
+    'ls',
+    'rm',
+    'status',
+    'up',
+    'demo',
+    'demo-grid',
+    'bench',
+  ]) {
     t.regex(r.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'), `${cmd} is listed`);
   }
   const put = await runCli(['put', '--help']);

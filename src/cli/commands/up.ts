@@ -18,16 +18,32 @@ function parseCount(value: string, flag: string): number {
   return n;
 }
 
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 64)
+    throw new StdchkError('INVALID_ARGUMENT', '--workers must be from 0 to 64');
+  return n;
+}
+
 export function registerUpCommands(program: Command): void {
   program
     .command('up')
     .description(
-      'start a whole grid on this machine: a manager and N benefactors on local folders (Ctrl-C stops it)',
+      'start a whole grid on this machine: a manager and N benefactors on local folders, and with --workers a scheduler and workers (Ctrl-C stops it)',
     )
     .option('--dir <dir>', 'folder for the grid (secret, metadata, chunks, logs)', DEFAULT_UP_DIR)
     .option('--benefactors <n>', 'number of benefactors', '3')
     .option('--capacity <size>', 'capacity donated by each benefactor', '8GiB')
-    .option('--heartbeat-timeout <duration>', 'declare a silent benefactor lost after this long', '10s')
+    .option(
+      '--workers <n>',
+      'also start a scheduler and N workers, each with its own mount (DIR/mnt-worker-I) and work folder (DIR/worker-I)',
+      '0',
+    )
+    .option(
+      '--heartbeat-timeout <duration>',
+      'declare a silent benefactor (or worker) lost after this long',
+      '10s',
+    )
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
     .option('--json', 'print the grid (addresses, secret file) as JSON once it is up')
     .option('--mount <path>', 'where to mount the storage (default: DIR/mnt)')
@@ -37,6 +53,7 @@ export function registerUpCommands(program: Command): void {
         async (opts: {
           dir: string;
           benefactors: string;
+          workers: string;
           capacity: string;
           heartbeatTimeout: string;
           gcGrace: string;
@@ -44,6 +61,7 @@ export function registerUpCommands(program: Command): void {
           mount: string | boolean;
         }) => {
           const n = parseCount(opts.benefactors, '--benefactors');
+          const nWorkers = parseWorkers(opts.workers);
           parseSize(opts.capacity, '--capacity');
           const grid = new LocalGrid({
             dir: opts.dir,
@@ -60,6 +78,7 @@ export function registerUpCommands(program: Command): void {
             if (stopping) return;
             stopping = true;
             rmSync(path.join(grid.dir, 'manager.addr'), { force: true });
+            rmSync(path.join(grid.dir, 'scheduler.addr'), { force: true });
             await grid.stop();
             process.exit(0);
           };
@@ -83,6 +102,23 @@ export function registerUpCommands(program: Command): void {
               );
             }
           }
+          const workers: { id: string; mountpoint: string; work: string }[] = [];
+          if (nWorkers > 0) {
+            try {
+              await grid.startScheduler(['--heartbeat-timeout', opts.heartbeatTimeout]);
+              for (let i = 0; i < nWorkers; i++) {
+                const w = await grid.startWorker(i);
+                workers.push({ id: w.id, mountpoint: w.mount.mountpoint, work: w.workDir });
+              }
+              await grid.waitForWorkers(workers.map((w) => w.id));
+            } catch (e) {
+              stopping = true;
+              rmSync(path.join(grid.dir, 'manager.addr'), { force: true });
+              await grid.stop();
+              throw e;
+            }
+            writeFileSync(path.join(grid.dir, 'scheduler.addr'), grid.schedulerAddress + '\n');
+          }
           if (opts.json) {
             printJson({
               dir: grid.dir,
@@ -91,13 +127,21 @@ export function registerUpCommands(program: Command): void {
               benefactors: n,
               logs: grid.logDir,
               mountpoint,
+              schedulerAddress: grid.schedulerAddress || null,
+              workers,
             });
           } else {
             process.stdout.write(
               `stdchk grid up: manager at ${grid.managerAddress}, ${n} benefactors, data in ${grid.dir}\n` +
                 `use it from another shell:\n` +
                 `  export STDCHK_MANAGER=${grid.managerAddress} STDCHK_SECRET_FILE=${grid.secretFile}\n` +
+                (nWorkers > 0 ? `  export STDCHK_SCHEDULER=${grid.schedulerAddress}\n` : '') +
                 `  stdchk put FILE /FILE && stdchk get /FILE COPY && stdchk status\n` +
+                (nWorkers > 0
+                  ? `scheduler at ${grid.schedulerAddress} with ${nWorkers} worker(s): ${workers.map((w) => `${w.id} (mount ${w.mountpoint})`).join(', ')}\n` +
+                    `  stdchk submit JOBFILE && stdchk jobs && stdchk job ID && stdchk logs ID\n` +
+                    `  (a job's "rootfs" relative to the storage root, e.g. "images/busybox.tar", is found in every worker's mount)\n`
+                  : '') +
                 `(run from this folder, stdchk finds the grid in ${opts.dir} by itself)\n` +
                 (mountpoint ? `mounted at ${mountpoint}: cp, tar, criu dump -D ... work there\n` : '') +
                 `logs: ${grid.logDir}; Ctrl-C stops the grid\n`,
