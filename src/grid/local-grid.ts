@@ -8,8 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSecretFile, readSecretFile } from '../config/secret.ts';
 import { StorageClient } from '../client/storage-client.ts';
 import { StdchkError } from '../errors/index.ts';
-import { connectScheduler } from '../rpc/scheduler.ts';
-import { unary } from '../rpc/index.ts';
+import { connectScheduler, unary } from '../rpc/index.ts';
 import { killInstancesUnder } from '../workers/runtime/instance-record.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

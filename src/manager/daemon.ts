@@ -114,7 +114,6 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
   try {
     address = await bind(server, opts.listen);
   } catch (e) {
-    server.forceShutdown();
     await store.close();
     throw e;
   }

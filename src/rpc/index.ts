@@ -4,24 +4,28 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ManagerProto } from '../generated/manager.ts';
 import type { ProtoGrpcType as BenefactorProto } from '../generated/benefactor.ts';
+import type { ProtoGrpcType as SchedulerProto } from '../generated/scheduler.ts';
 import type { ManagerClient } from '../generated/stdchk/v1/Manager.ts';
 import type { BenefactorClient } from '../generated/stdchk/v1/Benefactor.ts';
+import type { SchedulerClient } from '../generated/stdchk/v1/Scheduler.ts';
 import { StdchkError, fromServiceError, toServiceError, errorMessage } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { authInterceptor, verifyToken } from './auth.ts';
 
-export type { ManagerClient, BenefactorClient };
+export type { ManagerClient, BenefactorClient, SchedulerClient };
 
 const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
 
 /** Largest gRPC message accepted (a commit of a ~10 GiB file's chunk list fits). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-let loaded: (ManagerProto & BenefactorProto)['stdchk']['v1'] | undefined;
+type Services = (ManagerProto & BenefactorProto & SchedulerProto)['stdchk']['v1'];
+let loaded: Services | undefined;
 
-export function protos(): (ManagerProto & BenefactorProto)['stdchk']['v1'] {
+/** Every stdchk service definition, loaded once. */
+export function protos(): Services {
   if (!loaded) {
-    const def = protoLoader.loadSync(['manager.proto', 'benefactor.proto'], {
+    const def = protoLoader.loadSync(['manager.proto', 'benefactor.proto', 'scheduler.proto'], {
       includeDirs: [PROTO_DIR],
       keepCase: false,
       longs: Number,
@@ -29,7 +33,8 @@ export function protos(): (ManagerProto & BenefactorProto)['stdchk']['v1'] {
       defaults: true,
       oneofs: true,
     });
-    loaded = (grpc.loadPackageDefinition(def) as unknown as ManagerProto & BenefactorProto).stdchk.v1;
+    loaded = (grpc.loadPackageDefinition(def) as unknown as ManagerProto & BenefactorProto & SchedulerProto)
+      .stdchk.v1;
   }
   return loaded;
 }
@@ -48,8 +53,12 @@ export interface ConnectOptions {
   secret?: Buffer | undefined;
 }
 
-function clientOptions(opts: ConnectOptions): grpc.ClientOptions {
-  return { ...CHANNEL_OPTIONS, interceptors: opts.secret ? [authInterceptor(opts.secret)] : [] };
+function clientOptions(opts: ConnectOptions, overrides: grpc.ChannelOptions = {}): grpc.ClientOptions {
+  return {
+    ...CHANNEL_OPTIONS,
+    ...overrides,
+    interceptors: opts.secret ? [authInterceptor(opts.secret)] : [],
+  };
 }
 
 export function connectManager(address: string, opts: ConnectOptions = {}): ManagerClient {
@@ -58,6 +67,15 @@ export function connectManager(address: string, opts: ConnectOptions = {}): Mana
 
 export function connectBenefactor(address: string, opts: ConnectOptions = {}): BenefactorClient {
   return new (protos().Benefactor)(address, grpc.credentials.createInsecure(), clientOptions(opts));
+}
+
+export function connectScheduler(address: string, opts: ConnectOptions = {}): SchedulerClient {
+  // Workers reconnect quickly: a missed heartbeat window costs them their lease.
+  return new (protos().Scheduler)(
+    address,
+    grpc.credentials.createInsecure(),
+    clientOptions(opts, { 'grpc.max_reconnect_backoff_ms': 1_000 }),
+  );
 }
 
 // Matches the last overload of a generated unary method: (argument, callback).
@@ -151,11 +169,13 @@ export function createServer(opts: ServerOptions): grpc.Server {
   } as grpc.ServerOptions);
 }
 
-/** Binds HOST:PORT (PORT 0 picks a free one) and resolves with the bound address. */
+/** Binds HOST:PORT (PORT 0 picks a free one) and resolves with the bound address; on failure the server is shut down. */
 export function bind(server: grpc.Server, listen: string): Promise<string> {
   return new Promise((resolve, reject) => {
     server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => {
       if (err) {
+        // Nothing was bound: release the server so the caller only cleans up its own state.
+        server.forceShutdown();
         reject(new StdchkError('UNAVAILABLE', `cannot listen on ${listen}: ${err.message}`));
         return;
       }

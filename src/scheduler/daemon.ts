@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logging/index.ts';
-import { bind, createServer, shutdown } from '../rpc/index.ts';
-import { schedulerProtos } from '../rpc/scheduler.ts';
+import { bind, createServer, protos, shutdown } from '../rpc/index.ts';
 import { StdchkError } from '../errors/index.ts';
 import { Scheduler } from './scheduler.ts';
 import { LevelSchedulerStore } from './store.ts';
@@ -68,12 +67,11 @@ export async function startScheduler(opts: SchedulerDaemonOptions): Promise<Sche
   }
   const serverOpts = { secret: opts.secret, logger: opts.logger, maxReceiveBytes: 1024 * 1024 };
   const server = createServer(serverOpts);
-  server.addService(schedulerProtos().Scheduler.service, schedulerHandlers(scheduler, serverOpts));
+  server.addService(protos().Scheduler.service, schedulerHandlers(scheduler, serverOpts));
   let address: string;
   try {
     address = await bind(server, opts.listen);
   } catch (e) {
-    server.forceShutdown();
     await store.close();
     throw e;
   }

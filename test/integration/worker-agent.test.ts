@@ -7,8 +7,7 @@ import { startScheduler } from '../../src/scheduler/daemon.ts';
 import type { SchedulerHandle } from '../../src/scheduler/daemon.ts';
 import { startWorker } from '../../src/workers/agent.ts';
 import type { WorkerHandle } from '../../src/workers/agent.ts';
-import { connectScheduler } from '../../src/rpc/scheduler.ts';
-import { unary } from '../../src/rpc/index.ts';
+import { connectScheduler, unary } from '../../src/rpc/index.ts';
 import { jobDir, logDir } from '../../src/scheduler/layout.ts';
 import pino from 'pino';
 

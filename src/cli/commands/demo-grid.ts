@@ -10,8 +10,7 @@ import { LocalGrid, STDCHK_BIN } from '../../grid/local-grid.ts';
 import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize } from '../../config/units.ts';
 import { readSecretFile } from '../../config/secret.ts';
-import { connectScheduler } from '../../rpc/scheduler.ts';
-import { unary } from '../../rpc/index.ts';
+import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
