@@ -156,20 +156,14 @@ export async function fetchChunks(client: StorageClient, hashes: Buffer[]): Prom
     const loc = await client.withRetry(() =>
       unary(client.manager, 'locateChunks', { hashes: encodeHashes(part) }),
     );
-    // Candidates per chunk, live replicas first; spread first choices over replicas.
+    // Candidates per chunk in the manager's order: live replicas first, lost ones last.
     let remaining = part.map((hash, j) => ({
       hash,
-      candidates: (loc.locations[j]?.benefactors ?? []).map((b) => loc.benefactors[b]?.address ?? ''),
+      candidates: (loc.locations[j]?.benefactors ?? [])
+        .map((b) => loc.benefactors[b]?.address)
+        .filter((a): a is string => !!a),
       tried: 0,
     }));
-    remaining.forEach((r, j) => {
-      const live = r.candidates.filter(Boolean);
-      r.candidates = live;
-      if (live.length > 1) {
-        const k = j % Math.min(2, live.length);
-        r.candidates = [...live.slice(k), ...live.slice(0, k)];
-      }
-    });
     const errors: string[] = [];
     while (remaining.length) {
       const byAddress = new Map<string, Buffer[]>();

@@ -5,7 +5,7 @@ import { WorkerChunker } from '../chunking/worker-chunker.ts';
 import type { ChunkerPool } from './chunker-pool.ts';
 import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
-import { encodeRefs, MAX_CHUNK_BYTES } from '../chunking/refs.ts';
+import { encodeRefs, isHole, MAX_CHUNK_BYTES } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { ZERO_HASH, hex } from '../hashing/index.ts';
 import { StdchkError, errorMessage } from '../errors/index.ts';
@@ -213,7 +213,7 @@ export class FileWriter {
       throw new StdchkError('INVALID_ARGUMENT', 'appendRefs in the middle of a chunk (call cut() first)');
     }
     for (const r of refs) {
-      if (r.hash.equals(ZERO_HASH)) this.appendHole(r.length);
+      if (isHole(r)) this.appendHole(r.length);
       else this.refs.push({ hash: r.hash, length: r.length });
       this.refBytes += r.length;
       this.stats.bytes += r.length;
