@@ -155,6 +155,7 @@ test.serial('acceptance 2: fio random and sequential writes with --verify report
     '--verify_fatal=1',
     '--fallocate=none',
     '--output-format=json',
+    '--verify_state_save=0',
   ];
   const rand = await run('fio', ['--name=randw', '--rw=randwrite', '--bs=4k', '--size=32m', ...common]);
   t.is(rand.code, 0, rand.stderr + rand.stdout.slice(0, 3000));
