@@ -40,7 +40,11 @@ import type { DeletionEntry } from './pack-format.ts';
 export interface PackStoreOptions {
   /** Most bytes the store may occupy on disk (packs and deletion log). */
   capacityBytes: number;
-  /** A pack is sealed and a new one started once it reaches this size. Default 16 MiB. */
+  /**
+   * A pack is sealed and a new one started before it would grow past this
+   * size. Default: capacity / 32, from 256 KiB to 16 MiB (small stores need
+   * small packs: compaction needs room for one pack's live records).
+   */
   packTargetBytes?: number;
   /** Called for a chunk found corrupt (it is dropped and reads as missing from then on). */
   onCorrupt?: (hash: Buffer, detail: string) => void;
@@ -48,6 +52,23 @@ export interface PackStoreOptions {
 }
 
 export const DEFAULT_PACK_TARGET_BYTES = 16 * 1024 * 1024;
+const MIN_PACK_TARGET_BYTES = 256 * 1024;
+/** Headroom new chunks leave free (see headroomFor): at least this, at most a quarter of the capacity. */
+const MIN_HEADROOM_BYTES = 2 * 1024 * 1024;
+
+export function defaultPackTarget(capacityBytes: number): number {
+  return Math.min(DEFAULT_PACK_TARGET_BYTES, Math.max(MIN_PACK_TARGET_BYTES, Math.floor(capacityBytes / 32)));
+}
+
+/**
+ * Space new chunks never take, of the capacity and of the file system: the
+ * deletion log and compaction (which copies a pack's live records before it
+ * frees the pack) need it exactly when the store is full, and without it a
+ * full store could never give space back.
+ */
+export function headroomFor(capacityBytes: number, packTargetBytes: number): number {
+  return Math.min(Math.floor(capacityBytes / 4), Math.max(MIN_HEADROOM_BYTES, 2 * packTargetBytes));
+}
 /** A sealed pack with at least this share of dead bytes is rewritten. */
 export const COMPACT_DEAD_RATIO = 0.2;
 /** Largest single putBatch; keeps record offsets far inside uint32. */
@@ -102,6 +123,16 @@ function storageError(e: unknown, what: string): StdchkError {
     return new StdchkError('NO_SPACE', `${what}: the file system is full`, { cause: e });
   }
   return new StdchkError('INTERNAL', `${what}: ${errorMessage(e)}`, { cause: e });
+}
+
+/** Size of the file system holding `dir` (MAX_SAFE_INTEGER if unknown). */
+function fsSizeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.blocks * s.bsize;
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -166,6 +197,8 @@ export class PackChunkStore implements ChunkStore {
   private readonly logPath: string;
   private readonly capacityBytes: number;
   private readonly packTargetBytes: number;
+  private readonly headroomBytes: number;
+  private readonly maxGroupBytes: number;
   private readonly logger: Logger;
   private readonly onCorrupt: ((hash: Buffer, detail: string) => void) | undefined;
 
@@ -209,7 +242,12 @@ export class PackChunkStore implements ChunkStore {
     this.packsDir = path.join(dir, PACKS_DIR);
     this.logPath = path.join(dir, DELETION_LOG);
     this.capacityBytes = opts.capacityBytes;
-    this.packTargetBytes = opts.packTargetBytes ?? DEFAULT_PACK_TARGET_BYTES;
+    // Sized by what the store can really hold: the capacity, or a smaller file system.
+    const size = Math.min(opts.capacityBytes, fsSizeBytes(dir));
+    this.packTargetBytes = opts.packTargetBytes ?? defaultPackTarget(size);
+    this.headroomBytes = headroomFor(size, this.packTargetBytes);
+    // A group lands in one pack: bounded so that any pack's live records fit in the headroom.
+    this.maxGroupBytes = Math.min(MAX_GROUP_BYTES, Math.max(this.packTargetBytes, this.headroomBytes));
     this.logger = opts.logger ?? silentLogger;
     this.onCorrupt = opts.onCorrupt;
   }
@@ -261,12 +299,13 @@ export class PackChunkStore implements ChunkStore {
   }
 
   stats(): ChunkStoreStats {
-    const left = this.capacityBytes - this.usedBytes - this.reservedBytes;
+    const left = this.capacityBytes - this.headroomBytes - this.usedBytes - this.reservedBytes;
+    const fsLeft = this.fsFreeBytes() - this.headroomBytes - this.reservedBytes;
     return {
       chunks: this.index.size,
       usedBytes: this.usedBytes,
       capacityBytes: this.capacityBytes,
-      freeBytes: Math.max(0, Math.min(left, this.fsFreeBytes())),
+      freeBytes: Math.max(0, Math.min(left, fsLeft)),
     };
   }
 
@@ -593,16 +632,21 @@ export class PackChunkStore implements ChunkStore {
     }
   }
 
-  /** Admits `bytes` more on disk or throws NO_SPACE; nothing is written for a refused batch. */
-  private reserve(bytes: number, what: string): void {
+  /**
+   * Admits `bytes` more on disk or throws NO_SPACE; nothing is written for a
+   * refused batch. New chunks leave the headroom free; compaction may use it.
+   */
+  private reserve(bytes: number, what: string, compaction = false): void {
+    const headroom = compaction ? 0 : this.headroomBytes;
     const after = this.usedBytes + this.reservedBytes + bytes;
-    if (after > this.capacityBytes) {
+    if (after > this.capacityBytes - headroom) {
       throw new StdchkError(
         'NO_SPACE',
-        `${what}: ${bytes} more bytes would exceed its capacity of ${this.capacityBytes} (${this.usedBytes} used)`,
+        `${what}: ${bytes} more bytes would exceed its capacity of ${this.capacityBytes} ` +
+          `(${this.usedBytes} used, ${headroom} kept free for compaction)`,
       );
     }
-    if (this.reservedBytes + bytes > this.fsFreeBytes()) {
+    if (this.reservedBytes + bytes > this.fsFreeBytes() - headroom) {
       throw new StdchkError('NO_SPACE', `${what}: the file system under ${this.dir} is full`);
     }
     this.reservedBytes += bytes;
@@ -627,7 +671,7 @@ export class PackChunkStore implements ChunkStore {
         let bytes = 0;
         while (
           this.queue.length > 0 &&
-          (group.length === 0 || bytes + (this.queue[0] as WriteJob).bytes <= MAX_GROUP_BYTES)
+          (group.length === 0 || bytes + (this.queue[0] as WriteJob).bytes <= this.maxGroupBytes)
         ) {
           const job = this.queue.shift() as WriteJob;
           group.push(job);
@@ -647,7 +691,11 @@ export class PackChunkStore implements ChunkStore {
     try {
       if (this.broken) throw this.broken;
       // Packs are only started between commits, so only the newest pack can hold unsynced bytes.
-      if (group.some((j) => j.rotate) || (bytes > 0 && this.active.size >= this.packTargetBytes)) {
+      // Packs stay near the target (compaction's headroom covers one): rotate before overflowing it.
+      if (
+        group.some((j) => j.rotate) ||
+        (bytes > 0 && this.active.size > 0 && this.active.size + bytes > this.packTargetBytes)
+      ) {
         await this.rotate();
         target = this.active;
       }
@@ -830,7 +878,7 @@ export class PackChunkStore implements ChunkStore {
     }
     if (records.length > 0) {
       try {
-        this.reserve(bytes, 'not compacting: chunk store');
+        this.reserve(bytes, 'not compacting: chunk store', true);
       } catch (e) {
         this.logger.warn({ pack: pack.id, reason: errorMessage(e) }, 'pack not compacted');
         return false;

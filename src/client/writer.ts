@@ -8,10 +8,13 @@ import type { ChunkerParams } from '../chunking/params.ts';
 import { encodeRefs, isHole, MAX_CHUNK_BYTES } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { ZERO_HASH, hex } from '../hashing/index.ts';
-import { StdchkError, errorMessage } from '../errors/index.ts';
+import { StdchkError, errorMessage, isStdchkError } from '../errors/index.ts';
 import { unary } from '../rpc/index.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { BenefactorRef__Output } from '../generated/stdchk/v1/BenefactorRef.ts';
+import type { ReportStoredRequest } from '../generated/stdchk/v1/ReportStoredRequest.ts';
+import { commitWithRecovery } from './commit-recovery.ts';
+import type { PlacedChunk, RecoverChunk } from './commit-recovery.ts';
 
 export interface WriteOptions {
   /** Replicas every chunk must reach before close() returns (default 2). */
@@ -31,6 +34,12 @@ export interface WriteOptions {
   chunkerPool?: ChunkerPool;
   /** Sees every non-zero chunk as it is cut (e.g. to fill a local chunk cache); must not keep it long. */
   onChunk?: (hash: Buffer, data: Buffer) => void;
+  /**
+   * Gives back a chunk's bytes by offset or hash if the caller still has them,
+   * so that a chunk lost between the dedup lookup and the commit is uploaded
+   * again instead of failing the commit (see commit-recovery.ts).
+   */
+  recover?: RecoverChunk;
 }
 
 export interface WriteStats {
@@ -62,6 +71,8 @@ export class FileWriter {
   private batch: Chunk[] = [];
   private batchBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Every ReportStored this writer made, sent again if a commit finds chunks unknown. */
+  private readonly reports: ReportStoredRequest[] = [];
   private failure: StdchkError | undefined;
   private closed = false;
   /** Sum of the lengths in `refs`; equals stats.bytes exactly when no chunk is in progress. */
@@ -182,24 +193,38 @@ export class FileWriter {
   }
 
   private async commitRefs(): Promise<FileInfo__Output> {
-    const info = await unary(
-      this.client.manager,
-      'commitVersion',
-      {
-        path: this.path,
-        refs: encodeRefs(this.refs),
-        size: this.stats.bytes,
-        replicas: this.replicas,
-        ...(this.opts.baseVersion !== undefined ? { baseVersion: this.opts.baseVersion } : {}),
-        mode: this.opts.mode ?? 0o644,
-        uid: this.opts.uid ?? process.getuid?.() ?? 0,
-        gid: this.opts.gid ?? process.getgid?.() ?? 0,
-        ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
-      },
-      { timeoutMs: 120_000 },
-    );
+    const request = {
+      path: this.path,
+      refs: encodeRefs(this.refs),
+      size: this.stats.bytes,
+      replicas: this.replicas,
+      ...(this.opts.baseVersion !== undefined ? { baseVersion: this.opts.baseVersion } : {}),
+      mode: this.opts.mode ?? 0o644,
+      uid: this.opts.uid ?? process.getuid?.() ?? 0,
+      gid: this.opts.gid ?? process.getgid?.() ?? 0,
+      ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
+    };
+    const info = await commitWithRecovery({
+      client: this.client,
+      path: this.path,
+      commit: () => unary(this.client.manager, 'commitVersion', request, { timeoutMs: 120_000 }),
+      chunks: () => this.placedChunks(),
+      reports: this.reports,
+      upload: (chunks) => this.uploadBatch(chunks),
+      recover: this.opts.recover,
+      baseVersion: this.opts.baseVersion,
+    });
     this.stats.seconds = (performance.now() - this.started) / 1000;
     return info;
+  }
+
+  /** The non-hole chunks committed so far, with their offsets. */
+  private *placedChunks(): Generator<PlacedChunk> {
+    let offset = 0;
+    for (const r of this.refs) {
+      if (!isHole(r)) yield { hash: r.hash, length: r.length, offset };
+      offset += r.length;
+    }
   }
 
   /**
@@ -304,14 +329,10 @@ export class FileWriter {
     const payload: ChunkPayload[] = missing.map((c) => ({ hash: c.hash, data: c.data as Buffer }));
     const bytes = missing.reduce((n, c) => n + c.length, 0);
     const stored = await this.storeOnReplicas(payload, bytes, prep.targets);
-    await this.client.withRetry(() =>
-      unary(this.client.manager, 'reportStored', {
-        replicas: stored.map((id) => ({
-          benefactorId: id,
-          refs: encodeRefs(missing.map((c) => ({ hash: c.hash, length: c.length }))),
-        })),
-      }),
-    );
+    const refs = encodeRefs(missing.map((c) => ({ hash: c.hash, length: c.length })));
+    const report: ReportStoredRequest = { replicas: stored.map((id) => ({ benefactorId: id, refs })) };
+    await this.client.withRetry(() => unary(this.client.manager, 'reportStored', report));
+    this.reports.push(report);
     this.stats.chunksUploaded += missing.length;
     this.stats.bytesUploaded += bytes;
     this.stats.bytesSent += bytes * stored.length;
@@ -329,20 +350,23 @@ export class FileWriter {
     const tried = new Set<string>();
     const errors: string[] = [];
     const stored: string[] = [];
+    /** Some target (or the manager) refused for lack of space: the cluster is short of it. */
+    let noSpace = false;
     const attempt = async (
       target: BenefactorRef__Output | undefined,
       attemptsLeft: number,
     ): Promise<void> => {
       while (attemptsLeft-- > 0) {
         if (!target) {
-          const alloc = await unary(this.client.manager, 'allocateTargets', {
-            count: 1,
-            bytes,
-            exclude: [...tried],
-          }).catch((e: unknown) => {
-            errors.push(errorMessage(e));
-            return undefined;
-          });
+          const alloc = await this.client
+            .withRetry(() =>
+              unary(this.client.manager, 'allocateTargets', { count: 1, bytes, exclude: [...tried] }),
+            )
+            .catch((e: unknown) => {
+              if (isStdchkError(e, 'NO_SPACE')) noSpace = true;
+              errors.push(errorMessage(e));
+              return undefined;
+            });
           target = alloc?.targets[0];
           if (!target) return;
           // Another slot may have been given the same replacement meanwhile.
@@ -358,7 +382,8 @@ export class FileWriter {
           return;
         } catch (e) {
           errors.push(`${target.id} (${target.address}): ${errorMessage(e)}`);
-          if (e instanceof StdchkError && e.code === 'INVALID_ARGUMENT') throw e;
+          if (isStdchkError(e, 'NO_SPACE')) noSpace = true;
+          if (isStdchkError(e, 'INVALID_ARGUMENT')) throw e;
           target = undefined;
         }
       }
@@ -372,7 +397,7 @@ export class FileWriter {
     await Promise.all(slots);
     if (stored.length < this.replicas) {
       const why = errors.length ? `: ${errors.slice(-3).join('; ')}` : '';
-      const code = errors.some((m) => /space/i.test(m)) ? 'NO_SPACE' : 'UNAVAILABLE';
+      const code = noSpace ? 'NO_SPACE' : 'UNAVAILABLE';
       throw new StdchkError(code, `stored ${stored.length} of ${this.replicas} replicas${why}`);
     }
     return stored;

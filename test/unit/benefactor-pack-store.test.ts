@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PackChunkStore } from '../../src/benefactor/pack-store.ts';
+import { PackChunkStore, defaultPackTarget, headroomFor } from '../../src/benefactor/pack-store.ts';
 import type { PackStoreOptions } from '../../src/benefactor/pack-store.ts';
 import type { StoredChunk } from '../../src/benefactor/chunk-store.ts';
 import { HEADER_BYTES, LOCK_FILE, PACKS_DIR } from '../../src/benefactor/pack-format.ts';
@@ -141,10 +141,43 @@ test('capacity is never exceeded: NO_SPACE before anything is written', async (t
   t.is((err as StdchkError).code, 'NO_SPACE');
   const st = s.stats();
   t.true(st.usedBytes <= 100 * KiB);
-  t.is(st.freeBytes, 100 * KiB - st.usedBytes);
+  // New chunks leave the headroom free (for the deletion log and compaction).
+  t.is(st.freeBytes, 100 * KiB - st.usedBytes - headroomFor(100 * KiB, defaultPackTarget(100 * KiB)));
   const onDisk = packFiles(dir).reduce((n, f) => n + statSync(f).size, 0);
   t.true(onDisk <= 100 * KiB, `${onDisk} bytes of packs`);
   t.is(st.chunks, 2);
+});
+
+test('a full store gives space back: deletes and compaction still work at capacity', async (t) => {
+  const dir = tempDir();
+  const capacity = 8 * MiB;
+  const s = await openStore(dir, { capacityBytes: capacity });
+  const stored: StoredChunk[] = [];
+  for (;;) {
+    const batch = chunks(16, 8 * KiB, 32 * KiB);
+    const r = await s.putBatch(batch).catch((e: unknown) => e as StdchkError);
+    if (r instanceof StdchkError) {
+      t.is(r.code, 'NO_SPACE');
+      break;
+    }
+    stored.push(...batch);
+  }
+  const full = s.stats();
+  t.true(full.freeBytes < 512 * KiB, `${full.freeBytes} bytes free when full`);
+  t.true(full.usedBytes <= capacity);
+  // Every other chunk deleted: no pack is empty, each must be rewritten to free its dead half.
+  const doomed = stored.filter((_, i) => i % 2 === 0);
+  const kept = stored.filter((_, i) => i % 2 === 1);
+  t.is(await s.delete(doomed.map((c) => c.hash)), doomed.length);
+  const after = s.stats();
+  t.true(
+    after.freeBytes > full.freeBytes + capacity / 4,
+    `free ${full.freeBytes} -> ${after.freeBytes} after deleting half`,
+  );
+  t.true(after.usedBytes <= capacity);
+  await expectAll(t, s, kept);
+  const more = chunks(16, 8 * KiB, 32 * KiB);
+  t.is((await s.putBatch(more)).stored, more.length, 'new chunks fit again');
 });
 
 test('restart keeps every acknowledged chunk, also after a crash (an image of the folder while open)', async (t) => {

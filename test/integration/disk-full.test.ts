@@ -1,0 +1,271 @@
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { cleanupAll, runCli, startGrid, tempDir, waitFor } from '../helpers/grid.ts';
+import type { LocalGrid } from '../helpers/grid.ts';
+import { mountSource } from '../../src/grid/local-grid.ts';
+import type { GridMount } from '../../src/grid/local-grid.ts';
+
+// Issue 6, fault 3: disk full. Four real benefactors: one with a small
+// --capacity, one whose store is a small tmpfs (the file system itself fills
+// up), two larger ones. A real FUSE mount and `stdchk put` write at replicas 2
+// until the whole cluster is full.
+
+const MiB = 1024 * 1024;
+const execFileP = promisify(execFile);
+
+let grid: LocalGrid;
+let work: string;
+let tmpfsDir: string | undefined;
+
+test.after.always(async () => {
+  await grid?.stop();
+  // The tmpfs first: the grid's folder (which holds its mount point) is removed by cleanupAll.
+  if (tmpfsDir && mountSource(tmpfsDir) === 'tmpfs') await execFileP('umount', ['-l', tmpfsDir]);
+  await cleanupAll();
+});
+
+interface Status {
+  benefactors: { id: string; capacityBytes: number; usedBytes: number; freeBytes: number; alive: boolean }[];
+  storedBytes: number;
+  freeBytes: number;
+}
+
+async function status(env: Record<string, string>): Promise<Status> {
+  const r = await runCli(['status', '--json'], env);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Status;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Rejects with a clear message if `p` takes longer than `ms`: ENOSPC must come back, not a hang. */
+function noHang<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} hung for ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+interface MountWrite {
+  ok: boolean;
+  /** errno code of the first failure (ENOSPC, EIO, ...), and which call failed. */
+  code?: string;
+  failedAt?: 'open' | 'write' | 'fsync' | 'close';
+}
+
+/** Writes `data` to a new file through the mount in 1 MiB writes; fsync first if asked. */
+async function writeThroughMount(file: string, data: Buffer, fsync = false): Promise<MountWrite> {
+  let fh;
+  try {
+    fh = await open(file, 'w');
+  } catch (e) {
+    return { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'open' };
+  }
+  let failure: MountWrite | undefined;
+  try {
+    for (let off = 0; off < data.length; off += MiB) {
+      await fh.write(data.subarray(off, Math.min(data.length, off + MiB)));
+    }
+    if (fsync) {
+      try {
+        await fh.sync();
+      } catch (e) {
+        failure = { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'fsync' };
+      }
+    }
+  } catch (e) {
+    failure = { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'write' };
+  }
+  try {
+    await fh.close();
+  } catch (e) {
+    failure ??= { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'close' };
+  }
+  return failure ?? { ok: true };
+}
+
+/** Writes files of shrinking sizes until each size fails; every failure must be ENOSPC. */
+async function fillUp(
+  t: ExecutionContext,
+  mp: string,
+  prefix: string,
+  committed: Map<string, string>,
+): Promise<MountWrite | undefined> {
+  let first: MountWrite | undefined;
+  let i = 0;
+  for (const size of [4 * MiB, 512 * 1024, 64 * 1024]) {
+    for (let k = 0; k < 200; k++) {
+      const data = randomBytes(size);
+      const name = `${prefix}-${i++}`;
+      const r = await noHang(writeThroughMount(path.join(mp, name), data), 180_000, `writing ${name}`);
+      if (r.ok) {
+        committed.set(name, sha(data));
+        continue;
+      }
+      t.is(r.code, 'ENOSPC', `a full cluster fails ${name} at ${r.failedAt} with ENOSPC, not ${r.code}`);
+      first ??= r;
+      break;
+    }
+  }
+  return first;
+}
+
+function logCount(name: string, re: RegExp): number {
+  return (readFileSync(path.join(grid.logDir, `${name}.log`), 'utf8').match(re) ?? []).length;
+}
+
+test.serial(
+  'disk full: a full cluster gives ENOSPC and a clear CLI error, full benefactors are skipped, nothing committed is lost, space comes back',
+  async (t) => {
+    t.timeout(10 * 60_000);
+    work = tempDir('stdchk-full-');
+    grid = await startGrid({ benefactors: 0, managerArgs: ['--gc-grace', '2s'] });
+    const env = grid.env();
+
+    // Two small benefactors first. Benefactor 1's store is a 12 MiB tmpfs with a large --capacity:
+    // its file system fills, not its quota. Benefactor 0 has a 12 MiB --capacity on the ordinary disk.
+    tmpfsDir = grid.benefactorStore(1);
+    mkdirSync(tmpfsDir, { recursive: true });
+    await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', tmpfsDir]);
+    grid.startBenefactor(0, { capacity: '12MiB' });
+    grid.startBenefactor(1, { capacity: '1GiB' });
+    await grid.waitForAlive(2);
+    const mount: GridMount = await grid.mount(path.join(work, 'mnt'), { replicas: 2 });
+    const mp = mount.mountpoint;
+    const committed = new Map<string, string>(); // name in the mount -> sha256
+
+    // Phase 1: fill the cluster. Smaller and smaller files take the crumbs, until not even
+    // 64 KiB finds two benefactors with room. Every failure is ENOSPC, never EIO or a hang.
+    const first = await fillUp(t, mp, 'fill', committed);
+    t.truthy(first, 'the cluster filled up and a write failed');
+    t.log(`phase 1: ${committed.size} files committed, then ENOSPC (first at ${first?.failedAt})`);
+
+    // fsync and close report ENOSPC too.
+    const synced = await noHang(
+      writeThroughMount(path.join(mp, 'small-fsync'), randomBytes(MiB), true),
+      120_000,
+      'fsync on a full cluster',
+    );
+    t.false(synced.ok, 'fsync on a full cluster fails');
+    t.is(synced.code, 'ENOSPC');
+    t.is(synced.failedAt, 'fsync');
+    const closed = await noHang(
+      writeThroughMount(path.join(mp, 'small-close'), randomBytes(64 * 1024)),
+      120_000,
+      'close on a full cluster',
+    );
+    t.deepEqual(closed, { ok: false, code: 'ENOSPC', failedAt: 'close' });
+
+    // `stdchk put` fails with one clear line and a non-zero exit.
+    const local = path.join(work, 'put-me');
+    writeFileSync(local, randomBytes(4 * MiB));
+    const put = await runCli(['put', local, '/put-me', '--replicas', '2'], env);
+    t.is(put.code, 1, put.stderr);
+    t.is(put.stderr.trim().split('\n').length, 1, `one line: ${put.stderr}`);
+    t.regex(put.stderr, /^stdchk: .*(space|full)/i);
+    t.log(`stdchk put on a full cluster: ${put.stderr.trim()}`);
+
+    let s = await status(env);
+    for (const b of s.benefactors) {
+      t.true(b.usedBytes <= b.capacityBytes, `${b.id} uses ${b.usedBytes} of ${b.capacityBytes}`);
+      t.true(b.alive, `${b.id} is still alive`);
+    }
+    t.false(/read-only until restart/.test(readFileSync(path.join(grid.logDir, 'benefactor-1.log'), 'utf8')));
+
+    // Phase 2: two larger benefactors join. Placement skips the two full ones: writes succeed,
+    // and the full ones take nothing more (no store is even tried there).
+    const refusedBefore = [0, 1].map((i) => logCount(`benefactor-${i}`, /request refused/g));
+    const usedBefore = new Map(s.benefactors.map((b) => [b.id, b.usedBytes]));
+    grid.startBenefactor(2, { capacity: '32MiB' });
+    grid.startBenefactor(3, { capacity: '32MiB' });
+    await grid.waitForAlive(4);
+    for (let k = 0; k < 5; k++) {
+      const data = randomBytes(4 * MiB);
+      const name = `roomy-${k}`;
+      const r = await noHang(writeThroughMount(path.join(mp, name), data), 120_000, `writing ${name}`);
+      t.deepEqual(r, { ok: true }, `${name} succeeds on the two benefactors with room`);
+      if (r.ok) committed.set(name, sha(data));
+    }
+    s = await status(env);
+    for (const [id, used] of usedBefore) {
+      t.is(
+        s.benefactors.find((b) => b.id === id)?.usedBytes,
+        used,
+        `full benefactor ${id} took nothing more`,
+      );
+    }
+    t.deepEqual(
+      [0, 1].map((i) => logCount(`benefactor-${i}`, /request refused/g)),
+      refusedBefore,
+      'no store was tried on the full benefactors',
+    );
+
+    // Everything committed is intact: through the mount, and through `stdchk get` for a few.
+    for (const [name, sum] of committed) {
+      t.is(sha(await readFile(path.join(mp, name))), sum, `${name} reads back identical through the mount`);
+    }
+    for (const name of ['fill-0', 'roomy-0']) {
+      const out = path.join(work, `back-${name}`);
+      const r = await runCli(['get', `/${name}`, out], env);
+      t.is(r.code, 0, r.stderr);
+      t.is(
+        sha(readFileSync(out)),
+        committed.get(name) ?? '(not committed)',
+        `${name} reads back identical through stdchk get`,
+      );
+    }
+
+    // Phase 3: fill the larger ones too, then delete the first files: once GC has removed their
+    // chunks (and the packs were compacted), writes succeed again, through the mount and the CLI.
+    t.truthy(await fillUp(t, mp, 'again', committed), 'the grown cluster fills up too');
+    const removed = [...committed.keys()].filter((n) => n.startsWith('fill-'));
+    for (const name of removed) {
+      await rm(path.join(mp, name));
+      committed.delete(name);
+    }
+    await waitFor(
+      'space to come back on the small benefactors after deletion and GC',
+      async () => {
+        const st = await status(env);
+        return st.benefactors.filter((b) => b.freeBytes >= 5 * MiB).length >= 2;
+      },
+      90_000,
+      500,
+    ).catch(async (e: unknown) => {
+      t.log(JSON.stringify((await status(env)).benefactors));
+      for (let i = 0; i < 4; i++) {
+        const lines = readFileSync(path.join(grid.logDir, `benefactor-${i}.log`), 'utf8').split('\n');
+        t.log(
+          lines
+            .filter((l) => /"level":[45]/.test(l))
+            .slice(-5)
+            .join('\n'),
+        );
+      }
+      throw e;
+    });
+    s = await status(env);
+    t.log(
+      `phase 3: free after deleting ${removed.length} files: ${s.benefactors.map((b) => `${(b.freeBytes / MiB).toFixed(1)} of ${(b.capacityBytes / MiB).toFixed(0)}`).join(', ')} MiB`,
+    );
+    const again = randomBytes(2 * MiB);
+    const r = await noHang(writeThroughMount(path.join(mp, 'after-gc'), again), 120_000, 'write after GC');
+    t.deepEqual(r, { ok: true }, 'a write through the mount succeeds after space was freed');
+    t.is(sha(await readFile(path.join(mp, 'after-gc'))), sha(again));
+    writeFileSync(local, randomBytes(2 * MiB));
+    const put2 = await runCli(['put', local, '/put-me', '--replicas', '2'], env);
+    t.is(put2.code, 0, put2.stderr);
+    for (const [name, sum] of committed) {
+      t.is(sha(await readFile(path.join(mp, name))), sum, `${name} still reads back identical`);
+    }
+  },
+);
