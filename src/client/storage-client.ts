@@ -115,27 +115,34 @@ export class StorageClient {
     } catch (e) {
       throw new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
     }
-    const writer = await this.openWriter(remote, opts).catch(async (e: unknown) => {
-      await input.close();
-      throw e;
-    });
+    // A chunk lost before the commit is read again from the local file (still open until then).
+    const recover = async (c: { offset: number; length: number }) => {
+      const buf = Buffer.allocUnsafe(c.length);
+      const { bytesRead } = await input.read(buf, 0, c.length, c.offset);
+      return bytesRead === c.length ? buf : undefined;
+    };
     try {
-      for (;;) {
-        // A fresh buffer per read: the writer hands it to the chunker thread.
-        const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-        const { bytesRead } = await input.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        await writer.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      const writer = await this.openWriter(remote, { recover, ...opts });
+      let position = 0;
+      try {
+        for (;;) {
+          // A fresh buffer per read: the writer hands it to the chunker thread.
+          const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+          const { bytesRead } = await input.read(buf, 0, buf.length, position);
+          if (bytesRead === 0) break;
+          position += bytesRead;
+          await writer.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+        }
+      } catch (e) {
+        await writer.abort();
+        throw e instanceof StdchkError
+          ? e
+          : new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
       }
-    } catch (e) {
-      await writer.abort();
-      throw e instanceof StdchkError
-        ? e
-        : new StdchkError('INVALID_ARGUMENT', `cannot read ${local}: ${(e as Error).message}`);
+      return (await writer.close()).stats;
     } finally {
       await input.close();
     }
-    return (await writer.close()).stats;
   }
 
   /** Reads `remote` into a local file (written to a temp name, then renamed). */

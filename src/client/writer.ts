@@ -40,6 +40,8 @@ export interface WriteOptions {
    * again instead of failing the commit (see commit-recovery.ts).
    */
   recover?: RecoverChunk;
+  /** How long a commit waits for lost chunks to come back (or re-uploads them) before failing. Default 60 s. */
+  recoveryWaitMs?: number;
 }
 
 export interface WriteStats {
@@ -213,6 +215,7 @@ export class FileWriter {
       upload: (chunks) => this.uploadBatch(chunks),
       recover: this.opts.recover,
       baseVersion: this.opts.baseVersion,
+      ...(this.opts.recoveryWaitMs !== undefined ? { giveUpAfterMs: this.opts.recoveryWaitMs } : {}),
     });
     this.stats.seconds = (performance.now() - this.started) / 1000;
     return info;

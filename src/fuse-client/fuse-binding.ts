@@ -17,7 +17,7 @@ export interface FuseMountOptions {
   logger: Logger;
   /** Let other users see the mount (default: when running as root). Enables default_permissions. */
   allowOther?: boolean;
-  /** Kernel attribute/entry cache in seconds (default 0.5; the VFS adds its own ~0.5 s). */
+  /** Kernel entry cache in seconds (default 0.5; the VFS adds its own ~0.5 s). Attributes: not cached. */
   kernelCacheSeconds?: number;
   debug?: boolean;
 }
@@ -42,7 +42,10 @@ export function fuseOptions(opts: {
     `fsname=stdchk:${process.pid}`,
     'subtype=stdchk',
     `entry_timeout=${t}`,
-    `attr_timeout=${t}`,
+    // Attributes are never cached by the kernel (the VFS caches them): with a cached
+    // size, a read of a newer, larger version opened meanwhile stopped at the old
+    // size (a truncated file). Every stat is a round trip into the VFS, not an RPC.
+    'attr_timeout=0',
     'negative_timeout=0',
     ...(opts.allowOther ? ['allow_other', 'default_permissions'] : []),
     ...(opts.debug ? ['debug'] : []),

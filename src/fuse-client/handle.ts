@@ -10,6 +10,7 @@ import { PinnedVersion } from './pinned-version.ts';
 import type { ChunkSource } from './chunk-source.ts';
 import { ScratchFile } from './scratch.ts';
 import { Errno, FsError } from './errors.ts';
+import { hashChunk } from '../hashing/index.ts';
 
 /** What an open file needs from the VFS around it. */
 export interface HandleContext {
@@ -110,13 +111,16 @@ export class OpenFile {
   materialize(): Promise<void> {
     return this.serial(async () => {
       if (!this.pendingCreate) return;
-      const info = await unary(this.ctx.client.manager, 'create', {
-        path: this.path,
-        mode: this.info.mode & 0o7777,
-        uid: this.info.uid,
-        gid: this.info.gid,
-        exclusive: false,
-      });
+      // Not exclusive, so repeating it through a manager restart is harmless.
+      const info = await this.ctx.client.withRetry(() =>
+        unary(this.ctx.client.manager, 'create', {
+          path: this.path,
+          mode: this.info.mode & 0o7777,
+          uid: this.info.uid,
+          gid: this.info.gid,
+          exclusive: false,
+        }),
+      );
       this.pendingCreate = false;
       this.info = info;
       this.ctx.onCommit(this.path, info);
@@ -225,13 +229,15 @@ export class OpenFile {
         info = await this.commitScratch();
       } else {
         // Clean and dirty: a new file with nothing written, or truncated to nothing.
-        info = await unary(this.ctx.client.manager, 'commitVersion', {
-          path: this.path,
-          refs: Buffer.alloc(0),
-          size: 0,
-          replicas: this.ctx.writeOptions.replicas ?? 1,
-          ...this.commitMeta(),
-        });
+        info = await this.ctx.client.withRetry(() =>
+          unary(this.ctx.client.manager, 'commitVersion', {
+            path: this.path,
+            refs: Buffer.alloc(0),
+            size: 0,
+            replicas: this.ctx.writeOptions.replicas ?? 1,
+            ...this.commitMeta(),
+          }),
+        );
       }
     } catch (e) {
       // A stream writer cannot be retried; a scratch file can (the next flush tries again).
@@ -246,7 +252,16 @@ export class OpenFile {
   }
 
   private async commitScratch(): Promise<FileInfo__Output> {
-    const w = await FileWriter.create(this.ctx.client, this.path, this.writerOptions());
+    const scratch = this.scratch as ScratchFile;
+    const cached = this.ctx.writeOptions.recover;
+    const w = await FileWriter.create(this.ctx.client, this.path, {
+      ...this.writerOptions(),
+      // The scratch file holds every byte of this version: a lost chunk is read back from it.
+      recover: async (c) => {
+        const d = await scratch.read(c.offset, c.length);
+        return hashChunk(d).equals(c.hash) ? d : await cached?.(c);
+      },
+    });
     try {
       for await (const piece of (this.scratch as ScratchFile).stream()) await w.write(piece);
     } catch (e) {

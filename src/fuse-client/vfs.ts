@@ -13,7 +13,7 @@ import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
 import { ChunkStream } from '../chunking/chunker.ts';
 import { AttrCache, BLOCK_SIZE, toStat } from './attrs.ts';
 import type { Stat } from './attrs.ts';
-import { DiskChunkCache, MemoryChunkCache } from './chunk-cache.ts';
+import { DiskChunkCache, MemoryChunkCache, chunkKey } from './chunk-cache.ts';
 import { ChunkSource } from './chunk-source.ts';
 import { LeaseKeeper, PinnedVersion } from './pinned-version.ts';
 import { OpenFile } from './handle.ts';
@@ -126,6 +126,8 @@ export class Vfs {
       chunkerPool,
       ...(opts.chunker ? { chunker: opts.chunker } : {}),
       ...(disk ? { onChunk: (hash: Buffer, data: Buffer) => disk.put(hash, data) } : {}),
+      // A chunk lost before the commit is uploaded again from the local caches if they still hold it.
+      recover: async (c) => source.memory.get(chunkKey(c.hash)) ?? (await disk?.get(c.hash)),
     };
     const attrs = new AttrCache(opts.attrCacheMs ?? 500);
     const ctx: HandleContext = {
@@ -190,7 +192,11 @@ export class Vfs {
     if (!h) return this.getattr(path);
     if (h.pendingCreate) return this.statOf(h.path, h.info);
     try {
-      return this.statOf(h.path, await this.info(h.path));
+      const info = await this.info(h.path);
+      // The size of the version this handle reads: the kernel stops reading at the size it
+      // is told, and a smaller newer version's size would cut this one short.
+      if (!h.live && info.type === 'FILE') return toStat(info, h.size);
+      return this.statOf(h.path, info);
     } catch (e) {
       if (!isStdchkError(e, 'NOT_FOUND')) throw e;
       return toStat(h.info, h.size);

@@ -659,6 +659,13 @@ export class MetadataStore {
       for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
         if (isZeroAt(refs, off)) continue;
         const id = ids[i]!;
+        if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.heardFromNoHolder(id)) {
+          // Right after a manager start no benefactor has beaten yet: wait for them, nothing is lost.
+          throw new StdchkError(
+            'UNAVAILABLE',
+            `chunk ${hashView(refs, off).toString('hex')}: its benefactors have not reported since the manager started (retry)`,
+          );
+        }
         if (id < 0 || this.ctx.index.liveCount(id, alive) === 0) {
           throw new StdchkError(
             'CONFLICT',
@@ -697,6 +704,15 @@ export class MetadataStore {
       return target.ino;
     });
     return this.infoOf(ino);
+  }
+
+  /** Some holder of the chunk has not been heard from since this manager started (state unknown). */
+  private heardFromNoHolder(id: number): boolean {
+    const holders = this.ctx.index.holders(id);
+    for (let i = 0; i < holders.length; i++) {
+      if (this.ctx.registry.at(holders[i] as number)?.state === 'unknown') return true;
+    }
+    return false;
   }
 
   // ---------------------------------------------------------------- chunks

@@ -1,15 +1,17 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { open, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cleanupAll, runCli, startGrid, tempDir, waitFor } from '../helpers/grid.ts';
 import type { LocalGrid } from '../helpers/grid.ts';
 import { mountSource } from '../../src/grid/local-grid.ts';
 import type { GridMount } from '../../src/grid/local-grid.ts';
+import { clusterStatus as status, noHang, sha, writeThroughMount } from '../helpers/faults.ts';
+import type { MountWrite } from '../helpers/faults.ts';
 
 // Issue 6, fault 3: disk full. Four real benefactors: one with a small
 // --capacity, one whose store is a small tmpfs (the file system itself fills
@@ -29,69 +31,6 @@ test.after.always(async () => {
   if (tmpfsDir && mountSource(tmpfsDir) === 'tmpfs') await execFileP('umount', ['-l', tmpfsDir]);
   await cleanupAll();
 });
-
-interface Status {
-  benefactors: { id: string; capacityBytes: number; usedBytes: number; freeBytes: number; alive: boolean }[];
-  storedBytes: number;
-  freeBytes: number;
-}
-
-async function status(env: Record<string, string>): Promise<Status> {
-  const r = await runCli(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as Status;
-}
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** Rejects with a clear message if `p` takes longer than `ms`: ENOSPC must come back, not a hang. */
-function noHang<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} hung for ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-interface MountWrite {
-  ok: boolean;
-  /** errno code of the first failure (ENOSPC, EIO, ...), and which call failed. */
-  code?: string;
-  failedAt?: 'open' | 'write' | 'fsync' | 'close';
-}
-
-/** Writes `data` to a new file through the mount in 1 MiB writes; fsync first if asked. */
-async function writeThroughMount(file: string, data: Buffer, fsync = false): Promise<MountWrite> {
-  let fh;
-  try {
-    fh = await open(file, 'w');
-  } catch (e) {
-    return { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'open' };
-  }
-  let failure: MountWrite | undefined;
-  try {
-    for (let off = 0; off < data.length; off += MiB) {
-      await fh.write(data.subarray(off, Math.min(data.length, off + MiB)));
-    }
-    if (fsync) {
-      try {
-        await fh.sync();
-      } catch (e) {
-        failure = { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'fsync' };
-      }
-    }
-  } catch (e) {
-    failure = { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'write' };
-  }
-  try {
-    await fh.close();
-  } catch (e) {
-    failure ??= { ok: false, code: (e as NodeJS.ErrnoException).code ?? String(e), failedAt: 'close' };
-  }
-  return failure ?? { ok: true };
-}
 
 /** Writes files of shrinking sizes until each size fails; every failure must be ENOSPC. */
 async function fillUp(
