@@ -5,6 +5,7 @@ import path from 'node:path';
 import { hex } from '../hashing/index.ts';
 import { bind, createServer, shutdown } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import { PackChunkStore } from './pack-store.ts';
 import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
 import { ManagerLink } from './manager-link.ts';
@@ -20,6 +21,8 @@ export interface BenefactorOptions {
   /** Host name used to spread replicas over machines (default: os.hostname()). */
   host?: string;
   secret?: Buffer;
+  /** Mutual TLS: serve it, and use it to the manager and to peers. */
+  tls?: TlsMaterial;
   logger: Logger;
   /** Until the manager's RegisterReply says otherwise. */
   heartbeatIntervalMs?: number;
@@ -88,7 +91,12 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     logger,
     onCorrupt: (hash) => corrupt.set(hex(hash), hash),
   });
-  const server = createServer({ secret: opts.secret, logger, maxReceiveBytes: MAX_RECEIVE_BYTES });
+  const server = createServer({
+    secret: opts.secret,
+    tls: opts.tls,
+    logger,
+    maxReceiveBytes: MAX_RECEIVE_BYTES,
+  });
   let id: string;
   let bound: string;
   try {
@@ -108,6 +116,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     host,
     address,
     secret: opts.secret,
+    tls: opts.tls,
     logger,
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     corrupt,

@@ -6,6 +6,7 @@ import { decodeHashes, encodeHashes, encodeRefs } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { connectBenefactor, connectManager, unary } from '../rpc/index.ts';
 import type { ManagerClient } from '../rpc/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Command__Output } from '../generated/stdchk/v1/Command.ts';
 import type { ReplicateCommand__Output } from '../generated/stdchk/v1/ReplicateCommand.ts';
@@ -21,6 +22,7 @@ export interface ManagerLinkOptions {
   /** Address peers reach this benefactor at. */
   address: string;
   secret?: Buffer | undefined;
+  tls?: TlsMaterial | undefined;
   logger: Logger;
   /** Used until the manager says otherwise in RegisterReply. */
   heartbeatIntervalMs?: number | undefined;
@@ -70,7 +72,7 @@ export class ManagerLink {
   private loop: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ManagerLinkOptions) {
-    this.manager = connectManager(opts.managerAddress, { secret: opts.secret });
+    this.manager = connectManager(opts.managerAddress, { secret: opts.secret, tls: opts.tls });
     this.intervalMs = opts.heartbeatIntervalMs ?? 2_000;
   }
 
@@ -278,7 +280,7 @@ export class ManagerLink {
       throw new StdchkError('INVALID_ARGUMENT', 'replicate command without a source address');
     }
     if (wanted.length > 0 && source) {
-      const peer = connectBenefactor(source, { secret: this.opts.secret });
+      const peer = connectBenefactor(source, { secret: this.opts.secret, tls: this.opts.tls });
       try {
         for (let i = 0; i < wanted.length && !this.stopped; i += REPLICATE_HASHES_PER_CALL) {
           const slice = wanted.slice(i, i + REPLICATE_HASHES_PER_CALL);

@@ -1,5 +1,6 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { connectBenefactor } from '../rpc/index.ts';
+import type { ClusterCredentials } from '../rpc/credentials.ts';
 import type { BenefactorClient } from '../rpc/index.ts';
 import type { StoreRequest } from '../generated/stdchk/v1/StoreRequest.ts';
 import type { StoreAck__Output } from '../generated/stdchk/v1/StoreAck.ts';
@@ -71,12 +72,12 @@ export class BenefactorPool {
   private readonly clients = new Map<string, BenefactorClient>();
   private readonly streams = new Map<string, StoreStream>();
 
-  constructor(private readonly secret: Buffer | undefined) {}
+  constructor(private readonly creds: ClusterCredentials = {}) {}
 
   client(address: string): BenefactorClient {
     let c = this.clients.get(address);
     if (!c) {
-      c = connectBenefactor(address, { secret: this.secret });
+      c = connectBenefactor(address, this.creds);
       this.clients.set(address, c);
     }
     return c;

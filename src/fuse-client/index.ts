@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StorageClient } from '../client/storage-client.ts';
 import type { Logger } from '../logging/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
@@ -13,6 +14,7 @@ export interface MountDaemonOptions {
   mountpoint: string;
   managerAddress: string;
   secret?: Buffer | undefined;
+  tls?: TlsMaterial | undefined;
   replicas?: number;
   cacheDir?: string;
   cacheBytes?: number;
@@ -31,7 +33,11 @@ export interface MountHandle {
 
 /** `stdchk mount`: the storage as a file system at `mountpoint`. */
 export async function startMount(opts: MountDaemonOptions): Promise<MountHandle> {
-  const client = new StorageClient({ managerAddress: opts.managerAddress, secret: opts.secret });
+  const client = new StorageClient({
+    managerAddress: opts.managerAddress,
+    secret: opts.secret,
+    tls: opts.tls,
+  });
   let vfs: Vfs | undefined;
   try {
     // Fail early and clearly if the manager is unreachable or refuses us.

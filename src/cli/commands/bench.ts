@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
 import { parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
-import { resolveClientConfig } from '../common.ts';
+import { addTlsOptions, resolveClientConfig } from '../common.ts';
 import { barChartSvg, printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import { runWriteBench } from '../../../bench/write.ts';
@@ -34,7 +34,7 @@ export function registerBenchCommands(program: Command): void {
     .command('bench')
     .description('measure stdchk against a baseline taken in the same run');
 
-  bench
+  const write = bench
     .command('write')
     .description('write bandwidth of fresh data at several replica counts vs the same writer to local disk')
     .option('--size <size>', 'bytes to write', '2GiB')
@@ -45,43 +45,46 @@ export function registerBenchCommands(program: Command): void {
     .option('--dir <dir>', 'folder for the local grid and the baseline file (default: a temp folder)')
     .option('--json', 'print the report as JSON')
     .option('--out <file>', 'also write the JSON report to this file')
-    .option('--plot <file>', 'draw the results as an SVG chart')
-    .action(
-      action(
-        async (opts: {
-          size: string;
-          replicas: string;
-          block: string;
-          manager?: string;
-          secretFile?: string;
-          dir?: string;
-          json?: boolean;
-          out?: string;
-          plot?: string;
-        }) => {
-          const sizeBytes = parseSize(opts.size, '--size');
-          const blockBytes = parseSize(opts.block, '--block');
-          if (blockBytes < 1) throw new StdchkError('INVALID_ARGUMENT', '--block must be at least 1 byte');
-          const cfg = opts.manager ? resolveClientConfig(opts) : undefined;
-          const report = await runWriteBench({
-            sizeBytes,
-            blockBytes,
-            replicas: parseList(opts.replicas, '--replicas'),
-            ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret } } : {}),
-            ...(opts.dir ? { dir: opts.dir } : {}),
-          });
-          finish(report, opts, () =>
-            barChartSvg(
-              `write bandwidth, ${(sizeBytes / 1048576).toFixed(0)} MiB fresh data`,
-              'MB/s',
-              (report.tables[0]?.rows ?? []).map((r) => ({
-                label: String(r[0]),
-                value: Number(r[2]),
-                group: String(r[0]).startsWith('local') ? 'baseline' : 'stdchk',
-              })),
-            ),
-          );
-        },
-      ),
-    );
+    .option('--plot <file>', 'draw the results as an SVG chart');
+  addTlsOptions(write).action(
+    action(
+      async (opts: {
+        size: string;
+        replicas: string;
+        block: string;
+        manager?: string;
+        secretFile?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        dir?: string;
+        json?: boolean;
+        out?: string;
+        plot?: string;
+      }) => {
+        const sizeBytes = parseSize(opts.size, '--size');
+        const blockBytes = parseSize(opts.block, '--block');
+        if (blockBytes < 1) throw new StdchkError('INVALID_ARGUMENT', '--block must be at least 1 byte');
+        const cfg = opts.manager ? resolveClientConfig(opts) : undefined;
+        const report = await runWriteBench({
+          sizeBytes,
+          blockBytes,
+          replicas: parseList(opts.replicas, '--replicas'),
+          ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret, tls: cfg.tls } } : {}),
+          ...(opts.dir ? { dir: opts.dir } : {}),
+        });
+        finish(report, opts, () =>
+          barChartSvg(
+            `write bandwidth, ${(sizeBytes / 1048576).toFixed(0)} MiB fresh data`,
+            'MB/s',
+            (report.tables[0]?.rows ?? []).map((r) => ({
+              label: String(r[0]),
+              value: Number(r[2]),
+              group: String(r[0]).startsWith('local') ? 'baseline' : 'stdchk',
+            })),
+          ),
+        );
+      },
+    ),
+  );
 }

@@ -3,7 +3,8 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { checkListen, requireSecret } from '../common.ts';
+import { addDaemonCredentialOptions, checkListen, requireCredentials } from '../common.ts';
+import { describeCredentials } from '../../rpc/credentials.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
@@ -11,55 +12,57 @@ import { startManager } from '../../manager/daemon.ts';
 import { startBenefactor } from '../../benefactor/daemon.ts';
 
 export function registerDaemonCommands(program: Command): void {
-  program
+  const manager = program
     .command('manager')
     .description('run the metadata manager (namespace, versions, chunk index, benefactor registry)')
     .requiredOption('--data <dir>', 'folder for the metadata database (LevelDB)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7070')
-    .option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication (only on a trusted network)')
     .option('--heartbeat-timeout <duration>', 'declare a silent benefactor lost after this long', '10s')
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
     .option('--lease-ttl <duration>', 'how long a reader keeps an old version alive without renewing', '60s')
     .option('--reconcile-interval <duration>', 'how often each benefactor inventory is reconciled', '5m')
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
-    .action(
-      action(
-        async (opts: {
-          data: string;
-          listen: string;
-          secretFile?: string;
-          insecure?: boolean;
-          heartbeatTimeout: string;
-          gcGrace: string;
-          leaseTtl: string;
-          reconcileInterval: string;
-          addressFile?: string;
-        }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'the manager');
-          const logger = createLogger('manager');
-          mkdirSync(opts.data, { recursive: true });
-          const handle = await startManager({
-            dataDir: opts.data,
-            listen: checkListen(opts.listen),
-            ...(secret ? { secret } : {}),
-            logger,
-            heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
-            gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
-            leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
-            reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
-          });
-          logger.info(
-            { address: handle.address, data: opts.data, authenticated: !!secret },
-            'manager serving',
-          );
-          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-          await runUntilSignalled('manager', logger, handle);
-        },
-      ),
-    );
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
+  addDaemonCredentialOptions(manager).action(
+    action(
+      async (opts: {
+        data: string;
+        listen: string;
+        secretFile?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        insecure?: boolean;
+        heartbeatTimeout: string;
+        gcGrace: string;
+        leaseTtl: string;
+        reconcileInterval: string;
+        addressFile?: string;
+      }) => {
+        const creds = requireCredentials(opts, 'the manager');
+        const logger = createLogger('manager');
+        mkdirSync(opts.data, { recursive: true });
+        const handle = await startManager({
+          dataDir: opts.data,
+          listen: checkListen(opts.listen),
+          ...(creds.secret ? { secret: creds.secret } : {}),
+          ...(creds.tls ? { tls: creds.tls } : {}),
+          logger,
+          heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
+          gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
+          leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
+          reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
+        });
+        logger.info(
+          { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
+          'manager serving',
+        );
+        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+        await runUntilSignalled('manager', logger, handle);
+      },
+    ),
+  );
 
-  program
+  const benefactor = program
     .command('benefactor')
     .description('donate disk: store chunks in a local folder for the cluster')
     .requiredOption('--manager <addr>', 'manager address HOST:PORT')
@@ -68,44 +71,52 @@ export function registerDaemonCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
-    .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication')
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
-    .action(
-      action(
-        async (opts: {
-          manager: string;
-          store: string;
-          capacity: string;
-          listen: string;
-          advertise?: string;
-          host: string;
-          secretFile?: string;
-          insecure?: boolean;
-          addressFile?: string;
-        }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'a benefactor');
-          const capacityBytes = parseSize(opts.capacity, '--capacity');
-          if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
-          const logger = createLogger('benefactor');
-          mkdirSync(opts.store, { recursive: true });
-          const handle = await startBenefactor({
-            managerAddress: opts.manager,
-            storeDir: opts.store,
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
+  addDaemonCredentialOptions(benefactor).action(
+    action(
+      async (opts: {
+        manager: string;
+        store: string;
+        capacity: string;
+        listen: string;
+        advertise?: string;
+        host: string;
+        secretFile?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        insecure?: boolean;
+        addressFile?: string;
+      }) => {
+        const creds = requireCredentials(opts, 'a benefactor');
+        const capacityBytes = parseSize(opts.capacity, '--capacity');
+        if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
+        const logger = createLogger('benefactor');
+        mkdirSync(opts.store, { recursive: true });
+        const handle = await startBenefactor({
+          managerAddress: opts.manager,
+          storeDir: opts.store,
+          capacityBytes,
+          listen: checkListen(opts.listen),
+          ...(opts.advertise ? { advertise: opts.advertise } : {}),
+          host: opts.host,
+          ...(creds.secret ? { secret: creds.secret } : {}),
+          ...(creds.tls ? { tls: creds.tls } : {}),
+          logger,
+        });
+        logger.info(
+          {
+            id: handle.id,
+            address: handle.address,
+            store: opts.store,
             capacityBytes,
-            listen: checkListen(opts.listen),
-            ...(opts.advertise ? { advertise: opts.advertise } : {}),
-            host: opts.host,
-            ...(secret ? { secret } : {}),
-            logger,
-          });
-          logger.info(
-            { id: handle.id, address: handle.address, store: opts.store, capacityBytes },
-            'benefactor serving',
-          );
-          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-          await runUntilSignalled('benefactor', logger, handle);
-        },
-      ),
-    );
+            auth: describeCredentials(creds),
+          },
+          'benefactor serving',
+        );
+        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+        await runUntilSignalled('benefactor', logger, handle);
+      },
+    ),
+  );
 }

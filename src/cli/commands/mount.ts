@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { parseReplicas, resolveClientConfig } from '../common.ts';
+import { addTlsOptions, parseReplicas, resolveClientConfig } from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { startMount } from '../../fuse-client/index.ts';
 
 export function registerMountCommand(program: Command): void {
-  program
+  const mount = program
     .command('mount')
     .description('mount the storage as a file system (foreground; Ctrl-C or SIGTERM unmounts)')
     .argument('<mountpoint>', 'folder to mount at (created if missing; a stale mount there is cleared)')
@@ -21,42 +21,46 @@ export function registerMountCommand(program: Command): void {
       '--scratch <dir>',
       'folder for scratch files of non-sequential writes (default: CACHE/scratch or /tmp)',
     )
-    .option('--chunker <spec>', 'chunking of written files: fastcdc:16k (default), pages:16k or fixed:64k')
-    .action(
-      action(
-        async (
-          mountpoint: string,
-          opts: {
-            manager?: string;
-            secretFile?: string;
-            replicas: string;
-            cache?: string;
-            cacheSize: string;
-            scratch?: string;
-            chunker?: string;
-          },
-        ) => {
-          const replicas = parseReplicas(opts.replicas);
-          const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
-          const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
-          const { managerAddress, secret } = resolveClientConfig(opts);
-          const logger = createLogger('mount');
-          const handle = await startMount({
-            mountpoint,
-            managerAddress,
-            secret,
-            replicas,
-            ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
-            ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
-            ...(chunker ? { chunker } : {}),
-            logger,
-          });
-          logger.info(
-            { mountpoint: handle.mountpoint, manager: managerAddress, replicas, cache: opts.cache ?? null },
-            'mount serving',
-          );
-          await runUntilSignalled('mount', logger, handle);
+    .option('--chunker <spec>', 'chunking of written files: fastcdc:16k (default), pages:16k or fixed:64k');
+  addTlsOptions(mount).action(
+    action(
+      async (
+        mountpoint: string,
+        opts: {
+          manager?: string;
+          secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          replicas: string;
+          cache?: string;
+          cacheSize: string;
+          scratch?: string;
+          chunker?: string;
         },
-      ),
-    );
+      ) => {
+        const replicas = parseReplicas(opts.replicas);
+        const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
+        const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
+        const { managerAddress, secret, tls } = resolveClientConfig(opts);
+        const logger = createLogger('mount');
+        const handle = await startMount({
+          mountpoint,
+          managerAddress,
+          secret,
+          tls,
+          replicas,
+          ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
+          ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
+          ...(chunker ? { chunker } : {}),
+          logger,
+        });
+        logger.info(
+          { mountpoint: handle.mountpoint, manager: managerAddress, replicas, cache: opts.cache ?? null },
+          'mount serving',
+        );
+        await runUntilSignalled('mount', logger, handle);
+      },
+    ),
+  );
 }

@@ -5,9 +5,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { DEFAULT_UP_DIR, checkListen, requireSecret } from '../common.ts';
+import {
+  DEFAULT_UP_DIR,
+  addDaemonCredentialOptions,
+  addTlsOptions,
+  checkListen,
+  requireCredentials,
+  resolveGridCredentials,
+} from '../common.ts';
+import { describeCredentials } from '../../rpc/credentials.ts';
+import type { ClusterCredentials, CredentialFlags } from '../../rpc/credentials.ts';
 import { createLogger } from '../../logging/index.ts';
-import { resolveSecret } from '../../config/secret.ts';
 import { formatSize, parseDuration } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
@@ -20,29 +28,28 @@ import { startWorker } from '../../workers/agent.ts';
 
 // ---- shared ------------------------------------------------------------------
 
-interface SchedulerFlags {
+interface SchedulerFlags extends CredentialFlags {
   scheduler?: string;
-  secretFile?: string;
 }
 
 function addSchedulerClientOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option(
       '--scheduler <addr>',
       'scheduler address HOST:PORT (default: $STDCHK_SCHEDULER, else the grid of `stdchk up` in ./.stdchk)',
     )
     .option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)');
+  return addTlsOptions(cmd, ', else ./.stdchk/tls');
 }
 
-/** Scheduler address and secret from flags, environment, or a local `stdchk up` grid, in that order. */
-function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; secret: Buffer | undefined } {
+/** Scheduler address and credentials from flags, environment, or a local `stdchk up` grid, in that order. */
+function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; creds: ClusterCredentials } {
   let address = flags.scheduler ?? process.env.STDCHK_SCHEDULER;
-  let secretFile = flags.secretFile ?? process.env.STDCHK_SECRET_FILE;
+  let fromGrid = false;
   const upAddr = path.join(DEFAULT_UP_DIR, 'scheduler.addr');
   if (!address && existsSync(upAddr)) {
     address = readFileSync(upAddr, 'utf8').trim();
-    const upSecret = path.join(DEFAULT_UP_DIR, 'secret');
-    if (!secretFile && existsSync(upSecret)) secretFile = upSecret;
+    fromGrid = true;
   }
   if (!address) {
     throw new StdchkError(
@@ -50,12 +57,12 @@ function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; secre
       'no scheduler address: pass --scheduler HOST:PORT or set STDCHK_SCHEDULER',
     );
   }
-  return { address, secret: resolveSecret(secretFile) };
+  return { address, creds: resolveGridCredentials(flags, fromGrid) };
 }
 
 async function withScheduler<T>(flags: SchedulerFlags, fn: (c: SchedulerClient) => Promise<T>): Promise<T> {
-  const { address, secret } = resolveSchedulerConfig(flags);
-  const client = connectScheduler(address, { secret });
+  const { address, creds } = resolveSchedulerConfig(flags);
+  const client = connectScheduler(address, creds);
   try {
     return await fn(client);
   } catch (e) {
@@ -200,15 +207,13 @@ function printJob(j: ReturnType<typeof jobJson>): void {
 // ---- commands ------------------------------------------------------------------
 
 export function registerSchedulerCommands(program: Command): void {
-  program
+  const schedulerCmd = program
     .command('scheduler')
     .description('run the grid scheduler (jobs, placement, failure detection, checkpoint policy)')
     .requiredOption('--data <dir>', 'folder for the job database (LevelDB)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7080')
     .option('--manager <addr>', 'storage manager HOST:PORT: reads job logs and deletes old checkpoints there')
     .option('--checkpoints <dir>', 'instead of --manager: a local folder that is the storage root (a mount)')
-    .option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication (only on a trusted network)')
     .option('--heartbeat-timeout <duration>', 'declare a silent worker lost after this long', '10s')
     .option('--heartbeat-interval <duration>', 'how often workers heartbeat', '1s')
     .option(
@@ -217,66 +222,70 @@ export function registerSchedulerCommands(program: Command): void {
       '60s',
     )
     .option('--default-mtbf <duration>', 'MTBF for "auto" intervals before any failure is observed', '24h')
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
-    .action(
-      action(
-        async (opts: {
-          data: string;
-          listen: string;
-          manager?: string;
-          checkpoints?: string;
-          secretFile?: string;
-          insecure?: boolean;
-          heartbeatTimeout: string;
-          heartbeatInterval: string;
-          retentionGrace: string;
-          defaultMtbf: string;
-          addressFile?: string;
-        }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'the scheduler');
-          if (!opts.manager && !opts.checkpoints) {
-            throw new StdchkError(
-              'INVALID_ARGUMENT',
-              'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
-            );
-          }
-          if (opts.checkpoints && !isDir(opts.checkpoints)) {
-            throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
-          }
-          const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
-          const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
-          if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
-            throw new StdchkError(
-              'INVALID_ARGUMENT',
-              '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
-            );
-          }
-          const logger = createLogger('scheduler');
-          mkdirSync(opts.data, { recursive: true });
-          const handle = await startScheduler({
-            dataDir: opts.data,
-            listen: checkListen(opts.listen),
-            ...(secret ? { secret } : {}),
-            logger,
-            ...(opts.checkpoints
-              ? { checkpointsDir: opts.checkpoints }
-              : { managerAddress: opts.manager as string }),
-            heartbeatTimeoutMs,
-            heartbeatIntervalMs,
-            retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
-            defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
-          });
-          logger.info(
-            { address: handle.address, data: opts.data, authenticated: !!secret },
-            'scheduler serving',
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
+  addDaemonCredentialOptions(schedulerCmd).action(
+    action(
+      async (opts: {
+        data: string;
+        listen: string;
+        manager?: string;
+        checkpoints?: string;
+        secretFile?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        insecure?: boolean;
+        heartbeatTimeout: string;
+        heartbeatInterval: string;
+        retentionGrace: string;
+        defaultMtbf: string;
+        addressFile?: string;
+      }) => {
+        const creds = requireCredentials(opts, 'the scheduler');
+        if (!opts.manager && !opts.checkpoints) {
+          throw new StdchkError(
+            'INVALID_ARGUMENT',
+            'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
           );
-          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-          await runUntilSignalled('scheduler', logger, handle);
-        },
-      ),
-    );
+        }
+        if (opts.checkpoints && !isDir(opts.checkpoints)) {
+          throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
+        }
+        const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
+        const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
+        if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
+          throw new StdchkError(
+            'INVALID_ARGUMENT',
+            '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
+          );
+        }
+        const logger = createLogger('scheduler');
+        mkdirSync(opts.data, { recursive: true });
+        const handle = await startScheduler({
+          dataDir: opts.data,
+          listen: checkListen(opts.listen),
+          ...(creds.secret ? { secret: creds.secret } : {}),
+          ...(creds.tls ? { tls: creds.tls } : {}),
+          logger,
+          ...(opts.checkpoints
+            ? { checkpointsDir: opts.checkpoints }
+            : { managerAddress: opts.manager as string }),
+          heartbeatTimeoutMs,
+          heartbeatIntervalMs,
+          retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
+          defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
+        });
+        logger.info(
+          { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
+          'scheduler serving',
+        );
+        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+        await runUntilSignalled('scheduler', logger, handle);
+      },
+    ),
+  );
 
-  program
+  const workerCmd = program
     .command('worker')
     .description(
       'run jobs the scheduler assigns: containers (runc) and processes (criu), checkpointed into the mount',
@@ -286,47 +295,46 @@ export function registerSchedulerCommands(program: Command): void {
     .requiredOption('--work <dir>', 'local folder for unpacked images, job state and CRIU work files')
     .option('--id <name>', 'worker name (default: saved in --work, else HOSTNAME-XXXX)')
     .option('--slots <n>', 'jobs this worker runs at once', '1')
-    .option('--host <name>', 'host name reported to the scheduler', os.hostname())
-    .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication')
-    .action(
-      action(
-        async (opts: {
-          scheduler: string;
-          mount: string;
-          work: string;
-          id?: string;
-          slots: string;
-          host: string;
-          secretFile?: string;
-          insecure?: boolean;
-        }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'a worker');
-          const slots = parseSlots(opts.slots);
-          if (!isDir(opts.mount))
-            throw new StdchkError(
-              'INVALID_ARGUMENT',
-              `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
-            );
-          const logger = createLogger('worker');
-          const handle = await startWorker({
-            schedulerAddress: opts.scheduler,
-            mount: path.resolve(opts.mount),
-            workDir: path.resolve(opts.work),
-            ...(opts.id ? { id: opts.id } : {}),
-            slots,
-            secret,
-            host: opts.host,
-            logger,
-          });
-          logger.info(
-            { id: handle.id, scheduler: opts.scheduler, mount: opts.mount, slots },
-            'worker running',
+    .option('--host <name>', 'host name reported to the scheduler', os.hostname());
+  addDaemonCredentialOptions(workerCmd).action(
+    action(
+      async (opts: {
+        scheduler: string;
+        mount: string;
+        work: string;
+        id?: string;
+        slots: string;
+        host: string;
+        secretFile?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        insecure?: boolean;
+      }) => {
+        const creds = requireCredentials(opts, 'a worker');
+        const slots = parseSlots(opts.slots);
+        if (!isDir(opts.mount))
+          throw new StdchkError(
+            'INVALID_ARGUMENT',
+            `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
           );
-          await runUntilSignalled('worker', logger, handle);
-        },
-      ),
-    );
+        const logger = createLogger('worker');
+        const handle = await startWorker({
+          schedulerAddress: opts.scheduler,
+          mount: path.resolve(opts.mount),
+          workDir: path.resolve(opts.work),
+          ...(opts.id ? { id: opts.id } : {}),
+          slots,
+          secret: creds.secret,
+          tls: creds.tls,
+          host: opts.host,
+          logger,
+        });
+        logger.info({ id: handle.id, scheduler: opts.scheduler, mount: opts.mount, slots }, 'worker running');
+        await runUntilSignalled('worker', logger, handle);
+      },
+    ),
+  );
 
   addSchedulerClientOptions(
     program
