@@ -16,7 +16,7 @@ import { makeCa, makeNodeCert } from '../../src/certs/index.ts';
 import type { PemPair } from '../../src/certs/index.ts';
 import { bind, createServer, protos, shutdown, unary } from '../../src/rpc/index.ts';
 import { loadTls } from '../../src/rpc/credentials.ts';
-import { StdchkError } from '../../src/errors/index.ts';
+import type { StdchkError } from '../../src/errors/index.ts';
 import { silentLogger } from '../../src/logging/index.ts';
 
 // A whole grid (manager, 3 benefactors, a mount, CLI clients) on mutual TLS only: no shared secret.
