@@ -6,6 +6,7 @@ import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { startMount } from '../../fuse-client/index.ts';
+import { describeCredentials } from '../../rpc/credentials.ts';
 
 export function registerMountCommand(program: Command): void {
   const mount = program
@@ -56,7 +57,13 @@ export function registerMountCommand(program: Command): void {
           logger,
         });
         logger.info(
-          { mountpoint: handle.mountpoint, manager: managerAddress, replicas, cache: opts.cache ?? null },
+          {
+            mountpoint: handle.mountpoint,
+            manager: managerAddress,
+            replicas,
+            cache: opts.cache ?? null,
+            auth: describeCredentials({ secret, tls }),
+          },
           'mount serving',
         );
         await runUntilSignalled('mount', logger, handle);

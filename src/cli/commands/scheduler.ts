@@ -330,7 +330,16 @@ export function registerSchedulerCommands(program: Command): void {
           host: opts.host,
           logger,
         });
-        logger.info({ id: handle.id, scheduler: opts.scheduler, mount: opts.mount, slots }, 'worker running');
+        logger.info(
+          {
+            id: handle.id,
+            scheduler: opts.scheduler,
+            mount: opts.mount,
+            slots,
+            auth: describeCredentials(creds),
+          },
+          'worker running',
+        );
         await runUntilSignalled('worker', logger, handle);
       },
     ),
