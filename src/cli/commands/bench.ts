@@ -45,46 +45,47 @@ export function registerBenchCommands(program: Command): void {
     .option('--dir <dir>', 'folder for the local grid and the baseline file (default: a temp folder)')
     .option('--json', 'print the report as JSON')
     .option('--out <file>', 'also write the JSON report to this file')
-    .option('--plot <file>', 'draw the results as an SVG chart');
-  addTlsOptions(write).action(
-    action(
-      async (opts: {
-        size: string;
-        replicas: string;
-        block: string;
-        manager?: string;
-        secretFile?: string;
-        tlsCa?: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        dir?: string;
-        json?: boolean;
-        out?: string;
-        plot?: string;
-      }) => {
-        const sizeBytes = parseSize(opts.size, '--size');
-        const blockBytes = parseSize(opts.block, '--block');
-        if (blockBytes < 1) throw new StdchkError('INVALID_ARGUMENT', '--block must be at least 1 byte');
-        const cfg = opts.manager ? resolveClientConfig(opts) : undefined;
-        const report = await runWriteBench({
-          sizeBytes,
-          blockBytes,
-          replicas: parseList(opts.replicas, '--replicas'),
-          ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret, tls: cfg.tls } } : {}),
-          ...(opts.dir ? { dir: opts.dir } : {}),
-        });
-        finish(report, opts, () =>
-          barChartSvg(
-            `write bandwidth, ${(sizeBytes / 1048576).toFixed(0)} MiB fresh data`,
-            'MB/s',
-            (report.tables[0]?.rows ?? []).map((r) => ({
-              label: String(r[0]),
-              value: Number(r[2]),
-              group: String(r[0]).startsWith('local') ? 'baseline' : 'stdchk',
-            })),
-          ),
-        );
-      },
-    ),
-  );
+    .option('--plot <file>', 'draw the results as an SVG chart')
+    .action(
+      action(
+        async (opts: {
+          size: string;
+          replicas: string;
+          block: string;
+          manager?: string;
+          secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          dir?: string;
+          json?: boolean;
+          out?: string;
+          plot?: string;
+        }) => {
+          const sizeBytes = parseSize(opts.size, '--size');
+          const blockBytes = parseSize(opts.block, '--block');
+          if (blockBytes < 1) throw new StdchkError('INVALID_ARGUMENT', '--block must be at least 1 byte');
+          const cfg = opts.manager ? resolveClientConfig(opts) : undefined;
+          const report = await runWriteBench({
+            sizeBytes,
+            blockBytes,
+            replicas: parseList(opts.replicas, '--replicas'),
+            ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret, tls: cfg.tls } } : {}),
+            ...(opts.dir ? { dir: opts.dir } : {}),
+          });
+          finish(report, opts, () =>
+            barChartSvg(
+              `write bandwidth, ${(sizeBytes / 1048576).toFixed(0)} MiB fresh data`,
+              'MB/s',
+              (report.tables[0]?.rows ?? []).map((r) => ({
+                label: String(r[0]),
+                value: Number(r[2]),
+                group: String(r[0]).startsWith('local') ? 'baseline' : 'stdchk',
+              })),
+            ),
+          );
+        },
+      ),
+    );
+  addTlsOptions(write);
 }

@@ -21,46 +21,48 @@ export function registerDaemonCommands(program: Command): void {
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
     .option('--lease-ttl <duration>', 'how long a reader keeps an old version alive without renewing', '60s')
     .option('--reconcile-interval <duration>', 'how often each benefactor inventory is reconciled', '5m')
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
-  addDaemonCredentialOptions(manager).action(
-    action(
-      async (opts: {
-        data: string;
-        listen: string;
-        secretFile?: string;
-        tlsCa?: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        insecure?: boolean;
-        heartbeatTimeout: string;
-        gcGrace: string;
-        leaseTtl: string;
-        reconcileInterval: string;
-        addressFile?: string;
-      }) => {
-        const creds = requireCredentials(opts, 'the manager');
-        const logger = createLogger('manager');
-        mkdirSync(opts.data, { recursive: true });
-        const handle = await startManager({
-          dataDir: opts.data,
-          listen: checkListen(opts.listen),
-          ...(creds.secret ? { secret: creds.secret } : {}),
-          ...(creds.tls ? { tls: creds.tls } : {}),
-          logger,
-          heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
-          gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
-          leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
-          reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
-        });
-        logger.info(
-          { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
-          'manager serving',
-        );
-        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-        await runUntilSignalled('manager', logger, handle);
-      },
-    ),
-  );
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .action(
+      action(
+        async (opts: {
+          data: string;
+          listen: string;
+          secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          insecure?: boolean;
+          heartbeatTimeout: string;
+          gcGrace: string;
+          leaseTtl: string;
+          reconcileInterval: string;
+          addressFile?: string;
+        }) => {
+          const creds = requireCredentials(opts, 'the manager');
+          const logger = createLogger('manager');
+          mkdirSync(opts.data, { recursive: true });
+          const handle = await startManager({
+            dataDir: opts.data,
+            listen: checkListen(opts.listen),
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
+            logger,
+            heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
+            gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
+            leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
+            reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
+          });
+          logger.info(
+            { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
+            'manager serving',
+          );
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('manager', logger, handle);
+        },
+      ),
+    );
+
+  addDaemonCredentialOptions(manager);
 
   const benefactor = program
     .command('benefactor')
@@ -71,52 +73,53 @@ export function registerDaemonCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
-  addDaemonCredentialOptions(benefactor).action(
-    action(
-      async (opts: {
-        manager: string;
-        store: string;
-        capacity: string;
-        listen: string;
-        advertise?: string;
-        host: string;
-        secretFile?: string;
-        tlsCa?: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        insecure?: boolean;
-        addressFile?: string;
-      }) => {
-        const creds = requireCredentials(opts, 'a benefactor');
-        const capacityBytes = parseSize(opts.capacity, '--capacity');
-        if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
-        const logger = createLogger('benefactor');
-        mkdirSync(opts.store, { recursive: true });
-        const handle = await startBenefactor({
-          managerAddress: opts.manager,
-          storeDir: opts.store,
-          capacityBytes,
-          listen: checkListen(opts.listen),
-          ...(opts.advertise ? { advertise: opts.advertise } : {}),
-          host: opts.host,
-          ...(creds.secret ? { secret: creds.secret } : {}),
-          ...(creds.tls ? { tls: creds.tls } : {}),
-          logger,
-        });
-        logger.info(
-          {
-            id: handle.id,
-            address: handle.address,
-            store: opts.store,
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .action(
+      action(
+        async (opts: {
+          manager: string;
+          store: string;
+          capacity: string;
+          listen: string;
+          advertise?: string;
+          host: string;
+          secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          insecure?: boolean;
+          addressFile?: string;
+        }) => {
+          const creds = requireCredentials(opts, 'a benefactor');
+          const capacityBytes = parseSize(opts.capacity, '--capacity');
+          if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
+          const logger = createLogger('benefactor');
+          mkdirSync(opts.store, { recursive: true });
+          const handle = await startBenefactor({
+            managerAddress: opts.manager,
+            storeDir: opts.store,
             capacityBytes,
-            auth: describeCredentials(creds),
-          },
-          'benefactor serving',
-        );
-        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-        await runUntilSignalled('benefactor', logger, handle);
-      },
-    ),
-  );
+            listen: checkListen(opts.listen),
+            ...(opts.advertise ? { advertise: opts.advertise } : {}),
+            host: opts.host,
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
+            logger,
+          });
+          logger.info(
+            {
+              id: handle.id,
+              address: handle.address,
+              store: opts.store,
+              capacityBytes,
+              auth: describeCredentials(creds),
+            },
+            'benefactor serving',
+          );
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('benefactor', logger, handle);
+        },
+      ),
+    );
+  addDaemonCredentialOptions(benefactor);
 }

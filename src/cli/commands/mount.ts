@@ -22,52 +22,53 @@ export function registerMountCommand(program: Command): void {
       '--scratch <dir>',
       'folder for scratch files of non-sequential writes (default: CACHE/scratch or /tmp)',
     )
-    .option('--chunker <spec>', 'chunking of written files: fastcdc:16k (default), pages:16k or fixed:64k');
-  addTlsOptions(mount).action(
-    action(
-      async (
-        mountpoint: string,
-        opts: {
-          manager?: string;
-          secretFile?: string;
-          tlsCa?: string;
-          tlsCert?: string;
-          tlsKey?: string;
-          replicas: string;
-          cache?: string;
-          cacheSize: string;
-          scratch?: string;
-          chunker?: string;
-        },
-      ) => {
-        const replicas = parseReplicas(opts.replicas);
-        const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
-        const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
-        const { managerAddress, secret, tls } = resolveClientConfig(opts);
-        const logger = createLogger('mount');
-        const handle = await startMount({
-          mountpoint,
-          managerAddress,
-          secret,
-          tls,
-          replicas,
-          ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
-          ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
-          ...(chunker ? { chunker } : {}),
-          logger,
-        });
-        logger.info(
-          {
-            mountpoint: handle.mountpoint,
-            manager: managerAddress,
-            replicas,
-            cache: opts.cache ?? null,
-            auth: describeCredentials({ secret, tls }),
+    .option('--chunker <spec>', 'chunking of written files: fastcdc:16k (default), pages:16k or fixed:64k')
+    .action(
+      action(
+        async (
+          mountpoint: string,
+          opts: {
+            manager?: string;
+            secretFile?: string;
+            tlsCa?: string;
+            tlsCert?: string;
+            tlsKey?: string;
+            replicas: string;
+            cache?: string;
+            cacheSize: string;
+            scratch?: string;
+            chunker?: string;
           },
-          'mount serving',
-        );
-        await runUntilSignalled('mount', logger, handle);
-      },
-    ),
-  );
+        ) => {
+          const replicas = parseReplicas(opts.replicas);
+          const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
+          const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
+          const { managerAddress, secret, tls } = resolveClientConfig(opts);
+          const logger = createLogger('mount');
+          const handle = await startMount({
+            mountpoint,
+            managerAddress,
+            secret,
+            tls,
+            replicas,
+            ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
+            ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
+            ...(chunker ? { chunker } : {}),
+            logger,
+          });
+          logger.info(
+            {
+              mountpoint: handle.mountpoint,
+              manager: managerAddress,
+              replicas,
+              cache: opts.cache ?? null,
+              auth: describeCredentials({ secret, tls }),
+            },
+            'mount serving',
+          );
+          await runUntilSignalled('mount', logger, handle);
+        },
+      ),
+    );
+  addTlsOptions(mount);
 }

@@ -222,68 +222,70 @@ export function registerSchedulerCommands(program: Command): void {
       '60s',
     )
     .option('--default-mtbf <duration>', 'MTBF for "auto" intervals before any failure is observed', '24h')
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
-  addDaemonCredentialOptions(schedulerCmd).action(
-    action(
-      async (opts: {
-        data: string;
-        listen: string;
-        manager?: string;
-        checkpoints?: string;
-        secretFile?: string;
-        tlsCa?: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        insecure?: boolean;
-        heartbeatTimeout: string;
-        heartbeatInterval: string;
-        retentionGrace: string;
-        defaultMtbf: string;
-        addressFile?: string;
-      }) => {
-        const creds = requireCredentials(opts, 'the scheduler');
-        if (!opts.manager && !opts.checkpoints) {
-          throw new StdchkError(
-            'INVALID_ARGUMENT',
-            'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .action(
+      action(
+        async (opts: {
+          data: string;
+          listen: string;
+          manager?: string;
+          checkpoints?: string;
+          secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          insecure?: boolean;
+          heartbeatTimeout: string;
+          heartbeatInterval: string;
+          retentionGrace: string;
+          defaultMtbf: string;
+          addressFile?: string;
+        }) => {
+          const creds = requireCredentials(opts, 'the scheduler');
+          if (!opts.manager && !opts.checkpoints) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
+            );
+          }
+          if (opts.checkpoints && !isDir(opts.checkpoints)) {
+            throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
+          }
+          const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
+          const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
+          if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
+            );
+          }
+          const logger = createLogger('scheduler');
+          mkdirSync(opts.data, { recursive: true });
+          const handle = await startScheduler({
+            dataDir: opts.data,
+            listen: checkListen(opts.listen),
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
+            logger,
+            ...(opts.checkpoints
+              ? { checkpointsDir: opts.checkpoints }
+              : { managerAddress: opts.manager as string }),
+            heartbeatTimeoutMs,
+            heartbeatIntervalMs,
+            retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
+            defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
+          });
+          logger.info(
+            { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
+            'scheduler serving',
           );
-        }
-        if (opts.checkpoints && !isDir(opts.checkpoints)) {
-          throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
-        }
-        const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
-        const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
-        if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
-          throw new StdchkError(
-            'INVALID_ARGUMENT',
-            '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
-          );
-        }
-        const logger = createLogger('scheduler');
-        mkdirSync(opts.data, { recursive: true });
-        const handle = await startScheduler({
-          dataDir: opts.data,
-          listen: checkListen(opts.listen),
-          ...(creds.secret ? { secret: creds.secret } : {}),
-          ...(creds.tls ? { tls: creds.tls } : {}),
-          logger,
-          ...(opts.checkpoints
-            ? { checkpointsDir: opts.checkpoints }
-            : { managerAddress: opts.manager as string }),
-          heartbeatTimeoutMs,
-          heartbeatIntervalMs,
-          retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
-          defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
-        });
-        logger.info(
-          { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
-          'scheduler serving',
-        );
-        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-        await runUntilSignalled('scheduler', logger, handle);
-      },
-    ),
-  );
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('scheduler', logger, handle);
+        },
+      ),
+    );
+
+  addDaemonCredentialOptions(schedulerCmd);
 
   const workerCmd = program
     .command('worker')
@@ -295,55 +297,56 @@ export function registerSchedulerCommands(program: Command): void {
     .requiredOption('--work <dir>', 'local folder for unpacked images, job state and CRIU work files')
     .option('--id <name>', 'worker name (default: saved in --work, else HOSTNAME-XXXX)')
     .option('--slots <n>', 'jobs this worker runs at once', '1')
-    .option('--host <name>', 'host name reported to the scheduler', os.hostname());
-  addDaemonCredentialOptions(workerCmd).action(
-    action(
-      async (opts: {
-        scheduler: string;
-        mount: string;
-        work: string;
-        id?: string;
-        slots: string;
-        host: string;
-        secretFile?: string;
-        tlsCa?: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        insecure?: boolean;
-      }) => {
-        const creds = requireCredentials(opts, 'a worker');
-        const slots = parseSlots(opts.slots);
-        if (!isDir(opts.mount))
-          throw new StdchkError(
-            'INVALID_ARGUMENT',
-            `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
-          );
-        const logger = createLogger('worker');
-        const handle = await startWorker({
-          schedulerAddress: opts.scheduler,
-          mount: path.resolve(opts.mount),
-          workDir: path.resolve(opts.work),
-          ...(opts.id ? { id: opts.id } : {}),
-          slots,
-          secret: creds.secret,
-          tls: creds.tls,
-          host: opts.host,
-          logger,
-        });
-        logger.info(
-          {
-            id: handle.id,
-            scheduler: opts.scheduler,
-            mount: opts.mount,
+    .option('--host <name>', 'host name reported to the scheduler', os.hostname())
+    .action(
+      action(
+        async (opts: {
+          scheduler: string;
+          mount: string;
+          work: string;
+          id?: string;
+          slots: string;
+          host: string;
+          secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
+          insecure?: boolean;
+        }) => {
+          const creds = requireCredentials(opts, 'a worker');
+          const slots = parseSlots(opts.slots);
+          if (!isDir(opts.mount))
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
+            );
+          const logger = createLogger('worker');
+          const handle = await startWorker({
+            schedulerAddress: opts.scheduler,
+            mount: path.resolve(opts.mount),
+            workDir: path.resolve(opts.work),
+            ...(opts.id ? { id: opts.id } : {}),
             slots,
-            auth: describeCredentials(creds),
-          },
-          'worker running',
-        );
-        await runUntilSignalled('worker', logger, handle);
-      },
-    ),
-  );
+            secret: creds.secret,
+            tls: creds.tls,
+            host: opts.host,
+            logger,
+          });
+          logger.info(
+            {
+              id: handle.id,
+              scheduler: opts.scheduler,
+              mount: opts.mount,
+              slots,
+              auth: describeCredentials(creds),
+            },
+            'worker running',
+          );
+          await runUntilSignalled('worker', logger, handle);
+        },
+      ),
+    );
+  addDaemonCredentialOptions(workerCmd);
 
   addSchedulerClientOptions(
     program
