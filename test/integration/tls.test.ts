@@ -19,7 +19,7 @@ import { loadTls } from '../../src/rpc/credentials.ts';
 import type { StdchkError } from '../../src/errors/index.ts';
 import { silentLogger } from '../../src/logging/index.ts';
 
-// A whole grid (manager, 3 benefactors, a mount, CLI clients) on mutual TLS only: no shared secret.
+// A whole grid (manager, 3 benefactors, mounts, a scheduler and a worker, CLI clients) on mutual TLS only: no shared secret.
 // The tests run in order on one grid: round trips, refusals, still serving, then a benefactor is killed.
 
 const MiB = 1024 * 1024;
@@ -278,23 +278,66 @@ test.serial('a client refuses a server whose certificate has no SAN for the addr
   }
 });
 
+test.serial(
+  'a scheduler and a worker (with its own mount) on mutual TLS; a foreign client is refused',
+  async (t) => {
+    const address = await grid.startScheduler();
+    await grid.startWorker(0);
+    await grid.waitForWorkers(['worker-0'], 60_000);
+    const schedEnv = { ...env, STDCHK_SCHEDULER: address };
+    const r = await runCli(['workers', '--json'], schedEnv);
+    t.is(r.code, 0, r.stderr);
+    const workers = JSON.parse(r.stdout).workers as { id: string; alive: boolean }[];
+    t.true(workers.some((w) => w.id === 'worker-0' && w.alive));
+
+    const otherCa = await makeCa({ name: 'another cluster' });
+    const foreign = writePair(
+      'foreign-sched',
+      otherCa,
+      await makeNodeCert(otherCa, { name: 'intruder', sans: [{ type: 'ip', value: '127.0.0.1' }] }),
+    );
+    const refused = await runCli(['jobs', '--scheduler', address, ...tlsFlags(foreign)]);
+    t.is(refused.code, 1);
+    t.regex(
+      refused.stderr,
+      /^stdchk: TLS handshake failed: the server's certificate is not signed by the CA/,
+    );
+    await waitFor('the refusal in the scheduler log', async () => refusals('scheduler').length > 0, 10_000);
+    t.regex(String(refusals('scheduler')[0]?.peer), /^127\.0\.0\.1:\d+$/);
+    // The worker kept its lease through all this.
+    const again = await runCli(['workers', '--json'], schedEnv);
+    t.true(
+      (JSON.parse(again.stdout).workers as { id: string; alive: boolean }[]).some(
+        (w) => w.id === 'worker-0' && w.alive,
+      ),
+    );
+    await grid.killWorker(0);
+    if (grid.scheduler) await grid.kill(grid.scheduler, 'SIGTERM');
+  },
+);
+
 test.serial('re-replication after a benefactor is killed works over TLS', async (t) => {
   const before = await status();
   t.is(before.underReplicatedChunks, 0);
+  const lostId = logLines('benefactor-0').find((l) => l.msg === 'benefactor started')?.id;
+  t.truthy(lostId, 'benefactor-0 is known to the manager');
   await grid.kill(grid.benefactors[0], 'SIGKILL');
-  await waitFor('benefactor declared lost', async () => (await status()).underReplicatedChunks > 0, 30_000);
+  type B = { id: string; alive: boolean; chunks: number };
   const healed = await waitFor(
-    'underReplicatedChunks back to 0',
+    'benefactor-0 lost and every chunk back on 2 live benefactors',
     async () => {
       const s = await status();
-      return s.underReplicatedChunks === 0 &&
-        s.benefactors.filter((b: { alive: boolean }) => !b.alive).length === 1
+      const alive = (s.benefactors as B[]).filter((b) => b.alive);
+      const lost = (s.benefactors as B[]).find((b) => b.id === lostId);
+      const liveCopies = alive.reduce((n, b) => n + b.chunks, 0);
+      return lost && !lost.alive && s.underReplicatedChunks === 0 && liveCopies >= 2 * s.chunks
         ? s
         : undefined;
     },
     90_000,
   );
   t.is(healed.underReplicatedChunks, 0);
+  t.true(healed.chunks > 0);
   // No benefactor refused a peer: the copies went benefactor to benefactor over mutual TLS.
   for (const i of [1, 2]) t.deepEqual(refusals(`benefactor-${i}`), []);
   for (const [remote, sum] of sums) {
