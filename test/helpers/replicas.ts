@@ -1,10 +1,13 @@
 import { closeSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { isHole } from '../../src/chunking/refs.ts';
+import { encodeHashes, isHole } from '../../src/chunking/refs.ts';
 import type { ChunkRef } from '../../src/chunking/refs.ts';
 import { hex } from '../../src/hashing/index.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
 import { HEADER_BYTES, PACKS_DIR, RECORD_MAGIC } from '../../src/benefactor/pack-format.ts';
+import { connectBenefactor } from '../../src/rpc/index.ts';
+import { fromServiceError } from '../../src/errors/index.ts';
+import type { ReadReply__Output } from '../../src/generated/stdchk/v1/ReadReply.ts';
 
 /**
  * What the benefactors really hold, asked of each one (not of the manager):
@@ -83,4 +86,29 @@ export function flipChunkByte(storeDir: string, hash: Buffer, at = 100): string 
     closeSync(fd);
   }
   return rec.file;
+}
+
+/**
+ * What one benefactor answers to ReadChunks, unfiltered (the client library
+ * drops chunks not matching their hash, which would hide a bad one served):
+ * per hex hash, the bytes sent or 'missing'.
+ */
+export function rawRead(
+  address: string,
+  hashes: Buffer[],
+  secret: Buffer,
+): Promise<Map<string, Buffer | 'missing'>> {
+  const client = connectBenefactor(address, { secret });
+  return new Promise<Map<string, Buffer | 'missing'>>((resolve, reject) => {
+    const out = new Map<string, Buffer | 'missing'>();
+    const call = client.readChunks(
+      { hashes: encodeHashes(hashes) },
+      { deadline: new Date(Date.now() + 30_000) },
+    );
+    call.on('data', (reply: ReadReply__Output) => {
+      for (const c of reply.chunks) out.set(hex(c.hash), c.missing ? 'missing' : c.data);
+    });
+    call.on('error', (e) => reject(fromServiceError(e, `benefactor ${address}`)));
+    call.on('end', () => resolve(out));
+  }).finally(() => client.close());
 }

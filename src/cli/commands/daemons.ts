@@ -71,6 +71,12 @@ export function registerDaemonCommands(program: Command): void {
     .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
     .option('--insecure', 'run without authentication')
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .option(
+      '--scrub-interval <duration>',
+      'verify every stored chunk this long after the last complete pass (0 turns it off)',
+      '24h',
+    )
+    .option('--scrub-rate <size>', 'most bytes per second a scrub reads', '16MiB')
     .action(
       action(
         async (opts: {
@@ -83,8 +89,14 @@ export function registerDaemonCommands(program: Command): void {
           secretFile?: string;
           insecure?: boolean;
           addressFile?: string;
+          scrubInterval: string;
+          scrubRate: string;
         }) => {
           const secret = requireSecret(opts.secretFile, opts.insecure, 'a benefactor');
+          const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
+          const scrubRateBytesPerSec = parseSize(opts.scrubRate, '--scrub-rate');
+          if (scrubRateBytesPerSec <= 0)
+            throw new StdchkError('INVALID_ARGUMENT', '--scrub-rate must be above 0');
           const capacityBytes = parseSize(opts.capacity, '--capacity');
           if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
           const logger = createLogger('benefactor');
@@ -98,6 +110,8 @@ export function registerDaemonCommands(program: Command): void {
             host: opts.host,
             ...(secret ? { secret } : {}),
             logger,
+            scrubIntervalMs,
+            scrubRateBytesPerSec,
           });
           logger.info(
             { id: handle.id, address: handle.address, store: opts.store, capacityBytes },
