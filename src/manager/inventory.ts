@@ -39,6 +39,7 @@ export class InventoryReconciler {
     };
     // A newer inventory from the same benefactor replaces an unfinished one.
     this.ctx.inventories.set(b.num, session);
+    b.inventoryBegunMs = this.ctx.clock();
     return session;
   }
 

@@ -105,10 +105,15 @@ export class Membership {
     let sendInventory = false;
     const due =
       now - b.lastReconcileMs > settings.reconcileIntervalMs || (b.recheckAtMs > 0 && now >= b.recheckAtMs);
-    // One request at a time: asked again only once it came, or after a while without it.
-    const awaiting =
-      b.inventoryRequestedMs > b.lastReconcileMs &&
-      now - b.inventoryRequestedMs <= Math.min(settings.reconcileIntervalMs, INVENTORY_REQUEST_RETRY_MS);
+    // One request at a time: asked again once it came, or after a while without it. A
+    // benefactor sends its inventory before its next heartbeat, so beats that keep coming
+    // without one having begun mean the request was lost with its reply (a dropped
+    // connection, a partition healing): then ask again after two beats, not a minute.
+    const begun = b.inventoryBegunMs >= b.inventoryRequestedMs;
+    const patience = begun
+      ? Math.min(settings.reconcileIntervalMs, INVENTORY_REQUEST_RETRY_MS)
+      : 2 * settings.heartbeatIntervalMs;
+    const awaiting = b.inventoryRequestedMs > b.lastReconcileMs && now - b.inventoryRequestedMs <= patience;
     if (due && !awaiting) {
       sendInventory = true;
       b.inventoryRequestedMs = now;

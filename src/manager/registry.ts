@@ -15,6 +15,8 @@ export interface Benefactor extends BenefactorRecord {
   returned: boolean;
   lastReconcileMs: number;
   inventoryRequestedMs: number;
+  /** When its latest inventory stream began (the first part arrived). */
+  inventoryBegunMs: number;
   /**
    * Ask for another inventory at this time (0: none due): a returned
    * benefactor's inventory listed unknown chunks still in their grace.
@@ -65,6 +67,7 @@ export class BenefactorRegistry {
       returned: false,
       lastReconcileMs: 0,
       inventoryRequestedMs: 0,
+      inventoryBegunMs: 0,
       recheckAtMs: 0,
       corruptReported: 0,
       scrub: { ...NO_SCRUB },

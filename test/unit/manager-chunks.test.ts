@@ -454,6 +454,26 @@ test('repair: copies a returning holder made unnecessary are deleted again, neve
   t.like(f.store.status(), { underReplicatedChunks: 0, repairsInProgress: 0 });
 });
 
+test('heartbeats: an inventory request lost with its reply is made again two beats later, not a minute', async (t) => {
+  const f = await open({ heartbeatIntervalMs: 1_000 });
+  await f.register('b1'); // its reply (send_inventory) never arrives
+  f.advance(1_000);
+  t.false((await f.beat('b1')).sendInventory, 'one beat: maybe still on its way');
+  f.advance(1_500);
+  t.true((await f.beat('b1')).sendInventory, 'asked again');
+  f.advance(500);
+  await f.store.reconcileInventory('b1', [encodeRefs([])]);
+  f.advance(1_000);
+  t.false((await f.beat('b1')).sendInventory, 'received: not asked again');
+
+  // An inventory that began is given the long patience (it may be large).
+  await f.register('b2');
+  const session = f.store.beginInventory('b2');
+  f.advance(5_000);
+  t.false((await f.beat('b2')).sendInventory);
+  f.store.abortInventory(session);
+});
+
 test('heartbeats: unknown ids must re-register; commands respect the per-beat bounds', async (t) => {
   const f = await open({
     commandLimits: { maxDeletes: 2, maxReplicationBytes: 1500 },
