@@ -5,6 +5,7 @@ import { hashChunk, hex } from '../hashing/index.ts';
 import { decodeHashes, encodeHashes, encodeRefs } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { connectBenefactor, connectManager, unary } from '../rpc/index.ts';
+import { splitChunks } from '../rpc/chunk-frames.ts';
 import type { ManagerClient } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Command__Output } from '../generated/stdchk/v1/Command.ts';
@@ -340,14 +341,21 @@ export class ManagerLink {
         });
       };
       call.on('data', (reply: ReadReply__Output) => {
-        for (const c of reply.chunks) {
-          if (c.missing) continue;
+        let chunks: StoredChunk[];
+        try {
+          chunks = splitChunks(reply.refs, reply.data, `ReadChunks reply from ${source}`);
+        } catch (e) {
+          this.opts.logger.warn({ source, reason: errorMessage(e) }, 'peer sent a malformed reply');
+          call.cancel();
+          return;
+        }
+        for (const c of chunks) {
           // Checked here too so one bad chunk from the peer does not reject a whole batch.
           if (!hashChunk(c.data).equals(c.hash)) {
             this.opts.logger.warn({ source, hash: hex(c.hash) }, 'peer sent a chunk not matching its hash');
             continue;
           }
-          batch.push({ hash: c.hash, data: c.data });
+          batch.push(c);
           bytes += c.data.length;
           if (bytes >= REPLICATE_BATCH_BYTES) flush();
         }

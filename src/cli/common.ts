@@ -68,6 +68,19 @@ export function parseReplicas(value: string): number {
   return n;
 }
 
+/** --sync-replicas: how many of the replicas are durable before close()/put return. */
+export function parseSyncReplicas(value: string | undefined, replicas: number): number | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > replicas) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `--sync-replicas must be "all" or an integer from 1 to --replicas (${replicas}), not ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
 /** A daemon's secret; refuses to go on without one unless --insecure was given. */
 export function requireSecret(secretFile: string | undefined, insecure: boolean | undefined, role: string) {
   const secret = resolveSecret(secretFile);

@@ -14,6 +14,8 @@ export interface MountDaemonOptions {
   managerAddress: string;
   secret?: Buffer | undefined;
   replicas?: number;
+  /** Replicas durable before close()/fsync() return (default all). */
+  syncReplicas?: number;
   cacheDir?: string;
   cacheBytes?: number;
   /** Scratch files of non-sequential writes (default: CACHE/scratch, else the system temp folder). */
@@ -38,6 +40,7 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
     await client.stat('/');
     vfs = await Vfs.create(client, {
       ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+      ...(opts.syncReplicas !== undefined ? { syncReplicas: opts.syncReplicas } : {}),
       ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
       ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
       ...(opts.chunker ? { chunker: opts.chunker } : {}),

@@ -5,7 +5,6 @@ import type { AllocateReply as _stdchk_v1_AllocateReply, AllocateReply__Output a
 import type { AllocateRequest as _stdchk_v1_AllocateRequest, AllocateRequest__Output as _stdchk_v1_AllocateRequest__Output } from './stdchk/v1/AllocateRequest';
 import type { BenefactorRef as _stdchk_v1_BenefactorRef, BenefactorRef__Output as _stdchk_v1_BenefactorRef__Output } from './stdchk/v1/BenefactorRef';
 import type { BenefactorStatus as _stdchk_v1_BenefactorStatus, BenefactorStatus__Output as _stdchk_v1_BenefactorStatus__Output } from './stdchk/v1/BenefactorStatus';
-import type { ChunkData as _stdchk_v1_ChunkData, ChunkData__Output as _stdchk_v1_ChunkData__Output } from './stdchk/v1/ChunkData';
 import type { ChunkLocations as _stdchk_v1_ChunkLocations, ChunkLocations__Output as _stdchk_v1_ChunkLocations__Output } from './stdchk/v1/ChunkLocations';
 import type { Command as _stdchk_v1_Command, Command__Output as _stdchk_v1_Command__Output } from './stdchk/v1/Command';
 import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output as _stdchk_v1_CommitRequest__Output } from './stdchk/v1/CommitRequest';
@@ -51,7 +50,6 @@ export interface ProtoGrpcType {
       AllocateRequest: MessageTypeDefinition<_stdchk_v1_AllocateRequest, _stdchk_v1_AllocateRequest__Output>
       BenefactorRef: MessageTypeDefinition<_stdchk_v1_BenefactorRef, _stdchk_v1_BenefactorRef__Output>
       BenefactorStatus: MessageTypeDefinition<_stdchk_v1_BenefactorStatus, _stdchk_v1_BenefactorStatus__Output>
-      ChunkData: MessageTypeDefinition<_stdchk_v1_ChunkData, _stdchk_v1_ChunkData__Output>
       ChunkLocations: MessageTypeDefinition<_stdchk_v1_ChunkLocations, _stdchk_v1_ChunkLocations__Output>
       Command: MessageTypeDefinition<_stdchk_v1_Command, _stdchk_v1_Command__Output>
       CommitRequest: MessageTypeDefinition<_stdchk_v1_CommitRequest, _stdchk_v1_CommitRequest__Output>

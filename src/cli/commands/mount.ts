@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { parseReplicas, resolveClientConfig } from '../common.ts';
+import { parseReplicas, parseSyncReplicas, resolveClientConfig } from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
@@ -15,6 +15,10 @@ export function registerMountCommand(program: Command): void {
     .option('--manager <addr>', 'manager address HOST:PORT (default: $STDCHK_MANAGER)')
     .option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE)')
     .option('--replicas <n>', 'replicas of every chunk before close()/fsync() return', '2')
+    .option(
+      '--sync-replicas <n>',
+      'replicas durable before close()/fsync() return (default all); the manager makes the rest in the background',
+    )
     .option('--cache <dir>', 'on-disk chunk cache folder (default: none, memory only)')
     .option('--cache-size <size>', 'most disk space the chunk cache uses', '4GiB')
     .option(
@@ -30,6 +34,7 @@ export function registerMountCommand(program: Command): void {
             manager?: string;
             secretFile?: string;
             replicas: string;
+            syncReplicas?: string;
             cache?: string;
             cacheSize: string;
             scratch?: string;
@@ -37,6 +42,7 @@ export function registerMountCommand(program: Command): void {
           },
         ) => {
           const replicas = parseReplicas(opts.replicas);
+          const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
           const { managerAddress, secret } = resolveClientConfig(opts);
@@ -46,13 +52,20 @@ export function registerMountCommand(program: Command): void {
             managerAddress,
             secret,
             replicas,
+            ...(syncReplicas !== undefined ? { syncReplicas } : {}),
             ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
             logger,
           });
           logger.info(
-            { mountpoint: handle.mountpoint, manager: managerAddress, replicas, cache: opts.cache ?? null },
+            {
+              mountpoint: handle.mountpoint,
+              manager: managerAddress,
+              replicas,
+              syncReplicas: syncReplicas ?? replicas,
+              cache: opts.cache ?? null,
+            },
             'mount serving',
           );
           await runUntilSignalled('mount', logger, handle);
