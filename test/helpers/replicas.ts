@@ -1,11 +1,12 @@
 import { closeSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { encodeHashes, isHole } from '../../src/chunking/refs.ts';
+import { decodeHashes, encodeHashes, isHole } from '../../src/chunking/refs.ts';
 import type { ChunkRef } from '../../src/chunking/refs.ts';
 import { hex } from '../../src/hashing/index.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
 import { HEADER_BYTES, PACKS_DIR, RECORD_MAGIC } from '../../src/benefactor/pack-format.ts';
 import { connectBenefactor } from '../../src/rpc/index.ts';
+import { splitChunks } from '../../src/rpc/chunk-frames.ts';
 import { fromServiceError } from '../../src/errors/index.ts';
 import type { ReadReply__Output } from '../../src/generated/stdchk/v1/ReadReply.ts';
 
@@ -106,7 +107,9 @@ export function rawRead(
       { deadline: new Date(Date.now() + 30_000) },
     );
     call.on('data', (reply: ReadReply__Output) => {
-      for (const c of reply.chunks) out.set(hex(c.hash), c.missing ? 'missing' : c.data);
+      for (const c of splitChunks(reply.refs, reply.data, 'ReadReply'))
+        out.set(hex(c.hash), Buffer.from(c.data));
+      for (const h of decodeHashes(reply.missing)) out.set(hex(h), 'missing');
     });
     call.on('error', (e) => reject(fromServiceError(e, `benefactor ${address}`)));
     call.on('end', () => resolve(out));
