@@ -74,7 +74,9 @@ export function statusText(s: StatusJson, now = Date.now()): string {
   const why: string[] = [];
   if (s.unavailableChunks > 0) why.push(`${s.unavailableChunks} chunks on no live benefactor`);
   if (s.underReplicatedChunks > 0) why.push(`${s.underReplicatedChunks} chunks under-replicated`);
-  if (s.benefactorsLost > 0) why.push(`${s.benefactorsLost} benefactors lost`);
+  if (s.benefactorsLost > 0) {
+    why.push(`${s.benefactorsLost} benefactor${s.benefactorsLost === 1 ? '' : 's'} lost`);
+  }
   const live = s.benefactors.filter((b) => b.alive);
   const scrubbing = live.filter((b) => b.scrub.progress > 0).length;
   const oldest = live.length ? Math.min(...live.map((b) => b.scrub.lastCompletedMs)) : 0;
