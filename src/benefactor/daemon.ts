@@ -9,6 +9,7 @@ import type { TlsMaterial } from '../rpc/credentials.ts';
 import { PackChunkStore } from './pack-store.ts';
 import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
 import { ManagerLink } from './manager-link.ts';
+import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE_BYTES, Scrubber } from './scrub.ts';
 
 export interface BenefactorOptions {
   managerAddress: string;
@@ -26,6 +27,10 @@ export interface BenefactorOptions {
   logger: Logger;
   /** Until the manager's RegisterReply says otherwise. */
   heartbeatIntervalMs?: number;
+  /** From the end of one scrub pass to the start of the next (default 24 h; 0: no scrubbing). */
+  scrubIntervalMs?: number;
+  /** Most bytes per second a scrub reads (default 16 MiB/s). */
+  scrubRateBytesPerSec?: number;
 }
 
 export interface BenefactorHandle {
@@ -109,6 +114,13 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     throw e;
   }
   const address = publicAddress(bound, opts.advertise);
+  const scrubber = new Scrubber({
+    store,
+    storeDir: opts.storeDir,
+    intervalMs: opts.scrubIntervalMs ?? DEFAULT_SCRUB_INTERVAL_MS,
+    rateBytesPerSec: opts.scrubRateBytesPerSec ?? DEFAULT_SCRUB_RATE_BYTES,
+    logger,
+  });
   const link = new ManagerLink({
     managerAddress: opts.managerAddress,
     store,
@@ -120,8 +132,10 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     logger,
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     corrupt,
+    scrub: () => scrubber.report(),
   });
   link.start();
+  scrubber.start();
   logger.info({ id, address, listen: bound, host, manager: opts.managerAddress }, 'benefactor started');
 
   let stopping: Promise<void> | undefined;
@@ -130,6 +144,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     address,
     stop() {
       stopping ??= (async () => {
+        await scrubber.stop();
         await link.stop();
         await shutdown(server);
         await store.close();

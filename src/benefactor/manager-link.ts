@@ -14,6 +14,7 @@ import type { ReplicateCommand__Output } from '../generated/stdchk/v1/ReplicateC
 import type { ReadReply__Output } from '../generated/stdchk/v1/ReadReply.ts';
 import type { InventoryPart } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { ChunkStore, StoredChunk } from './chunk-store.ts';
+import type { ScrubProgress } from './scrub.ts';
 
 export interface ManagerLinkOptions {
   managerAddress: string;
@@ -29,6 +30,8 @@ export interface ManagerLinkOptions {
   heartbeatIntervalMs?: number | undefined;
   /** Chunks found corrupt (filled by the store, keyed by hex); sent and cleared with each heartbeat. */
   corrupt: Map<string, Buffer>;
+  /** The scrub's progress, sent with each heartbeat. */
+  scrub?: () => ScrubProgress;
 }
 
 /** Refs per ReportInventory part. */
@@ -181,6 +184,7 @@ export class ManagerLink {
         freeBytes: s.freeBytes,
         chunks: s.chunks,
         corruptHashes: encodeHashes(corrupt.map(([, h]) => h)),
+        ...(this.opts.scrub ? { scrub: this.opts.scrub() } : {}),
       },
       { timeoutMs: RPC_TIMEOUT_MS },
     );

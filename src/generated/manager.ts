@@ -33,6 +33,7 @@ import type { RemoveRequest as _stdchk_v1_RemoveRequest, RemoveRequest__Output a
 import type { RenameRequest as _stdchk_v1_RenameRequest, RenameRequest__Output as _stdchk_v1_RenameRequest__Output } from './stdchk/v1/RenameRequest';
 import type { ReplicateCommand as _stdchk_v1_ReplicateCommand, ReplicateCommand__Output as _stdchk_v1_ReplicateCommand__Output } from './stdchk/v1/ReplicateCommand';
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from './stdchk/v1/ReportStoredRequest';
+import type { ScrubStatus as _stdchk_v1_ScrubStatus, ScrubStatus__Output as _stdchk_v1_ScrubStatus__Output } from './stdchk/v1/ScrubStatus';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from './stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from './stdchk/v1/StatusReply';
 import type { StoredReplica as _stdchk_v1_StoredReplica, StoredReplica__Output as _stdchk_v1_StoredReplica__Output } from './stdchk/v1/StoredReplica';
@@ -78,6 +79,7 @@ export interface ProtoGrpcType {
       RenameRequest: MessageTypeDefinition<_stdchk_v1_RenameRequest, _stdchk_v1_RenameRequest__Output>
       ReplicateCommand: MessageTypeDefinition<_stdchk_v1_ReplicateCommand, _stdchk_v1_ReplicateCommand__Output>
       ReportStoredRequest: MessageTypeDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_ReportStoredRequest__Output>
+      ScrubStatus: MessageTypeDefinition<_stdchk_v1_ScrubStatus, _stdchk_v1_ScrubStatus__Output>
       SetAttrRequest: MessageTypeDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_SetAttrRequest__Output>
       StatusReply: MessageTypeDefinition<_stdchk_v1_StatusReply, _stdchk_v1_StatusReply__Output>
       StoredReplica: MessageTypeDefinition<_stdchk_v1_StoredReplica, _stdchk_v1_StoredReplica__Output>

@@ -78,12 +78,13 @@ export class RepairPlanner {
     }
   }
 
-  /** A benefactor reported holding the chunk: a copy planned there is done. */
-  onStored(id: number, num: number): void {
+  /** A benefactor reported holding the chunk: a copy planned there is done. True if one was planned. */
+  onStored(id: number, num: number): boolean {
     const pending = this.inProgress.get(id);
-    if (!pending?.delete(num)) return;
+    if (!pending?.delete(num)) return false;
     this.inProgressCount--;
     if (pending.size === 0) this.inProgress.delete(id);
+    return true;
   }
 
   /** Copies handed to a benefactor: the report clock starts now. */

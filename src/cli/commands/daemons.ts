@@ -74,6 +74,12 @@ export function registerDaemonCommands(program: Command): void {
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .option(
+      '--scrub-interval <duration>',
+      'verify every stored chunk this long after the last complete pass (0 turns it off)',
+      '24h',
+    )
+    .option('--scrub-rate <size>', 'most bytes per second a scrub reads', '16MiB')
     .action(
       action(
         async (opts: {
@@ -89,8 +95,14 @@ export function registerDaemonCommands(program: Command): void {
           tlsKey?: string;
           insecure?: boolean;
           addressFile?: string;
+          scrubInterval: string;
+          scrubRate: string;
         }) => {
           const creds = requireCredentials(opts, 'a benefactor');
+          const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
+          const scrubRateBytesPerSec = parseSize(opts.scrubRate, '--scrub-rate');
+          if (scrubRateBytesPerSec <= 0)
+            throw new StdchkError('INVALID_ARGUMENT', '--scrub-rate must be above 0');
           const capacityBytes = parseSize(opts.capacity, '--capacity');
           if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
           const logger = createLogger('benefactor');
@@ -105,6 +117,8 @@ export function registerDaemonCommands(program: Command): void {
             ...(creds.secret ? { secret: creds.secret } : {}),
             ...(creds.tls ? { tls: creds.tls } : {}),
             logger,
+            scrubIntervalMs,
+            scrubRateBytesPerSec,
           });
           logger.info(
             {
