@@ -659,7 +659,7 @@ export class MetadataStore {
       for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
         if (isZeroAt(refs, off)) continue;
         const id = ids[i]!;
-        if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.heardFromNoHolder(id)) {
+        if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.holderNotHeardFromYet(id)) {
           // Right after a manager start no benefactor has beaten yet: wait for them, nothing is lost.
           throw new StdchkError(
             'UNAVAILABLE',
@@ -707,7 +707,7 @@ export class MetadataStore {
   }
 
   /** Some holder of the chunk has not been heard from since this manager started (state unknown). */
-  private heardFromNoHolder(id: number): boolean {
+  private holderNotHeardFromYet(id: number): boolean {
     const holders = this.ctx.index.holders(id);
     for (let i = 0; i < holders.length; i++) {
       if (this.ctx.registry.at(holders[i] as number)?.state === 'unknown') return true;

@@ -13,6 +13,7 @@ import type { HeartbeatResult, MetadataStoreOptions } from '../../src/manager/me
 import { encodeRefs, decodeHashes } from '../../src/chunking/refs.ts';
 import type { ChunkRef } from '../../src/chunking/refs.ts';
 import { hashChunk } from '../../src/hashing/index.ts';
+import { isStdchkError } from '../../src/errors/index.ts';
 
 // The chunk side of the manager: the compact index, GC, repair planning,
 // inventory reconciliation, command bounds, and a restart on real LevelDB.
@@ -540,6 +541,44 @@ test('restart on LevelDB: namespace, versions and chunk index survive; reader-pi
   await again.beat('b2');
   t.is(again.store.status().underReplicatedChunks, 0);
   t.is((await again.store.mkdir('/new')).inode > v2.inode, true, 'inode numbers are never reused');
+  await again.store.close();
+});
+
+test('restart: a commit waits (UNAVAILABLE) for holders not heard from since the start, and is refused (CONFLICT) once they are lost', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stdchk-manager-unit-'));
+  dirs.push(dir);
+  const db = path.join(dir, 'db');
+  const f = await open({}, await LevelKeyValueStore.open(db));
+  await f.register('b1', 'h1');
+  await f.register('b2', 'h2');
+  await f.store.reportStored([
+    { benefactorId: 'b1', refs: encodeRefs([ref(1)]) },
+    { benefactorId: 'b2', refs: encodeRefs([ref(1), ref(2)]) },
+  ]);
+  await commit(f, '/a', [ref(1), ref(2)], 1);
+  await f.store.close();
+
+  const clock = { now: f.clock.now + 5_000 };
+  const again = fixture(
+    await MetadataStore.open(await LevelKeyValueStore.open(db), {
+      clock: () => clock.now,
+      heartbeatTimeoutMs: 10_000,
+    }),
+    clock,
+  );
+  // Nobody has beaten yet: the chunks may well be there, so the writer is told to retry, not to upload again.
+  const early = await t.throwsAsync(commit(again, '/b', [ref(1)], 1));
+  t.true(isStdchkError(early, 'UNAVAILABLE'), String(early));
+  await again.beat('b1');
+  t.is((await commit(again, '/b', [ref(1)], 1)).size, 1000, 'a holder beat: the commit goes through');
+  const waiting = await t.throwsAsync(commit(again, '/c', [ref(2)], 1));
+  t.true(isStdchkError(waiting, 'UNAVAILABLE'), 'ref(2) lives on b2 only, not heard from yet');
+  // b2 stays silent past the heartbeat timeout: declared lost, its chunks are really gone.
+  await passTime(again, 11_000, ['b1']);
+  const lost = await t.throwsAsync(commit(again, '/c', [ref(2)], 1));
+  t.true(isStdchkError(lost, 'CONFLICT'), String(lost));
+  t.regex(lost?.message ?? '', /not stored on any live benefactor/);
+  t.throws(() => again.store.stat('/c'), undefined, 'nothing half-committed');
   await again.store.close();
 });
 
