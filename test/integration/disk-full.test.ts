@@ -24,6 +24,10 @@ const execFileP = promisify(execFile);
 let grid: LocalGrid;
 let work: string;
 let tmpfsDir: string | undefined;
+/** Writes refused with ENOSPC (through the mount) or a clear error (the CLI). */
+let refusals = 0;
+/** Files committed (through the mount and the CLI). */
+let written = 0;
 
 test.after.always(async () => {
   await grid?.stop();
@@ -48,9 +52,11 @@ async function fillUp(
       const r = await noHang(writeThroughMount(path.join(mp, name), data), 180_000, `writing ${name}`);
       if (r.ok) {
         committed.set(name, sha(data));
+        written++;
         continue;
       }
       t.is(r.code, 'ENOSPC', `a full cluster fails ${name} at ${r.failedAt} with ENOSPC, not ${r.code}`);
+      refusals++;
       first ??= r;
       break;
     }
@@ -103,12 +109,14 @@ test.serial(
       'close on a full cluster',
     );
     t.deepEqual(closed, { ok: false, code: 'ENOSPC', failedAt: 'close' });
+    refusals += 2;
 
     // `stdchk put` fails with one clear line and a non-zero exit.
     const local = path.join(work, 'put-me');
     writeFileSync(local, randomBytes(4 * MiB));
     const put = await runCli(['put', local, '/put-me', '--replicas', '2'], env);
     t.is(put.code, 1, put.stderr);
+    refusals++;
     t.is(put.stderr.trim().split('\n').length, 1, `one line: ${put.stderr}`);
     t.regex(put.stderr, /^stdchk: .*(space|full)/i);
     t.log(`stdchk put on a full cluster: ${put.stderr.trim()}`);
@@ -132,7 +140,10 @@ test.serial(
       const name = `roomy-${k}`;
       const r = await noHang(writeThroughMount(path.join(mp, name), data), 120_000, `writing ${name}`);
       t.deepEqual(r, { ok: true }, `${name} succeeds on the two benefactors with room`);
-      if (r.ok) committed.set(name, sha(data));
+      if (r.ok) {
+        committed.set(name, sha(data));
+        written++;
+      }
     }
     s = await status(env);
     for (const [id, used] of usedBefore) {
@@ -203,8 +214,21 @@ test.serial(
     writeFileSync(local, randomBytes(2 * MiB));
     const put2 = await runCli(['put', local, '/put-me', '--replicas', '2'], env);
     t.is(put2.code, 0, put2.stderr);
+    written += 2; // after-gc and put-me
+    let files = 0;
+    let bytes = 0;
+    let lost = 0;
     for (const [name, sum] of committed) {
-      t.is(sha(await readFile(path.join(mp, name))), sum, `${name} still reads back identical`);
+      const got = await readFile(path.join(mp, name));
+      t.is(sha(got), sum, `${name} still reads back identical`);
+      if (sha(got) !== sum) lost++;
+      files++;
+      bytes += got.length;
     }
+    t.log(
+      `${refusals} writes refused (ENOSPC through the mount, one clear line from stdchk put); ` +
+        `${written} files committed in all, ${removed.length} deleted; ${files} files (${(bytes / MiB).toFixed(1)} MiB) ` +
+        `verified at the end; lost: ${lost}`,
+    );
   },
 );
