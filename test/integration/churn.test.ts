@@ -17,12 +17,23 @@ import { errorMessage } from '../../src/errors/index.ts';
 // restarts it on the same folder a few seconds later, never leaving fewer than
 // two running. Afterwards every committed file must read back identical and
 // the cluster must heal (underReplicatedChunks back to 0).
-// STDCHK_CHURN_SECONDS sets how long the churn lasts (default 60).
+// STDCHK_CHURN_SECONDS sets how long the churn lasts (default 60); the file then takes
+// about 2 min.
 
 const MiB = 1024 * 1024;
 const SECONDS = Number(process.env.STDCHK_CHURN_SECONDS ?? 60);
 const BENEFACTORS = 4;
 const MIN_RUNNING = 2;
+/**
+ * The writers' checkpoint sizes and intervals: a checkpoint starts at most every interval
+ * (at once if the previous one took longer). At most ~11 MiB/s in all, so the checks after
+ * the churn take about as long as the churn, however fast the machine.
+ */
+const MOUNT_WRITERS = [
+  { size: 6 * MiB, intervalMs: 1_500 },
+  { size: 4 * MiB, intervalMs: 1_000 },
+];
+const PUT = { size: 3 * MiB, intervalMs: 1_000 };
 
 test.after.always(cleanupAll);
 
@@ -151,7 +162,17 @@ test.serial(
         writes.push(w);
       }
     };
-    const mountWriter = async (i: number, size: number) => {
+    /**
+     * Waits out the rest of a checkpoint interval begun at `startedAt` (a write that took
+     * longer is followed at once): bounds the bytes written, and so the time the checks
+     * take, whatever the speed of the machine, and is how checkpoints come in practice.
+     */
+    const nextCheckpoint = async (startedAt: number, intervalMs: number) => {
+      // Not past the end of the churn: the writers stop with it.
+      const wait = Math.min(startedAt + intervalMs, t0 + SECONDS * 1000) - Date.now();
+      if (wait > 0) await sleep(wait);
+    };
+    const mountWriter = async (i: number, size: number, intervalMs: number) => {
       await mkdir(path.join(writeMount.mountpoint, `w${i}`));
       let image: Buffer | undefined;
       for (let n = 0; !stop; n++) {
@@ -170,6 +191,7 @@ test.serial(
         await track(w, () =>
           noHang(writeThroughMount(path.join(writeMount.mountpoint, name), data), 300_000, name),
         );
+        await nextCheckpoint(w.startedAt, intervalMs);
       }
     };
     const putWriter = async () => {
@@ -177,7 +199,7 @@ test.serial(
       await client.mkdir('/put');
       let image: Buffer | undefined;
       for (let n = 0; !stop; n++) {
-        image = nextImage(image, 3 * MiB);
+        image = nextImage(image, PUT.size);
         writeFileSync(local, image);
         const name = `put/ckpt-${n}.img`;
         const w: Write = {
@@ -197,10 +219,15 @@ test.serial(
             return { ok: false, code: 'put', failedAt: 'put', message: errorMessage(e) };
           }
         });
+        await nextCheckpoint(w.startedAt, PUT.intervalMs);
       }
     };
 
-    const tasks = [injector(), mountWriter(0, 6 * MiB), mountWriter(1, 4 * MiB), putWriter()];
+    const tasks = [
+      injector(),
+      ...MOUNT_WRITERS.map((m, i) => mountWriter(i, m.size, m.intervalMs)),
+      putWriter(),
+    ];
     await sleep(SECONDS * 1000);
     stop = true;
     await Promise.all(tasks);
