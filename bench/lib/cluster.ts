@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalGrid, STDCHK_BIN, mountSource } from '../../src/grid/local-grid.ts';
+import type { GridProcess } from '../../src/grid/local-grid.ts';
+import { StorageClient } from '../../src/client/storage-client.ts';
+import { readSecretFile } from '../../src/config/secret.ts';
+import { StdchkError } from '../../src/errors/index.ts';
+import { unary } from '../../src/rpc/index.ts';
+import { decodeRefs, encodeHashes, isHole } from '../../src/chunking/refs.ts';
+import { run } from './proc.ts';
+
+/** An existing cluster to measure instead of a one-machine grid. */
+export interface ExistingCluster {
+  address: string;
+  /** Its secret file (the mounts the benchmark starts need the file, not just the bytes). */
+  secretFile: string | undefined;
+}
+
+export interface BenchMountOptions {
+  replicas?: number;
+  /** On-disk chunk cache folder; none: memory only. */
+  cacheDir?: string;
+  chunker?: string;
+  name: string;
+}
+
+export interface BenchMount {
+  mountpoint: string;
+  proc: GridProcess;
+}
+
+/**
+ * Where a benchmark runs: the one-machine grid (a manager and N benefactors as real `stdchk`
+ * processes on local folders, like `stdchk up`) or an existing cluster given by `--manager`.
+ * Either way the benchmark starts its own `stdchk mount` processes against it.
+ */
+export class BenchCluster {
+  readonly grid: LocalGrid | undefined;
+  readonly managerAddress: string;
+  readonly secretFile: string | undefined;
+  readonly description: string;
+  private readonly mounts: BenchMount[] = [];
+  private clientCache: StorageClient | undefined;
+
+  private constructor(grid: LocalGrid | undefined, address: string, secretFile: string | undefined) {
+    this.grid = grid;
+    this.managerAddress = address;
+    this.secretFile = secretFile;
+    this.description = grid
+      ? `one-machine grid: a manager and ${grid.benefactors.length} benefactors on local folders (${grid.dir})`
+      : `existing cluster at ${address}`;
+  }
+
+  static async open(opts: {
+    dir: string;
+    existing?: ExistingCluster | undefined;
+    benefactors?: number;
+    managerArgs?: string[];
+  }): Promise<BenchCluster> {
+    if (opts.existing) {
+      const c = new BenchCluster(undefined, opts.existing.address, opts.existing.secretFile);
+      await c.client().status(); // fail early and clearly if it is unreachable
+      return c;
+    }
+    const grid = new LocalGrid({
+      dir: path.join(opts.dir, 'grid'),
+      benefactors: opts.benefactors ?? 3,
+      capacity: '64GiB',
+      ...(opts.managerArgs ? { managerArgs: opts.managerArgs } : {}),
+    });
+    try {
+      await grid.start();
+    } catch (e) {
+      await grid.stop(1_000);
+      throw e;
+    }
+    return new BenchCluster(grid, grid.managerAddress, grid.secretFile);
+  }
+
+  client(): StorageClient {
+    this.clientCache ??= new StorageClient({
+      managerAddress: this.managerAddress,
+      secret: this.secretFile ? readSecretFile(this.secretFile) : undefined,
+    });
+    return this.clientCache;
+  }
+
+  /** Bytes of unique chunks the manager has stored (each chunk once, whatever its replicas). */
+  async storedBytes(): Promise<number> {
+    return (await this.client().status()).storedBytes;
+  }
+
+  /**
+   * Starts `stdchk mount` at `mountpoint` and resolves once the kernel shows it. `logDir` is
+   * where its log goes (the grid's logs folder for the local grid).
+   */
+  async mount(mountpoint: string, opts: BenchMountOptions, logDir: string): Promise<BenchMount> {
+    const mp = path.resolve(mountpoint);
+    mkdirSync(logDir, { recursive: true });
+    const args = [
+      'mount',
+      mp,
+      '--manager',
+      this.managerAddress,
+      ...(this.secretFile ? ['--secret-file', this.secretFile] : []),
+      ...(opts.replicas !== undefined ? ['--replicas', String(opts.replicas)] : []),
+      ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
+      ...(opts.chunker ? ['--chunker', opts.chunker] : []),
+    ];
+    const log = openSync(path.join(logDir, `${opts.name}.log`), 'a');
+    const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const proc: GridProcess = {
+      name: opts.name,
+      child,
+      args,
+      exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    };
+    const m: BenchMount = { mountpoint: mp, proc };
+    this.mounts.push(m);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new StdchkError(
+          'UNAVAILABLE',
+          `${opts.name} exited during start; see ${logDir}/${opts.name}.log`,
+        );
+      }
+      if (mountSource(mp) === `stdchk:${child.pid}`) return m;
+      if (Date.now() > deadline) throw new StdchkError('TIMEOUT', `${opts.name} did not mount ${mp} in time`);
+      await sleep(50);
+    }
+  }
+
+  /** Stops a mount (SIGTERM: it unmounts); clears what a stuck one leaves. */
+  async unmount(m: BenchMount): Promise<void> {
+    const i = this.mounts.indexOf(m);
+    if (i >= 0) this.mounts.splice(i, 1);
+    const c = m.proc.child;
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGTERM');
+      const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+      await m.proc.exited;
+      clearTimeout(t);
+    }
+    if (mountSource(m.mountpoint)?.startsWith('stdchk:')) await run('umount', ['-l', m.mountpoint]);
+  }
+
+  /**
+   * The fewest live replicas any data chunk of the newest version of `file` has, as the
+   * manager sees it (`stdchk status`'s view of the file): the file is fully replicated at `r`
+   * once this is >= r. Holes (zero chunks) are not stored and do not count.
+   */
+  async minReplicas(file: string): Promise<number> {
+    const c = this.client();
+    const status = await c.status();
+    const alive = new Set(status.benefactors.filter((b) => b.alive).map((b) => b.id));
+    const v = await unary(c.manager, 'openVersion', { path: file, version: 0 });
+    try {
+      const hashes = decodeRefs(v.refs)
+        .filter((r) => !isHole(r))
+        .map((r) => r.hash);
+      let min = Infinity;
+      for (let i = 0; i < hashes.length; i += 4096) {
+        const loc = await unary(c.manager, 'locateChunks', {
+          hashes: encodeHashes(hashes.slice(i, i + 4096)),
+        });
+        for (const l of loc.locations) {
+          const live = l.benefactors.filter((b) => alive.has(loc.benefactors[b]?.id ?? '')).length;
+          min = Math.min(min, live);
+        }
+      }
+      return min === Infinity ? 0 : min;
+    } finally {
+      await unary(c.manager, 'releaseLeases', { leaseIds: [v.leaseId] }).catch(() => undefined);
+    }
+  }
+
+  /** The benefactors' pack files (local grid only), to drop them from the page cache for cold reads. */
+  benefactorFiles(): string[] {
+    if (!this.grid) return [];
+    const out: string[] = [];
+    for (let i = 0; i < this.grid.benefactors.length; i++) {
+      const dir = this.grid.benefactorStore(i);
+      try {
+        for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+          if (e.isFile()) out.push(path.join(e.parentPath, e.name));
+        }
+      } catch {
+        // no store yet
+      }
+    }
+    return out;
+  }
+
+  /** Removes a folder of the storage (what a benchmark wrote), best effort. */
+  async remove(storagePath: string): Promise<void> {
+    await this.client()
+      .remove(storagePath, { recursive: true })
+      .catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    for (const m of [...this.mounts].reverse()) await this.unmount(m);
+    this.clientCache?.close();
+    await this.grid?.stop();
+  }
+}
