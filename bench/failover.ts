@@ -2,7 +2,6 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalGrid } from '../src/grid/local-grid.ts';
-import { readSecretFile } from '../src/config/secret.ts';
 import { StdchkError } from '../src/errors/index.ts';
 import { connectScheduler, unary } from '../src/rpc/index.ts';
 import type { SchedulerClient } from '../src/rpc/index.ts';
@@ -85,7 +84,7 @@ export async function runFailoverBench(opts: FailoverBenchOptions): Promise<Benc
     await grid.startWorker(0);
     await grid.startWorker(1);
     await grid.waitForWorkers(['worker-0', 'worker-1']);
-    client = connectScheduler(grid.schedulerAddress, { secret: readSecretFile(grid.secretFile) });
+    client = connectScheduler(grid.schedulerAddress, grid.credentials());
     const c = client;
     let rootfs: string | undefined;
     if (opts.kind === 'container') {

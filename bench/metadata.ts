@@ -4,7 +4,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { LocalGrid } from '../src/grid/local-grid.ts';
-import { ensureSecretFile, readSecretFile } from '../src/config/secret.ts';
+import { ensureSecretFile } from '../src/config/secret.ts';
 import { connectManager, unary } from '../src/rpc/index.ts';
 import type { ManagerClient } from '../src/rpc/index.ts';
 import { ChunkIndex } from '../src/manager/chunk-index.ts';
@@ -164,8 +164,7 @@ export async function runMetadataBench(opts: MetadataBenchOptions): Promise<Benc
     ensureSecretFile(grid.secretFile);
     await grid.startManager();
     const pid = grid.manager!.child.pid!;
-    const secret = readSecretFile(grid.secretFile);
-    client = connectManager(grid.managerAddress, { secret });
+    client = connectManager(grid.managerAddress, grid.credentials());
     const cl = client;
     for (const id of ['b1', 'b2']) {
       await unary(cl, 'registerBenefactor', {
@@ -316,7 +315,7 @@ export async function runMetadataBench(opts: MetadataBenchOptions): Promise<Benc
       .map((l) => JSON.parse(l) as { ms: number; chunks: number; indexBytes: number; heapUsedBytes: number })
       .at(-1);
     const pid2 = grid.manager!.child.pid!;
-    client = connectManager(grid.managerAddress, { secret });
+    client = connectManager(grid.managerAddress, grid.credentials());
     const status2 = await unary(client, 'status', {});
 
     report.results = {

@@ -6,6 +6,7 @@ import { LocalGrid, STDCHK_BIN, mountSource } from '../../src/grid/local-grid.ts
 import type { GridProcess } from '../../src/grid/local-grid.ts';
 import { StorageClient } from '../../src/client/storage-client.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
+import type { ClusterCredentials, TlsMaterial } from '../../src/rpc/credentials.ts';
 import { StdchkError } from '../../src/errors/index.ts';
 import { unary } from '../../src/rpc/index.ts';
 import { decodeRefs, encodeHashes, isHole } from '../../src/chunking/refs.ts';
@@ -16,10 +17,14 @@ export interface ExistingCluster {
   address: string;
   /** Its secret file (the mounts the benchmark starts need the file, not just the bytes). */
   secretFile: string | undefined;
+  /** Its mutual-TLS identity, if it uses TLS (the mounts get the same files). */
+  tls?: TlsMaterial | undefined;
 }
 
 export interface BenchMountOptions {
   replicas?: number;
+  /** `stdchk mount --sync-replicas`: copies durable before close() returns (default: all). */
+  syncReplicas?: number;
   /** On-disk chunk cache folder; none: memory only. */
   cacheDir?: string;
   chunker?: string;
@@ -39,15 +44,30 @@ export interface BenchMount {
 export class BenchCluster {
   readonly grid: LocalGrid | undefined;
   readonly managerAddress: string;
-  readonly secretFile: string | undefined;
   readonly description: string;
+  /** The credential flags a `stdchk mount` of this cluster gets. */
+  private readonly mountArgs: string[];
+  private readonly credentials: ClusterCredentials;
   private readonly mounts: BenchMount[] = [];
   private clientCache: StorageClient | undefined;
 
-  private constructor(grid: LocalGrid | undefined, address: string, secretFile: string | undefined) {
+  private constructor(grid: LocalGrid | undefined, address: string, existing?: ExistingCluster) {
     this.grid = grid;
     this.managerAddress = address;
-    this.secretFile = secretFile;
+    if (grid) {
+      this.mountArgs = grid.credentialArgs('mount');
+      this.credentials = grid.credentials();
+    } else {
+      const tls = existing?.tls;
+      this.mountArgs = [
+        ...(existing?.secretFile ? ['--secret-file', existing.secretFile] : []),
+        ...(tls ? ['--tls-ca', tls.files.ca, '--tls-cert', tls.files.cert, '--tls-key', tls.files.key] : []),
+      ];
+      this.credentials = {
+        secret: existing?.secretFile ? readSecretFile(existing.secretFile) : undefined,
+        tls,
+      };
+    }
     this.description = grid
       ? `one-machine grid: a manager and ${grid.benefactors.length} benefactors on local folders (${grid.dir})`
       : `existing cluster at ${address}`;
@@ -60,7 +80,7 @@ export class BenchCluster {
     managerArgs?: string[];
   }): Promise<BenchCluster> {
     if (opts.existing) {
-      const c = new BenchCluster(undefined, opts.existing.address, opts.existing.secretFile);
+      const c = new BenchCluster(undefined, opts.existing.address, opts.existing);
       await c.client().status(); // fail early and clearly if it is unreachable
       return c;
     }
@@ -76,14 +96,11 @@ export class BenchCluster {
       await grid.stop(1_000);
       throw e;
     }
-    return new BenchCluster(grid, grid.managerAddress, grid.secretFile);
+    return new BenchCluster(grid, grid.managerAddress);
   }
 
   client(): StorageClient {
-    this.clientCache ??= new StorageClient({
-      managerAddress: this.managerAddress,
-      secret: this.secretFile ? readSecretFile(this.secretFile) : undefined,
-    });
+    this.clientCache ??= new StorageClient({ managerAddress: this.managerAddress, ...this.credentials });
     return this.clientCache;
   }
 
@@ -104,8 +121,9 @@ export class BenchCluster {
       mp,
       '--manager',
       this.managerAddress,
-      ...(this.secretFile ? ['--secret-file', this.secretFile] : []),
+      ...this.mountArgs,
       ...(opts.replicas !== undefined ? ['--replicas', String(opts.replicas)] : []),
+      ...(opts.syncReplicas !== undefined ? ['--sync-replicas', String(opts.syncReplicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.chunker ? ['--chunker', opts.chunker] : []),
     ];

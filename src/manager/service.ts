@@ -9,9 +9,10 @@ import type { FileType } from '../generated/stdchk/v1/FileType.ts';
 import type { Command } from '../generated/stdchk/v1/Command.ts';
 import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
+import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
 import { checkPackedHashes, checkPackedRefs } from './packed.ts';
 import { MAX_REPLICAS } from './metadata-store.ts';
-import type { InventorySession, MetadataStore, NodeInfo, NodeType } from './metadata-store.ts';
+import type { InventorySession, MetadataStore, NodeInfo, NodeType, ScrubReport } from './metadata-store.ts';
 
 /** Bounds on what one request may carry (the 64 MiB message cap bounds the rest). */
 export const LIMITS = {
@@ -84,6 +85,19 @@ function leaseIds(ids: unknown): string[] {
       throw invalid(`lease id ${JSON.stringify(id)} is malformed`);
   }
   return ids as string[];
+}
+
+function scrubReport(s: ScrubStatus__Output): ScrubReport {
+  const progress = s.progress;
+  if (typeof progress !== 'number' || !(progress >= 0 && progress <= 1)) {
+    throw invalid(`scrub.progress must be a number from 0 to 1, not ${String(progress)}`);
+  }
+  return {
+    lastCompletedMs: uint(s.lastCompletedMs, 'scrub.last_completed_ms'),
+    passes: uint(s.passes, 'scrub.passes'),
+    progress,
+    verifiedBytes: uint(s.verifiedBytes, 'scrub.verified_bytes'),
+  };
 }
 
 const FILE_TYPE: Record<NodeType, FileType> = { file: 'FILE', directory: 'DIRECTORY', symlink: 'SYMLINK' };
@@ -253,6 +267,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         freeBytes: uint(req.freeBytes, 'free_bytes'),
         chunks: uint(req.chunks, 'chunks'),
         corruptHashes: req.corruptHashes,
+        ...(req.scrub ? { scrub: scrubReport(req.scrub) } : {}),
       });
       const commands: Command[] = result.commands.map((c) =>
         c.kind === 'delete'

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
-import { resolveClientConfig } from '../common.ts';
+import { addTlsOptions, resolveClientConfig } from '../common.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
@@ -23,6 +23,9 @@ interface OutputFlags {
 interface ClusterFlags {
   manager?: string;
   secretFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 function finish(report: BenchReport, opts: OutputFlags, chart: (r: BenchReport) => string): void {
@@ -87,11 +90,18 @@ function chunkerList(value: string): string[] {
   return list;
 }
 
-/** `--manager` given: the existing cluster to use (its secret file too, since the benchmark starts mounts). */
+/**
+ * `--manager` given: the existing cluster to use, with its secret file and TLS files (the
+ * benchmark starts mounts, which need the files, not just the bytes).
+ */
 function existingCluster(opts: ClusterFlags): ExistingCluster | undefined {
   if (!opts.manager) return undefined;
   const cfg = resolveClientConfig(opts);
-  return { address: cfg.managerAddress, secretFile: opts.secretFile ?? process.env.STDCHK_SECRET_FILE };
+  return {
+    address: cfg.managerAddress,
+    secretFile: opts.secretFile ?? process.env.STDCHK_SECRET_FILE,
+    tls: cfg.tls,
+  };
 }
 
 function withOutput(cmd: Command): Command {
@@ -106,9 +116,10 @@ function withOutput(cmd: Command): Command {
 }
 
 function withCluster(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--manager <addr>', 'measure this existing cluster (default: start a one-machine grid)')
     .option('--secret-file <file>', 'secret of that cluster (default: $STDCHK_SECRET_FILE)');
+  return addTlsOptions(cmd);
 }
 
 const mib = (n: number) => `${n / 1048576}MiB`;
