@@ -27,6 +27,12 @@ export interface WriteBenchOptions {
   /** Bytes per file for the large sequential writes (and the client rows). */
   sizeBytes: number;
   replicas: number[];
+  /**
+   * Copies durable before close() returns, for each replica count: 'all' (the strict mode, the
+   * default of `stdchk mount`) and/or a number below it (`--sync-replicas N`: the manager makes
+   * the rest in the background). Counts not below a replica count are skipped for it.
+   */
+  syncReplicas: ('all' | number)[];
   /** Size of each write() of the large sequential writer. */
   blockBytes: number;
   /** Size of each write() of the small-write rows (4 KiB); 0: skip them. */
@@ -44,6 +50,7 @@ export interface WriteBenchOptions {
 export const WRITE_DEFAULTS: WriteBenchOptions = {
   sizeBytes: 2 * GiB,
   replicas: [1, 2],
+  syncReplicas: ['all', 1],
   blockBytes: MiB,
   smallBlockBytes: 4 * KiB,
   smallSizeBytes: 2 * GiB,
@@ -51,16 +58,45 @@ export const WRITE_DEFAULTS: WriteBenchOptions = {
   clientRows: true,
 };
 
+/** One way of writing to stdchk: r replicas, of which `sync` are durable when close() returns. */
+export interface WriteConfig {
+  replicas: number;
+  sync: number;
+}
+
+/** The configurations measured: each replica count with each sync setting that applies to it. */
+export function writeConfigs(opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'>): WriteConfig[] {
+  const out: WriteConfig[] = [];
+  for (const r of opts.replicas) {
+    for (const s of opts.syncReplicas) {
+      const sync = s === 'all' ? r : s;
+      if (sync > r || out.some((c) => c.replicas === r && c.sync === sync)) continue;
+      out.push({ replicas: r, sync });
+    }
+  }
+  return out;
+}
+
+const configName = (c: WriteConfig) => (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`);
+const configLabel = (c: WriteConfig) =>
+  c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`;
+
 /** One measured write. Seconds are from the writer's open() (or criu's start). */
 export interface WriteRow {
   writer: 'sequential' | 'small-writes' | 'criu-dump' | 'client-library';
   target: 'local-disk' | 'mount' | 'client';
   replicas: number | null;
+  /** Copies durable when close() returned (`--sync-replicas`; = replicas in the strict mode). */
+  syncReplicas: number | null;
   writeBytes: number;
   bytes: number;
   /** Until close() returned (for CRIU: until criu exited; for local disk: write + fsync + close). */
   closeSeconds: number;
-  /** Until the manager reported every chunk on `replicas` live benefactors (null for local disk). */
+  /**
+   * Until the manager first reported, after close(), no referenced chunk below its replica
+   * count and no repair in progress (`stdchk status`: underReplicatedChunks 0,
+   * repairsInProgress 0); null for local disk, or if that was not reached within 10 minutes.
+   */
   replicatedSeconds: number | null;
   /** Local CRIU dumps: the fsync of the image files after criu exited (criu itself does not fsync). */
   fsyncSeconds?: number;
@@ -89,65 +125,39 @@ async function ioWrite(file: string, size: number, block: number): Promise<IoRes
 }
 
 /**
- * Polls the manager while `work` runs until every file in `files()` is committed with
- * `expectBytes` in total and all its chunks on `r` live benefactors; returns when that was
- * first seen (epoch ms), or null if `work` ended and it still was not (then one last check).
+ * Polls `stdchk status` until no referenced chunk is below its replica count and no repair is
+ * in progress; resolves with the epoch ms that was first seen, or null after `timeoutMs`. Call
+ * it once the writes are committed (close() returned): the count covers committed chunks only.
+ * Global: on a shared cluster, other writers' chunks count too.
  */
-async function watchReplication(
+export async function waitFullyReplicated(
   cluster: BenchCluster,
-  files: () => Promise<string[]>,
-  expectBytes: number,
-  r: number,
-  work: Promise<unknown>,
+  timeoutMs = 600_000,
 ): Promise<number | null> {
-  let done = false;
-  void work.then(
-    () => (done = true),
-    () => (done = true),
-  );
   const client = cluster.client();
-  const check = async (): Promise<boolean> => {
-    const list = await files();
-    if (!list.length) return false;
-    let total = 0;
-    for (const f of list) {
-      const info = await client.stat(f);
-      if (info.version === 0) return false;
-      total += info.size;
-    }
-    if (total < expectBytes) return false;
-    for (const f of list) if ((await cluster.minReplicas(f)) < r) return false;
-    return true;
-  };
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const finished = done;
-    const ok = await check().catch(() => false);
-    if (ok) return Date.now();
-    if (finished) break;
+    const s = await client.status().catch(() => undefined);
+    if (s && s.underReplicatedChunks === 0 && s.repairsInProgress === 0) return Date.now();
+    if (Date.now() > deadline) return null;
     await sleep(50);
   }
-  // The writer has ended: keep checking a while (a relaxed mode replicates after close()).
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return Date.now();
-    await sleep(100);
-  }
-  return null;
 }
 
 /** The in-process client library (what `stdchk put` does), kept from the first version of this benchmark. */
-async function writeStdchk(client: StorageClient, remote: string, replicas: number, opts: WriteBenchOptions) {
+async function writeStdchk(client: StorageClient, remote: string, cfg: WriteConfig, opts: WriteBenchOptions) {
   const data = new FreshData();
-  const bar = progressBar(`stdchk put r=${replicas}`, opts.sizeBytes);
+  const bar = progressBar(`stdchk put ${configName(cfg)}`, opts.sizeBytes);
   const t0 = performance.now();
-  const w = await client.openWriter(remote, { replicas });
+  const t0EpochMs = Date.now();
+  const w = await client.openWriter(remote, { replicas: cfg.replicas, syncReplicas: cfg.sync });
   for (let done = 0; done < opts.sizeBytes; done += opts.blockBytes) {
     await w.write(data.next(Math.min(opts.blockBytes, opts.sizeBytes - done)));
     bar.update(done);
   }
   const { stats } = await w.close();
   bar.stop();
-  return { seconds: (performance.now() - t0) / 1000, stats };
+  return { seconds: (performance.now() - t0) / 1000, t0EpochMs, stats };
 }
 
 function row(
@@ -169,6 +179,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   const report = newReport('write', {
     sizeBytes: opts.sizeBytes,
     replicas: opts.replicas,
+    syncReplicas: opts.syncReplicas,
     blockBytes: opts.blockBytes,
     smallBlockBytes: opts.smallBlockBytes,
     smallSizeBytes: opts.smallSizeBytes,
@@ -176,7 +187,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     clientRows: opts.clientRows,
   });
   const kinds = 1 + (opts.smallBlockBytes > 0 ? 1 : 0) + (opts.criuBytes > 0 ? 1 : 0);
-  const R = opts.replicas.length;
+  const configs = writeConfigs(opts);
+  const R = configs.length;
   const steps = new Steps('write', 1 + kinds * (1 + R) + (opts.clientRows ? R : 0));
   if (opts.criuBytes > 0) await criuCheck();
   const dir = tempDir(opts.dir, 'stdchk-bench-write-');
@@ -185,21 +197,34 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   const rows: WriteRow[] = [];
   let cluster: BenchCluster | undefined;
   try {
-    steps.next('starting the grid and one mount per replica count');
+    steps.next('starting the grid and one mount per configuration');
     cluster = await BenchCluster.open({ dir, existing: opts.existing });
     report.params.cluster = cluster.description;
     const c = cluster;
-    const mounts = new Map<number, BenchMount>();
-    for (const r of opts.replicas) {
+    const mounts = new Map<WriteConfig, BenchMount>();
+    for (const cfg of configs) {
+      const k = configName(cfg);
       mounts.set(
-        r,
+        cfg,
         await c.mount(
-          path.join(dir, `mnt-r${r}`),
-          { replicas: r, cacheDir: path.join(dir, `cache-r${r}`), name: `mount-r${r}` },
+          path.join(dir, `mnt-${k}`),
+          {
+            replicas: cfg.replicas,
+            ...(cfg.sync < cfg.replicas ? { syncReplicas: cfg.sync } : {}),
+            cacheDir: path.join(dir, `cache-${k}`),
+            name: `mount-${k}`,
+          },
           path.join(dir, 'logs'),
         ),
       );
     }
+    // Background replication of one measurement must not run into the next one.
+    const settle = async () => {
+      if ((await waitFullyReplicated(c)) === null)
+        throw new StdchkError('TIMEOUT', 'the cluster did not reach full replication within 10 minutes');
+    };
+    const sinceStart = (at: number | null, t0EpochMs: number, closeSeconds: number) =>
+      at === null ? null : Math.max(closeSeconds, (at - t0EpochMs) / 1000);
     const base = `/bench/write-${Date.now().toString(36)}`;
     await c.client().mkdir(base, { parents: true });
 
@@ -215,6 +240,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             writer,
             target: 'local-disk',
             replicas: null,
+            syncReplicas: null,
             writeBytes: block,
             bytes: size,
             closeSeconds: local.seconds,
@@ -223,23 +249,24 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
           localMBps,
         ),
       );
-      for (const r of opts.replicas) {
-        steps.next(`mount, replicas ${r}: ${label}`);
-        const m = mounts.get(r) as BenchMount;
-        const rel = `${base}/${writer}-r${r}.bin`;
-        const writing = ioWrite(path.join(m.mountpoint, rel), size, block);
-        const replicatedAt = await watchReplication(c, async () => [rel], size, r, writing);
-        const res = await writing;
+      for (const cfg of configs) {
+        steps.next(`mount, ${configLabel(cfg)}: ${label}`);
+        await settle();
+        const m = mounts.get(cfg) as BenchMount;
+        const rel = `${base}/${writer}-${configName(cfg)}.bin`;
+        const res = await ioWrite(path.join(m.mountpoint, rel), size, block);
+        const replicatedAt = await waitFullyReplicated(c);
         rows.push(
           row(
             {
               writer,
               target: 'mount',
-              replicas: r,
+              replicas: cfg.replicas,
+              syncReplicas: cfg.sync,
               writeBytes: block,
               bytes: size,
               closeSeconds: res.seconds,
-              replicatedSeconds: replicatedAt === null ? null : (replicatedAt - res.t0EpochMs) / 1000,
+              replicatedSeconds: sinceStart(replicatedAt, res.t0EpochMs, res.seconds),
             },
             localMBps,
           ),
@@ -289,6 +316,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             writer: 'criu-dump',
             target: 'local-disk',
             replicas: null,
+            syncReplicas: null,
             writeBytes: 0,
             bytes: imageBytes,
             closeSeconds: durable,
@@ -299,35 +327,31 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         ),
       );
       report.results.criuLocalWithoutFsync = { seconds: dumpSeconds, MBps: mbps(imageBytes, dumpSeconds) };
-      for (const r of opts.replicas) {
-        steps.next(`mount, replicas ${r}: criu dump of a ${mib} MiB process`);
-        const m = mounts.get(r) as BenchMount;
-        const rel = `${base}/criu-r${r}`;
-        const p = await StatefulProcess.start(work, `r${r}`, mib);
-        const started = Date.now();
+      for (const cfg of configs) {
+        const k = configName(cfg);
+        steps.next(`mount, ${configLabel(cfg)}: criu dump of a ${mib} MiB process`);
+        await settle();
+        const m = mounts.get(cfg) as BenchMount;
+        const rel = `${base}/criu-${k}`;
+        const p = await StatefulProcess.start(work, k, mib);
         let seconds = 0;
         let bytes = 0;
         try {
+          const started = Date.now();
           seconds = await criuDump(p.pid, path.join(m.mountpoint, rel), { workDir: work });
           bytes = folderBytes(path.join(m.mountpoint, rel));
-          // Checked once criu is done (before, a check could see only the files written so far).
-          const replicatedAt = await watchReplication(
-            c,
-            async () => (await c.client().list(rel)).filter((e) => e.type === 'FILE').map((e) => e.path),
-            bytes,
-            r,
-            Promise.resolve(),
-          );
+          const replicatedAt = await waitFullyReplicated(c);
           rows.push(
             row(
               {
                 writer: 'criu-dump',
                 target: 'mount',
-                replicas: r,
+                replicas: cfg.replicas,
+                syncReplicas: cfg.sync,
                 writeBytes: 0,
                 bytes,
                 closeSeconds: seconds,
-                replicatedSeconds: replicatedAt === null ? null : (replicatedAt - started) / 1000,
+                replicatedSeconds: sinceStart(replicatedAt, started, seconds),
               },
               localMBps,
             ),
@@ -342,21 +366,23 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     if (opts.clientRows) {
       const localMBps =
         rows.find((x) => x.writer === 'sequential' && x.target === 'local-disk')?.closeMBps ?? null;
-      for (const r of opts.replicas) {
-        steps.next(`client library in this process (stdchk put's path), replicas ${r}`);
-        const remote = `${base}/client-r${r}.bin`;
-        const res = await writeStdchk(c.client(), remote, r, opts);
+      for (const cfg of configs) {
+        steps.next(`client library in this process (stdchk put's path), ${configLabel(cfg)}`);
+        await settle();
+        const remote = `${base}/client-${configName(cfg)}.bin`;
+        const res = await writeStdchk(c.client(), remote, cfg, opts);
+        const replicatedAt = await waitFullyReplicated(c);
         rows.push(
           row(
             {
               writer: 'client-library',
               target: 'client',
-              replicas: r,
+              replicas: cfg.replicas,
+              syncReplicas: cfg.sync,
               writeBytes: opts.blockBytes,
               bytes: opts.sizeBytes,
               closeSeconds: res.seconds,
-              // close() returns once every chunk is on r replicas.
-              replicatedSeconds: res.seconds,
+              replicatedSeconds: sinceStart(replicatedAt, res.t0EpochMs, res.seconds),
             },
             localMBps,
           ),
@@ -396,7 +422,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       label[x.writer],
       x.target === 'local-disk'
         ? 'local disk + fsync'
-        : `${x.target === 'mount' ? 'mount' : 'client'}, replicas ${x.replicas}`,
+        : `${x.target === 'mount' ? 'mount' : 'client'}, ${configLabel({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 })}`,
       x.bytes / MiB,
       x.closeSeconds,
       x.closeMBps,
@@ -407,21 +433,36 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   });
   for (const x of rows) {
     if (x.target === 'local-disk' || x.closeVsLocal === null) continue;
-    const key = `${x.writer}_${x.target}_r${x.replicas}`;
+    const key = `${x.writer}_${x.target}_${configName({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 }).replace('-', '_')}`;
     report.ratios[`${key}_close_vs_local`] = x.closeVsLocal;
     if (x.replicatedVsLocal !== null) report.ratios[`${key}_replicated_vs_local`] = x.replicatedVsLocal;
   }
-  const r2 = rows.find((x) => x.writer === 'sequential' && x.target === 'mount' && x.replicas === 2);
+  const seq = (sync: number) =>
+    rows.find(
+      (x) => x.writer === 'sequential' && x.target === 'mount' && x.replicas === 2 && x.syncReplicas === sync,
+    );
   addTarget(report, {
     id: 'write_r2_close_vs_local',
     goal: 'fresh data through the mount at replicas 2: MB/s until close() >= 0.6x local disk (same writer, fsync)',
-    value: r2?.closeVsLocal,
+    value: seq(2)?.closeVsLocal,
     limit: 0.6,
     direction: 'at-least',
   });
+  if (seq(1)) {
+    addTarget(report, {
+      id: 'write_r2_sync1_close_vs_local',
+      goal: 'the same with --sync-replicas 1 (close() after one durable copy, the second made in the background)',
+      value: seq(1)?.closeVsLocal,
+      limit: 0.6,
+      direction: 'at-least',
+    });
+  }
   report.notes.push(
     'the mount rows are a separate process writing through a kernel FUSE mount (write(), fsync(), close()); ' +
-      'close()/fsync() return after the commit, i.e. with every chunk on r replicas, so "to r replicas" adds only the manager check',
+      'in the strict mode close()/fsync() return after the commit with every chunk on r replicas, so "to r replicas" adds only the status poll; ' +
+      'with "sync N" close() returns after N durable copies and the manager makes the rest in the background',
+    '"to r replicas": until `stdchk status` first showed, after close(), no under-replicated chunk and no repair in progress (polled every 50 ms); ' +
+      'each measurement starts once the previous one is fully replicated',
     'local CRIU dumps are timed until their images are fsynced (criu itself does not fsync); results.criuLocalWithoutFsync has the time without',
   );
   return finishReport(report);
@@ -430,11 +471,18 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
 export function writeChart(report: BenchReport): string {
   const rows = (report.results.rows ?? []) as WriteRow[];
   const writers = [...new Set(rows.map((r) => r.writer))];
-  const replicas = [...new Set(rows.filter((r) => r.replicas !== null).map((r) => r.replicas as number))];
+  const configs: WriteConfig[] = [];
+  for (const r of rows) {
+    if (r.replicas === null) continue;
+    const cfg = { replicas: r.replicas, sync: r.syncReplicas ?? r.replicas };
+    if (!configs.some((c) => c.replicas === cfg.replicas && c.sync === cfg.sync)) configs.push(cfg);
+  }
   const pick = (w: string, f: (r: WriteRow) => boolean, v: (r: WriteRow) => number | null) => {
     const r = rows.find((x) => x.writer === w && f(x));
     return r ? v(r) : null;
   };
+  const isConfig = (c: WriteConfig) => (r: WriteRow) =>
+    r.target !== 'local-disk' && r.replicas === c.replicas && (r.syncReplicas ?? r.replicas) === c.sync;
   const series = [
     {
       name: 'local disk + fsync',
@@ -446,26 +494,14 @@ export function writeChart(report: BenchReport): string {
         ),
       ),
     },
-    ...replicas.flatMap((n) => [
+    ...configs.flatMap((c) => [
       {
-        name: `replicas ${n}, to close()`,
-        values: writers.map((w) =>
-          pick(
-            w,
-            (r) => r.target !== 'local-disk' && r.replicas === n,
-            (r) => r.closeMBps,
-          ),
-        ),
+        name: `${configLabel(c)}, to close()`,
+        values: writers.map((w) => pick(w, isConfig(c), (r) => r.closeMBps)),
       },
       {
-        name: `replicas ${n}, to all replicas`,
-        values: writers.map((w) =>
-          pick(
-            w,
-            (r) => r.target !== 'local-disk' && r.replicas === n,
-            (r) => r.replicatedMBps,
-          ),
-        ),
+        name: `${configLabel(c)}, to all replicas`,
+        values: writers.map((w) => pick(w, isConfig(c), (r) => r.replicatedMBps)),
       },
     ]),
   ];

@@ -80,6 +80,17 @@ function secondsList(value: string, flag: string): number[] {
   return list;
 }
 
+/** --sync-replicas all,1: "all" and/or copy counts durable before close() returns. */
+function syncList(value: string): ('all' | number)[] {
+  const list = value.split(',').map((s) => s.trim());
+  if (!list.length || list.some((s) => s !== 'all' && !/^([1-9]|1[0-6])$/.test(s))) {
+    throw bad(
+      `--sync-replicas must be a comma-separated list of "all" and integers from 1 to 16, not ${JSON.stringify(value)}`,
+    );
+  }
+  return list.map((s) => (s === 'all' ? 'all' : Number(s)));
+}
+
 function chunkerList(value: string): string[] {
   const list = value
     .split(',')
@@ -127,6 +138,7 @@ const mib = (n: number) => `${n / 1048576}MiB`;
 interface WriteFlags extends OutputFlags, ClusterFlags {
   size: string;
   replicas: string;
+  syncReplicas: string;
   block: string;
   smallBlock: string;
   smallSize?: string;
@@ -176,6 +188,7 @@ function writeOptions(o: WriteFlags) {
   return {
     sizeBytes,
     replicas: intList(o.replicas, '--replicas', 1, 16),
+    syncReplicas: syncList(o.syncReplicas),
     blockBytes: sizeFlag(o.block, '--block', 1),
     smallBlockBytes: parseSize(o.smallBlock, '--small-block'),
     smallSizeBytes: o.smallSize ? sizeFlag(o.smallSize, '--small-size', 1) : sizeBytes,
@@ -262,6 +275,11 @@ export function registerBenchCommands(program: Command): void {
           mib(WRITE_DEFAULTS.sizeBytes),
         )
         .option('--replicas <list>', 'replica counts to measure', WRITE_DEFAULTS.replicas.join(','))
+        .option(
+          '--sync-replicas <list>',
+          'copies durable before close() returns, for each replica count: "all" (strict) and/or N (the mount\'s --sync-replicas N; skipped where N >= the replica count)',
+          WRITE_DEFAULTS.syncReplicas.join(','),
+        )
         .option('--block <size>', 'size of each large write()', mib(WRITE_DEFAULTS.blockBytes))
         .option('--small-block <size>', 'size of each small write() (0: skip the small-write rows)', '4KiB')
         .option('--small-size <size>', 'bytes per file of the small-write rows (default: --size)')
