@@ -28,7 +28,7 @@ export interface MetadataBenchOptions {
 }
 
 export const METADATA_DEFAULTS: MetadataBenchOptions = {
-  chunks: 1_000_000,
+  chunks: 2_000_000,
   batches: [64, 1024, 8192],
   inFlight: [1, 8],
   seconds: 3,
@@ -277,7 +277,7 @@ export async function runMetadataBench(opts: MetadataBenchOptions): Promise<Benc
       });
     }
     let n = 0;
-    for (const inFlight of [1, Math.max(...opts.inFlight)]) {
+    for (const inFlight of [...new Set([1, Math.max(...opts.inFlight)])]) {
       steps.next(`commits of new files of ${opts.commitRefs} existing chunks, ${inFlight} in flight`);
       const r = await rate(opts.seconds, inFlight, pid, async () => {
         const k = n++;

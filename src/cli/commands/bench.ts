@@ -8,7 +8,7 @@ import { parseChunkerSpec } from '../../chunking/params.ts';
 import { printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import type { ExistingCluster } from '../../../bench/lib/cluster.ts';
-import { WRITE_DEFAULTS, runWriteBench, writeChart } from '../../../bench/write.ts';
+import { WRITE_DEFAULTS, runWriteBench, writeChart, writeConfigs } from '../../../bench/write.ts';
 import { DEDUP_DEFAULTS, dedupChart, runDedupBench } from '../../../bench/dedup.ts';
 import { RESTORE_DEFAULTS, restoreChart, runRestoreBench } from '../../../bench/restore.ts';
 import { FAILOVER_DEFAULTS, failoverChart, runFailoverBench } from '../../../bench/failover.ts';
@@ -185,10 +185,14 @@ interface MetadataFlags extends OutputFlags {
 
 function writeOptions(o: WriteFlags) {
   const sizeBytes = sizeFlag(o.size, '--size', 1);
+  const replicas = intList(o.replicas, '--replicas', 1, 16);
+  const syncReplicas = syncList(o.syncReplicas);
+  if (writeConfigs({ replicas, syncReplicas }).length === 0)
+    throw bad(`--sync-replicas ${o.syncReplicas} leaves nothing to measure at --replicas ${o.replicas}`);
   return {
     sizeBytes,
-    replicas: intList(o.replicas, '--replicas', 1, 16),
-    syncReplicas: syncList(o.syncReplicas),
+    replicas,
+    syncReplicas,
     blockBytes: sizeFlag(o.block, '--block', 1),
     smallBlockBytes: parseSize(o.smallBlock, '--small-block'),
     smallSizeBytes: o.smallSize ? sizeFlag(o.smallSize, '--small-size', 1) : sizeBytes,
