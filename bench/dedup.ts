@@ -318,7 +318,7 @@ export async function runDedupBench(opts: DedupBenchOptions): Promise<BenchRepor
   for (const s of summary) {
     const f = floor.find((x) => x.changePercent === s.changePercent);
     if (f && f.meanNewShare > 0 && s.chunker !== 'fixed:4k') {
-      report.ratios[`offline_${s.chunker}_c${s.changePercent}_new_vs_pages`] =
+      report.ratios[`offline_${s.chunker}_c${s.changePercent}_new_vs_page_floor`] =
         s.meanNewShare / f.meanNewShare;
     }
   }

@@ -133,7 +133,7 @@ function withCluster(cmd: Command): Command {
   return addTlsOptions(cmd);
 }
 
-const mib = (n: number) => `${n / 1048576}MiB`;
+const mib = (n: number) => (n % 1073741824 === 0 ? `${n / 1073741824}GiB` : `${n / 1048576}MiB`);
 
 interface WriteFlags extends OutputFlags, ClusterFlags {
   size: string;
@@ -281,7 +281,7 @@ export function registerBenchCommands(program: Command): void {
         .option('--replicas <list>', 'replica counts to measure', WRITE_DEFAULTS.replicas.join(','))
         .option(
           '--sync-replicas <list>',
-          'copies durable before close() returns, for each replica count: "all" (strict) and/or N (the mount\'s --sync-replicas N; skipped where N >= the replica count)',
+          'copies durable before close() returns, for each replica count: "all" (strict) and/or N (the mount\'s --sync-replicas N; skipped where N > the replica count)',
           WRITE_DEFAULTS.syncReplicas.join(','),
         )
         .option('--block <size>', 'size of each large write()', mib(WRITE_DEFAULTS.blockBytes))
