@@ -8,8 +8,6 @@ import { StorageClient } from '../../src/client/storage-client.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
 import type { ClusterCredentials, TlsMaterial } from '../../src/rpc/credentials.ts';
 import { StdchkError } from '../../src/errors/index.ts';
-import { unary } from '../../src/rpc/index.ts';
-import { decodeRefs, encodeHashes, isHole } from '../../src/chunking/refs.ts';
 import { run } from './proc.ts';
 
 /** An existing cluster to measure instead of a one-machine grid. */
@@ -164,36 +162,6 @@ export class BenchCluster {
       clearTimeout(t);
     }
     if (mountSource(m.mountpoint)?.startsWith('stdchk:')) await run('umount', ['-l', m.mountpoint]);
-  }
-
-  /**
-   * The fewest live replicas any data chunk of the newest version of `file` has, as the
-   * manager sees it (`stdchk status`'s view of the file): the file is fully replicated at `r`
-   * once this is >= r. Holes (zero chunks) are not stored and do not count.
-   */
-  async minReplicas(file: string): Promise<number> {
-    const c = this.client();
-    const status = await c.status();
-    const alive = new Set(status.benefactors.filter((b) => b.alive).map((b) => b.id));
-    const v = await unary(c.manager, 'openVersion', { path: file, version: 0 });
-    try {
-      const hashes = decodeRefs(v.refs)
-        .filter((r) => !isHole(r))
-        .map((r) => r.hash);
-      let min = Infinity;
-      for (let i = 0; i < hashes.length; i += 4096) {
-        const loc = await unary(c.manager, 'locateChunks', {
-          hashes: encodeHashes(hashes.slice(i, i + 4096)),
-        });
-        for (const l of loc.locations) {
-          const live = l.benefactors.filter((b) => alive.has(loc.benefactors[b]?.id ?? '')).length;
-          min = Math.min(min, live);
-        }
-      }
-      return min === Infinity ? 0 : min;
-    } finally {
-      await unary(c.manager, 'releaseLeases', { leaseIds: [v.leaseId] }).catch(() => undefined);
-    }
   }
 
   /** The benefactors' pack files (local grid only), to drop them from the page cache for cold reads. */
