@@ -2,8 +2,9 @@ import type * as grpc from '@grpc/grpc-js';
 import { StdchkError, invalid, toServiceError } from '../errors/index.ts';
 import { HASH_BYTES } from '../hashing/index.ts';
 import { MAX_CHUNK_BYTES, decodeHashes } from '../chunking/refs.ts';
-import { authenticate, protos, unaryHandler } from '../rpc/index.ts';
+import { protos, unaryHandler } from '../rpc/index.ts';
 import type { ServerOptions } from '../rpc/index.ts';
+import { MAX_BATCH_REFS, packedHashes } from '../validation/index.ts';
 import type { BenefactorHandlers } from '../generated/stdchk/v1/Benefactor.ts';
 import type { StoreRequest__Output } from '../generated/stdchk/v1/StoreRequest.ts';
 import type { StoreAck } from '../generated/stdchk/v1/StoreAck.ts';
@@ -86,13 +87,6 @@ function storeChunks(
       logFailure(opts, call, e);
       if (!call.cancelled) call.emit('error', toServiceError(e));
     };
-    try {
-      authenticate(opts, call);
-    } catch (e) {
-      failed = true;
-      call.emit('error', toServiceError(e));
-      return;
-    }
     call.on('cancelled', () => {
       failed = true;
     });
@@ -147,13 +141,8 @@ function readChunks(
   opts: BenefactorServiceOptions,
 ): grpc.handleServerStreamingCall<ReadRequest__Output, ReadReply> {
   return (call) => {
-    try {
-      authenticate(opts, call);
-    } catch (e) {
-      call.emit('error', toServiceError(e));
-      return;
-    }
     const run = async () => {
+      packedHashes(call.request.hashes, 'ReadChunks hashes', MAX_BATCH_REFS);
       const hashes = decodeHashes(call.request.hashes, 'ReadChunks hashes');
       let reply: ChunkData[] = [];
       let bytes = 0;
