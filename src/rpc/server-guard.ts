@@ -101,6 +101,15 @@ export function guardInterceptor(opts: GuardOptions): grpc.ServerInterceptor {
             if (!refused) forward();
           },
         }),
+      // Once refused, the handler's late replies go nowhere: a reply written
+      // after the refusal ended the stream would break it before the status
+      // reaches the caller (seen: a StoreChunks ack racing a refused message).
+      sendMessage: (message, forward) => {
+        if (!refused) forward(message);
+      },
+      sendStatus: (status, forward) => {
+        if (!refused) forward(status);
+      },
     });
   };
 }

@@ -48,6 +48,10 @@ const ITERATIONS = env('STDCHK_FUZZ_ITERATIONS', 2_500);
 const SECONDS = env('STDCHK_FUZZ_SECONDS', 30);
 const CONCURRENCY = Math.max(1, env('STDCHK_FUZZ_CONCURRENCY', 8));
 const DEADLINE_MS = 30_000;
+/** STDCHK_FUZZ_ONLY=I,J: generate every request but send only these (to replay a failure). */
+const ONLY = process.env.STDCHK_FUZZ_ONLY
+  ? new Set(process.env.STDCHK_FUZZ_ONLY.split(',').map(Number))
+  : undefined;
 
 const MiB = 1024 * 1024;
 
@@ -411,6 +415,7 @@ async function fuzzService(
   const worker = async () => {
     while (index < ITERATIONS && Date.now() < stopAt && report.failures.length < 20) {
       const c = makeCase(rng, fuzzer, methods, index++, service);
+      if (ONLY && !ONLY.has(c.index)) continue;
       const client = clients[c.index % clients.length] as grpc.Client;
       const o = await callRaw(client, c.method, c.payloads, {
         metadata: c.metadata,
@@ -443,13 +448,15 @@ async function fuzzService(
   return report;
 }
 
-/** The real benefactors' addresses (the manager may also list ones the fuzzer registered). */
+/** The real benefactors' addresses, in grid order (the manager may also list ones the fuzzer registered). */
 async function benefactorAddresses(): Promise<string[]> {
-  const ids = grid.benefactors.map((_, i) =>
-    readFileSync(path.join(grid.benefactorStore(i), 'benefactor.id'), 'utf8').trim(),
-  );
   const s = await storage.status();
-  return s.benefactors.filter((b) => ids.includes(b.id)).map((b) => b.address);
+  return grid.benefactors.map((_, i) => {
+    const id = readFileSync(path.join(grid.benefactorStore(i), 'benefactor.id'), 'utf8').trim();
+    const b = s.benefactors.find((x) => x.id === id);
+    if (!b) throw new Error(`benefactor-${i} (${id}) is not registered`);
+    return b.address;
+  });
 }
 
 /** Keeps the grid's logs of a failed run (the grid's folder is removed afterwards). */
@@ -471,6 +478,53 @@ function recordReport(service: string, r: Report): void {
   all[service] = { seed: SEED, ...r };
   writeFileSync(file, JSON.stringify(all, null, 2));
 }
+
+// ---------------------------------------------------------------- oversized messages
+
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+test.serial('oversized messages are refused with RESOURCE_EXHAUSTED before they are buffered', async (t) => {
+  const SIZE = 100 * MiB;
+  const huge = Buffer.alloc(SIZE, 0x0a);
+  const benefactor = (await benefactorAddresses())[0] as string;
+  const benefactorPid = grid.benefactors[0]?.child.pid as number;
+  // A small valid StoreRequest first, so the refusal races an ack in flight.
+  const storeMethod = serviceMethods('Benefactor').find((m) => m.name === 'StoreChunks') as FuzzMethod;
+  const small = storeMethod.encode({ seq: 1 });
+  const cases: [ServiceName, string, number, string, Buffer[]][] = [
+    ['Manager', grid.managerAddress, grid.manager?.child.pid as number, 'CommitVersion', [huge]],
+    ['Manager', grid.managerAddress, grid.manager?.child.pid as number, 'ReportInventory', [huge]],
+    ['Benefactor', benefactor, benefactorPid, 'StoreChunks', [small, huge]],
+    ['Benefactor', benefactor, benefactorPid, 'ReadChunks', [huge]],
+    ['Scheduler', grid.schedulerAddress, grid.scheduler?.child.pid as number, 'SubmitJob', [huge]],
+  ];
+  for (const [service, address, pid, name, payloads] of cases) {
+    const m = serviceMethods(service).find((x) => x.name === name) as FuzzMethod;
+    const client = rawClient(service, address);
+    const md = new grpc.Metadata();
+    md.set(AUTH_HEADER, makeToken(secret, m.path));
+    writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
+    const before = memoryOf(pid);
+    const o = await callRaw(client, m, payloads, { metadata: md, deadlineMs: 60_000 });
+    const after = memoryOf(pid);
+    client.close();
+    const grew = after.hwm - before.rss;
+    t.log(
+      `${service}.${name}: ${grpc.status[o.code]} "${o.details}"; peak RSS grew by ${(grew / MiB).toFixed(1)} MiB (RSS ${(before.rss / MiB).toFixed(0)} -> ${(after.rss / MiB).toFixed(0)} MiB)`,
+    );
+    t.is(o.code, grpc.status.RESOURCE_EXHAUSTED, `${service}.${name} refuses a 100 MiB message`);
+    t.true(
+      grew < SIZE / 4,
+      `${service}.${name}: the server did not buffer the message (peak grew ${grew} bytes)`,
+    );
+  }
+  assertAllRunning(t);
+});
 
 for (const [i, service] of (['Manager', 'Benefactor', 'Scheduler'] as const).entries()) {
   test.serial(
