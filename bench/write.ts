@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalGrid } from '../src/grid/local-grid.ts';
 import { StorageClient } from '../src/client/storage-client.ts';
+import type { TlsMaterial } from '../src/rpc/credentials.ts';
 import { FreshData } from './lib/data.ts';
 import { MiB, mbps, newReport, progressBar } from './lib/report.ts';
 import type { BenchReport } from './lib/report.ts';
@@ -12,7 +13,7 @@ export interface WriteBenchOptions {
   replicas: number[];
   blockBytes: number;
   /** Use an existing cluster instead of starting a local grid. */
-  manager?: { address: string; secret: Buffer | undefined };
+  manager?: { address: string; secret: Buffer | undefined; tls?: TlsMaterial | undefined };
   dir?: string;
 }
 
@@ -59,7 +60,11 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   let client: StorageClient;
   try {
     if (opts.manager) {
-      client = new StorageClient({ managerAddress: opts.manager.address, secret: opts.manager.secret });
+      client = new StorageClient({
+        managerAddress: opts.manager.address,
+        secret: opts.manager.secret,
+        tls: opts.manager.tls,
+      });
     } else {
       grid = new LocalGrid({ dir: path.join(dir, 'grid'), benefactors: 3 });
       await grid.start();

@@ -5,9 +5,11 @@ import path from 'node:path';
 import { hex } from '../hashing/index.ts';
 import { bind, createServer, shutdown } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import { PackChunkStore } from './pack-store.ts';
 import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
 import { ManagerLink } from './manager-link.ts';
+import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE_BYTES, Scrubber } from './scrub.ts';
 
 export interface BenefactorOptions {
   managerAddress: string;
@@ -20,9 +22,15 @@ export interface BenefactorOptions {
   /** Host name used to spread replicas over machines (default: os.hostname()). */
   host?: string;
   secret?: Buffer;
+  /** Mutual TLS: serve it, and use it to the manager and to peers. */
+  tls?: TlsMaterial;
   logger: Logger;
   /** Until the manager's RegisterReply says otherwise. */
   heartbeatIntervalMs?: number;
+  /** From the end of one scrub pass to the start of the next (default 24 h; 0: no scrubbing). */
+  scrubIntervalMs?: number;
+  /** Most bytes per second a scrub reads (default 16 MiB/s). */
+  scrubRateBytesPerSec?: number;
 }
 
 export interface BenefactorHandle {
@@ -88,7 +96,12 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     logger,
     onCorrupt: (hash) => corrupt.set(hex(hash), hash),
   });
-  const server = createServer({ secret: opts.secret, logger, maxReceiveBytes: MAX_RECEIVE_BYTES });
+  const server = createServer({
+    secret: opts.secret,
+    tls: opts.tls,
+    logger,
+    maxReceiveBytes: MAX_RECEIVE_BYTES,
+  });
   let id: string;
   let bound: string;
   try {
@@ -101,6 +114,13 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     throw e;
   }
   const address = publicAddress(bound, opts.advertise);
+  const scrubber = new Scrubber({
+    store,
+    storeDir: opts.storeDir,
+    intervalMs: opts.scrubIntervalMs ?? DEFAULT_SCRUB_INTERVAL_MS,
+    rateBytesPerSec: opts.scrubRateBytesPerSec ?? DEFAULT_SCRUB_RATE_BYTES,
+    logger,
+  });
   const link = new ManagerLink({
     managerAddress: opts.managerAddress,
     store,
@@ -108,11 +128,14 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     host,
     address,
     secret: opts.secret,
+    tls: opts.tls,
     logger,
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     corrupt,
+    scrub: () => scrubber.report(),
   });
   link.start();
+  scrubber.start();
   logger.info({ id, address, listen: bound, host, manager: opts.managerAddress }, 'benefactor started');
 
   let stopping: Promise<void> | undefined;
@@ -121,6 +144,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     address,
     stop() {
       stopping ??= (async () => {
+        await scrubber.stop();
         await link.stop();
         await shutdown(server);
         await store.close();

@@ -5,13 +5,16 @@ import { hashChunk, hex } from '../hashing/index.ts';
 import { decodeHashes, encodeHashes, encodeRefs } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { connectBenefactor, connectManager, unary } from '../rpc/index.ts';
+import { splitChunks } from '../rpc/chunk-frames.ts';
 import type { ManagerClient } from '../rpc/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { Logger } from '../logging/index.ts';
 import type { Command__Output } from '../generated/stdchk/v1/Command.ts';
 import type { ReplicateCommand__Output } from '../generated/stdchk/v1/ReplicateCommand.ts';
 import type { ReadReply__Output } from '../generated/stdchk/v1/ReadReply.ts';
 import type { InventoryPart } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { ChunkStore, StoredChunk } from './chunk-store.ts';
+import type { ScrubProgress } from './scrub.ts';
 
 export interface ManagerLinkOptions {
   managerAddress: string;
@@ -21,11 +24,14 @@ export interface ManagerLinkOptions {
   /** Address peers reach this benefactor at. */
   address: string;
   secret?: Buffer | undefined;
+  tls?: TlsMaterial | undefined;
   logger: Logger;
   /** Used until the manager says otherwise in RegisterReply. */
   heartbeatIntervalMs?: number | undefined;
   /** Chunks found corrupt (filled by the store, keyed by hex); sent and cleared with each heartbeat. */
   corrupt: Map<string, Buffer>;
+  /** The scrub's progress, sent with each heartbeat. */
+  scrub?: () => ScrubProgress;
 }
 
 /** Refs per ReportInventory part. */
@@ -70,7 +76,7 @@ export class ManagerLink {
   private loop: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ManagerLinkOptions) {
-    this.manager = connectManager(opts.managerAddress, { secret: opts.secret });
+    this.manager = connectManager(opts.managerAddress, { secret: opts.secret, tls: opts.tls });
     this.intervalMs = opts.heartbeatIntervalMs ?? 2_000;
   }
 
@@ -178,6 +184,7 @@ export class ManagerLink {
         freeBytes: s.freeBytes,
         chunks: s.chunks,
         corruptHashes: encodeHashes(corrupt.map(([, h]) => h)),
+        ...(this.opts.scrub ? { scrub: this.opts.scrub() } : {}),
       },
       { timeoutMs: RPC_TIMEOUT_MS },
     );
@@ -278,7 +285,7 @@ export class ManagerLink {
       throw new StdchkError('INVALID_ARGUMENT', 'replicate command without a source address');
     }
     if (wanted.length > 0 && source) {
-      const peer = connectBenefactor(source, { secret: this.opts.secret });
+      const peer = connectBenefactor(source, { secret: this.opts.secret, tls: this.opts.tls });
       try {
         for (let i = 0; i < wanted.length && !this.stopped; i += REPLICATE_HASHES_PER_CALL) {
           const slice = wanted.slice(i, i + REPLICATE_HASHES_PER_CALL);
@@ -336,14 +343,21 @@ export class ManagerLink {
         });
       };
       call.on('data', (reply: ReadReply__Output) => {
-        for (const c of reply.chunks) {
-          if (c.missing) continue;
+        let chunks: StoredChunk[];
+        try {
+          chunks = splitChunks(reply.refs, reply.data, `ReadChunks reply from ${source}`);
+        } catch (e) {
+          this.opts.logger.warn({ source, reason: errorMessage(e) }, 'peer sent a malformed reply');
+          call.cancel();
+          return;
+        }
+        for (const c of chunks) {
           // Checked here too so one bad chunk from the peer does not reject a whole batch.
           if (!hashChunk(c.data).equals(c.hash)) {
             this.opts.logger.warn({ source, hash: hex(c.hash) }, 'peer sent a chunk not matching its hash');
             continue;
           }
-          batch.push({ hash: c.hash, data: c.data });
+          batch.push(c);
           bytes += c.data.length;
           if (bytes >= REPLICATE_BATCH_BYTES) flush();
         }

@@ -1,7 +1,13 @@
 import type * as grpc from '@grpc/grpc-js';
-import { StdchkError, invalid, toServiceError } from '../errors/index.ts';
+import { StdchkError, toServiceError } from '../errors/index.ts';
 import { HASH_BYTES } from '../hashing/index.ts';
-import { MAX_CHUNK_BYTES, decodeHashes } from '../chunking/refs.ts';
+import { decodeHashes } from '../chunking/refs.ts';
+import {
+  MAX_CHUNKS_PER_MESSAGE,
+  MAX_DATA_BYTES_PER_MESSAGE,
+  encodeReadReply,
+  splitChunks,
+} from '../rpc/chunk-frames.ts';
 import { protos, unaryHandler } from '../rpc/index.ts';
 import type { ServerOptions } from '../rpc/index.ts';
 import { MAX_BATCH_REFS, packedHashes } from '../validation/index.ts';
@@ -10,15 +16,12 @@ import type { StoreRequest__Output } from '../generated/stdchk/v1/StoreRequest.t
 import type { StoreAck } from '../generated/stdchk/v1/StoreAck.ts';
 import type { ReadRequest__Output } from '../generated/stdchk/v1/ReadRequest.ts';
 import type { ReadReply } from '../generated/stdchk/v1/ReadReply.ts';
-import type { ChunkData } from '../generated/stdchk/v1/ChunkData.ts';
 import type { ChunkStore, StoredChunk } from './chunk-store.ts';
 
-export const MAX_CHUNKS_PER_MESSAGE = 4096;
-export const MAX_DATA_BYTES_PER_MESSAGE = 32 * 1024 * 1024;
 /** The server refuses larger messages before buffering them (a full message plus framing). */
-export const MAX_RECEIVE_BYTES = 40 * 1024 * 1024;
+export const MAX_RECEIVE_BYTES = MAX_DATA_BYTES_PER_MESSAGE + 8 * 1024 * 1024;
 /** ReadChunks replies are cut at about this size. */
-export const READ_REPLY_BYTES = 1024 * 1024;
+export const READ_REPLY_BYTES = 4 * 1024 * 1024;
 /** StoreChunks requests being stored at once per stream before the stream is paused. */
 const MAX_IN_FLIGHT = 16;
 /** ReadChunks reads this many chunks at once (replies stay in request order). */
@@ -32,32 +35,7 @@ export interface BenefactorServiceOptions extends ServerOptions {
 
 /** A StoreRequest's chunks, validated; throws INVALID_ARGUMENT / TOO_LARGE. */
 export function parseStoreRequest(req: StoreRequest__Output): StoredChunk[] {
-  if (req.chunks.length > MAX_CHUNKS_PER_MESSAGE) {
-    throw invalid(
-      `StoreChunks seq ${req.seq}: ${req.chunks.length} chunks, at most ${MAX_CHUNKS_PER_MESSAGE}`,
-    );
-  }
-  let total = 0;
-  return req.chunks.map((c, i) => {
-    if (c.hash.length !== HASH_BYTES) {
-      throw invalid(
-        `StoreChunks seq ${req.seq}: chunk ${i} has a ${c.hash.length}-byte hash, not ${HASH_BYTES}`,
-      );
-    }
-    if (c.data.length === 0 || c.data.length > MAX_CHUNK_BYTES) {
-      throw invalid(
-        `StoreChunks seq ${req.seq}: chunk ${i} has ${c.data.length} bytes, not 1..${MAX_CHUNK_BYTES}`,
-      );
-    }
-    total += c.data.length;
-    if (total > MAX_DATA_BYTES_PER_MESSAGE) {
-      throw new StdchkError(
-        'TOO_LARGE',
-        `StoreChunks seq ${req.seq}: more than ${MAX_DATA_BYTES_PER_MESSAGE} bytes of chunks in one message`,
-      );
-    }
-    return { hash: c.hash, data: c.data };
-  });
+  return splitChunks(req.refs, req.data, `StoreChunks seq ${req.seq}`);
 }
 
 function logFailure(opts: ServerOptions, call: { getPeer(): string; getPath(): string }, e: unknown): void {
@@ -144,11 +122,14 @@ function readChunks(
     const run = async () => {
       packedHashes(call.request.hashes, 'ReadChunks hashes', MAX_BATCH_REFS);
       const hashes = decodeHashes(call.request.hashes, 'ReadChunks hashes');
-      let reply: ChunkData[] = [];
+      let reply: StoredChunk[] = [];
+      let missing: Buffer[] = [];
       let bytes = 0;
       const flush = async () => {
-        const more = call.write({ chunks: reply });
+        // Pre-encoded: the method's serializer passes Buffers through (see addBenefactorService).
+        const more = call.write(encodeReadReply(reply, missing) as unknown as ReadReply);
         reply = [];
+        missing = [];
         bytes = 0;
         if (!more) await drained(call);
       };
@@ -157,13 +138,14 @@ function readChunks(
         const datas = await Promise.all(slice.map((h) => opts.store.get(h)));
         for (const [j, hash] of slice.entries()) {
           const data = datas[j];
-          reply.push(data ? { hash, data } : { hash, data: Buffer.alloc(0), missing: true });
+          if (data) reply.push({ hash, data });
+          else missing.push(hash);
           bytes += HASH_BYTES + (data?.length ?? 0);
-          if (bytes >= READ_REPLY_BYTES) await flush();
+          if (bytes >= READ_REPLY_BYTES || reply.length >= MAX_CHUNKS_PER_MESSAGE) await flush();
         }
       }
       if (call.cancelled) return;
-      if (reply.length > 0) await flush();
+      if (reply.length > 0 || missing.length > 0) await flush();
       call.end();
     };
     run().catch((e: unknown) => {
@@ -193,5 +175,12 @@ export function benefactorHandlers(opts: BenefactorServiceOptions): BenefactorHa
 }
 
 export function addBenefactorService(server: grpc.Server, opts: BenefactorServiceOptions): void {
-  server.addService(protos().Benefactor.service, benefactorHandlers(opts));
+  const service = protos().Benefactor.service;
+  server.addService(
+    {
+      ...service,
+      ReadChunks: { ...service.ReadChunks, responseSerialize: (reply: Buffer) => reply },
+    } as grpc.ServiceDefinition,
+    benefactorHandlers(opts),
+  );
 }

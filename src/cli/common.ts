@@ -3,19 +3,46 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { StdchkError } from '../errors/index.ts';
-import { resolveSecret } from '../config/secret.ts';
 import { StorageClient } from '../client/storage-client.ts';
+import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
+import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';
 
 /** Where `stdchk up` keeps its grid unless --dir says otherwise. */
 export const DEFAULT_UP_DIR = '.stdchk';
 
-export interface ClientFlags {
+export interface ClientFlags extends CredentialFlags {
   manager?: string;
-  secretFile?: string;
+}
+
+/**
+ * --tls-ca, --tls-cert, --tls-key: the same three flags (and STDCHK_TLS_*
+ * variables) for every daemon and client command.
+ */
+export function addTlsOptions(cmd: Command, fallback = ''): Command {
+  const or = (env: string) => `(default: $${env}${fallback})`;
+  return cmd
+    .addOption(new Option('--tls-ca <file>', `mutual TLS: the cluster CA certificate ${or('STDCHK_TLS_CA')}`))
+    .addOption(
+      new Option(
+        '--tls-cert <file>',
+        `mutual TLS: this node's certificate, signed by the CA ${or('STDCHK_TLS_CERT')}`,
+      ),
+    )
+    .addOption(new Option('--tls-key <file>', `mutual TLS: this node's private key ${or('STDCHK_TLS_KEY')}`));
+}
+
+/** A daemon's credential flags: the secret, TLS, and --insecure to run with neither. */
+export function addDaemonCredentialOptions(cmd: Command): Command {
+  cmd.option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)');
+  addTlsOptions(cmd);
+  return cmd.option(
+    '--insecure',
+    'run without authentication: neither a secret nor TLS (only on a trusted network)',
+  );
 }
 
 export function addClientOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(
       new Option(
         '--manager <addr>',
@@ -28,20 +55,35 @@ export function addClientOptions(cmd: Command): Command {
         'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)',
       ),
     );
+  return addTlsOptions(cmd, ', else ./.stdchk/tls');
 }
 
-/** Manager address and secret from flags, environment, or a local `stdchk up` grid, in that order. */
+/**
+ * Credentials of a client command: flags, else environment, else (when the
+ * address itself came from the `stdchk up` grid in ./.stdchk) that grid's
+ * secret and TLS files.
+ */
+export function resolveGridCredentials(flags: CredentialFlags, fromGrid: boolean): ClusterCredentials {
+  if (!fromGrid) return resolveCredentials(flags);
+  const upSecret = path.join(DEFAULT_UP_DIR, 'secret');
+  return resolveCredentials(flags, {
+    secretFile: existsSync(upSecret) ? upSecret : undefined,
+    tls: gridClientTls(DEFAULT_UP_DIR),
+  });
+}
+
+/** Manager address and credentials from flags, environment, or a local `stdchk up` grid, in that order. */
 export function resolveClientConfig(flags: ClientFlags): {
   managerAddress: string;
   secret: Buffer | undefined;
+  tls: TlsMaterial | undefined;
 } {
   let managerAddress = flags.manager ?? process.env.STDCHK_MANAGER;
-  let secretFile = flags.secretFile ?? process.env.STDCHK_SECRET_FILE;
+  let fromGrid = false;
   const upAddr = path.join(DEFAULT_UP_DIR, 'manager.addr');
   if (!managerAddress && existsSync(upAddr)) {
     managerAddress = readFileSync(upAddr, 'utf8').trim();
-    const upSecret = path.join(DEFAULT_UP_DIR, 'secret');
-    if (!secretFile && existsSync(upSecret)) secretFile = upSecret;
+    fromGrid = true;
   }
   if (!managerAddress) {
     throw new StdchkError(
@@ -49,12 +91,13 @@ export function resolveClientConfig(flags: ClientFlags): {
       'no manager address: pass --manager HOST:PORT or set STDCHK_MANAGER',
     );
   }
-  return { managerAddress, secret: resolveSecret(secretFile) };
+  const { secret, tls } = resolveGridCredentials(flags, fromGrid);
+  return { managerAddress, secret, tls };
 }
 
 export function openClient(flags: ClientFlags): StorageClient {
-  const { managerAddress, secret } = resolveClientConfig(flags);
-  return new StorageClient({ managerAddress, secret });
+  const { managerAddress, secret, tls } = resolveClientConfig(flags);
+  return new StorageClient({ managerAddress, secret, tls });
 }
 
 export function parseReplicas(value: string): number {
@@ -68,17 +111,20 @@ export function parseReplicas(value: string): number {
   return n;
 }
 
-/** A daemon's secret; refuses to go on without one unless --insecure was given. */
-export function requireSecret(secretFile: string | undefined, insecure: boolean | undefined, role: string) {
-  const secret = resolveSecret(secretFile);
-  if (!secret && !insecure) {
+/** --sync-replicas: how many of the replicas are durable before close()/put return. */
+export function parseSyncReplicas(value: string | undefined, replicas: number): number | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > replicas) {
     throw new StdchkError(
       'INVALID_ARGUMENT',
-      `${role} needs the cluster secret: pass --secret-file FILE (or STDCHK_SECRET_FILE), or --insecure to run without authentication`,
+      `--sync-replicas must be "all" or an integer from 1 to --replicas (${replicas}), not ${JSON.stringify(value)}`,
     );
   }
-  return secret;
+  return n;
 }
+
+export { requireCredentials } from '../rpc/credentials.ts';
 
 export function checkListen(listen: string): string {
   if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {

@@ -7,6 +7,7 @@ import { registerGridDemoCommand } from './commands/demo-grid.ts';
 import { registerMountCommand } from './commands/mount.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerSchedulerCommands } from './commands/scheduler.ts';
+import { registerCertsCommands } from './commands/certs.ts';
 import { fail } from './output.ts';
 
 const program = new Command()
@@ -24,6 +25,7 @@ registerGridDemoCommand(program);
 registerMountCommand(program);
 registerBenchCommands(program);
 registerSchedulerCommands(program);
+registerCertsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,16 +1,26 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
-import { connectBenefactor } from '../rpc/index.ts';
+import { connectBenefactor, protos } from '../rpc/index.ts';
+import type { ClusterCredentials } from '../rpc/credentials.ts';
 import type { BenefactorClient } from '../rpc/index.ts';
-import type { StoreRequest } from '../generated/stdchk/v1/StoreRequest.ts';
+import { encodeStoreRequest, nextStoreSeq, splitChunks } from '../rpc/chunk-frames.ts';
+import type { ChunkPayload } from '../rpc/chunk-frames.ts';
 import type { StoreAck__Output } from '../generated/stdchk/v1/StoreAck.ts';
 import type { ReadReply__Output } from '../generated/stdchk/v1/ReadReply.ts';
-import { StdchkError, fromServiceError } from '../errors/index.ts';
+import { StdchkError, errorMessage, fromServiceError } from '../errors/index.ts';
 import { encodeHashes } from '../chunking/refs.ts';
 import { hashChunk, hex } from '../hashing/index.ts';
 
-export interface ChunkPayload {
-  hash: Buffer;
-  data: Buffer;
+export type { ChunkPayload };
+
+/** A StoreRequest encoded once, sent as is to every replica. */
+export interface StoreFrame {
+  seq: number;
+  bytes: Buffer;
+}
+
+export function storeFrame(chunks: readonly ChunkPayload[]): StoreFrame {
+  const seq = nextStoreSeq();
+  return { seq, bytes: encodeStoreRequest(seq, chunks) };
 }
 
 interface PendingAck {
@@ -23,16 +33,20 @@ interface PendingAck {
  * at once (pipelining); the benefactor acks them in order once durable.
  */
 class StoreStream {
-  private readonly call: ClientDuplexStream<StoreRequest, StoreAck__Output>;
+  private readonly call: ClientDuplexStream<Buffer, StoreAck__Output>;
   private readonly pending = new Map<number, PendingAck>();
-  private nextSeq = 1;
   failed: StdchkError | undefined;
 
   constructor(
     client: BenefactorClient,
     private readonly address: string,
   ) {
-    this.call = client.storeChunks();
+    const method = protos().Benefactor.service.StoreChunks;
+    this.call = client.makeBidiStreamRequest(
+      method.path,
+      (frame: Buffer) => frame,
+      method.responseDeserialize as (bytes: Buffer) => StoreAck__Output,
+    );
     this.call.on('data', (ack: StoreAck__Output) => {
       const p = this.pending.get(ack.seq);
       if (!p) return;
@@ -51,12 +65,11 @@ class StoreStream {
     this.pending.clear();
   }
 
-  store(chunks: ChunkPayload[]): Promise<StoreAck__Output> {
+  store(frame: StoreFrame): Promise<StoreAck__Output> {
     if (this.failed) return Promise.reject(this.failed);
-    const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      this.call.write({ seq, chunks: chunks.map((c) => ({ hash: c.hash, data: c.data })) });
+      this.pending.set(frame.seq, { resolve, reject });
+      this.call.write(frame.bytes);
     });
   }
 
@@ -71,19 +84,19 @@ export class BenefactorPool {
   private readonly clients = new Map<string, BenefactorClient>();
   private readonly streams = new Map<string, StoreStream>();
 
-  constructor(private readonly secret: Buffer | undefined) {}
+  constructor(private readonly creds: ClusterCredentials = {}) {}
 
   client(address: string): BenefactorClient {
     let c = this.clients.get(address);
     if (!c) {
-      c = connectBenefactor(address, { secret: this.secret });
+      c = connectBenefactor(address, this.creds);
       this.clients.set(address, c);
     }
     return c;
   }
 
   /** Stores chunks durably on one benefactor; resolves with its ack. */
-  async store(address: string, chunks: ChunkPayload[], timeoutMs = 60_000): Promise<StoreAck__Output> {
+  async store(address: string, frame: StoreFrame, timeoutMs = 60_000): Promise<StoreAck__Output> {
     let s = this.streams.get(address);
     if (!s || s.failed) {
       s = new StoreStream(this.client(address), address);
@@ -98,7 +111,7 @@ export class BenefactorPool {
       );
     });
     try {
-      return await Promise.race([s.store(chunks), timeout]);
+      return await Promise.race([s.store(frame), timeout]);
     } catch (e) {
       // A stream that failed or timed out is not reused.
       if (this.streams.get(address) === s) this.streams.delete(address);
@@ -122,8 +135,15 @@ export class BenefactorPool {
         { deadline: new Date(Date.now() + timeoutMs) },
       );
       call.on('data', (reply: ReadReply__Output) => {
-        for (const c of reply.chunks) {
-          if (c.missing) continue;
+        let chunks: ChunkPayload[];
+        try {
+          chunks = splitChunks(reply.refs, reply.data, `ReadChunks reply from ${address}`);
+        } catch (e) {
+          call.cancel();
+          reject(new StdchkError('CORRUPT', errorMessage(e)));
+          return;
+        }
+        for (const c of chunks) {
           if (!hashChunk(c.data).equals(c.hash)) continue;
           out.set(hex(c.hash), c.data);
         }

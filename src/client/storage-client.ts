@@ -2,6 +2,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
 import type { ManagerClient } from '../rpc/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import { BenefactorPool } from './benefactor-pool.ts';
 import { FileWriter } from './writer.ts';
 import type { WriteOptions, WriteStats } from './writer.ts';
@@ -15,6 +16,8 @@ import type { StatusReply__Output } from '../generated/stdchk/v1/StatusReply.ts'
 export interface StorageClientOptions {
   managerAddress: string;
   secret?: Buffer | undefined;
+  /** Mutual TLS to the manager and every benefactor. */
+  tls?: TlsMaterial | undefined;
   /** How long retryable manager calls keep retrying (manager restarts). */
   retryForMs?: number;
 }
@@ -35,8 +38,9 @@ export class StorageClient {
   private readonly retryForMs: number;
 
   constructor(opts: StorageClientOptions) {
-    this.manager = connectManager(opts.managerAddress, { secret: opts.secret });
-    this.pool = new BenefactorPool(opts.secret);
+    const creds = { secret: opts.secret, tls: opts.tls };
+    this.manager = connectManager(opts.managerAddress, creds);
+    this.pool = new BenefactorPool(creds);
     this.retryForMs = opts.retryForMs ?? 30_000;
   }
 

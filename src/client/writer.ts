@@ -1,5 +1,6 @@
 import type { StorageClient } from './storage-client.ts';
-import type { ChunkPayload } from './benefactor-pool.ts';
+import { storeFrame } from './benefactor-pool.ts';
+import type { StoreFrame } from './benefactor-pool.ts';
 import type { Chunk } from '../chunking/chunker.ts';
 import { WorkerChunker } from '../chunking/worker-chunker.ts';
 import type { ChunkerPool } from './chunker-pool.ts';
@@ -14,8 +15,15 @@ import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { BenefactorRef__Output } from '../generated/stdchk/v1/BenefactorRef.ts';
 
 export interface WriteOptions {
-  /** Replicas every chunk must reach before close() returns (default 2). */
+  /** Replicas every chunk gets (default 2). */
   replicas?: number;
+  /**
+   * Replicas durable before close()/commit() return (default: all of them).
+   * Fewer: the version is committed with `replicas` as its target and the
+   * manager makes the missing copies in the background, from a benefactor
+   * that holds the chunk (what stdchk calls optimistic writes).
+   */
+  syncReplicas?: number;
   chunker?: ChunkerParams;
   mode?: number;
   uid?: number;
@@ -79,6 +87,7 @@ export class FileWriter {
     seconds: 0,
   };
   readonly replicas: number;
+  readonly syncReplicas: number;
   private readonly opts: WriteOptions;
 
   private constructor(
@@ -89,6 +98,8 @@ export class FileWriter {
   ) {
     this.opts = { ...opts };
     this.replicas = opts.replicas ?? DEFAULT_REPLICAS;
+    // A mount's setting applies to every file, whatever replica count each has.
+    this.syncReplicas = Math.min(opts.syncReplicas ?? this.replicas, this.replicas);
     this.path_ = path;
   }
 
@@ -101,6 +112,10 @@ export class FileWriter {
     const replicas = opts.replicas ?? DEFAULT_REPLICAS;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 16) {
       throw new StdchkError('INVALID_ARGUMENT', `replicas must be an integer from 1 to 16, not ${replicas}`);
+    }
+    const sync = opts.syncReplicas ?? replicas;
+    if (!Number.isInteger(sync) || sync < 1 || sync > 16) {
+      throw new StdchkError('INVALID_ARGUMENT', `sync replicas must be an integer from 1 to 16, not ${sync}`);
     }
     const params = opts.chunker ?? DEFAULT_CHUNKER_PARAMS;
     const chunker = opts.chunkerPool
@@ -296,14 +311,15 @@ export class FileWriter {
     const prep = await this.client.withRetry(() =>
       unary(this.client.manager, 'prepareChunks', {
         refs: encodeRefs(chunks.map((c) => ({ hash: c.hash, length: c.length }))),
-        replicas: this.replicas,
+        // A chunk already on the replicas a commit needs now is not sent again.
+        replicas: this.syncReplicas,
       }),
     );
     const missing = chunks.filter((_, i) => prep.present[i] !== 1);
     if (missing.length === 0) return;
-    const payload: ChunkPayload[] = missing.map((c) => ({ hash: c.hash, data: c.data as Buffer }));
+    const frame = storeFrame(missing.map((c) => ({ hash: c.hash, data: c.data as Buffer })));
     const bytes = missing.reduce((n, c) => n + c.length, 0);
-    const stored = await this.storeOnReplicas(payload, bytes, prep.targets);
+    const stored = await this.storeOnReplicas(frame, bytes, prep.targets);
     await this.client.withRetry(() =>
       unary(this.client.manager, 'reportStored', {
         replicas: stored.map((id) => ({
@@ -318,11 +334,11 @@ export class FileWriter {
   }
 
   /**
-   * Stores the payload on `replicas` distinct benefactors. A target that fails
+   * Stores the frame on `syncReplicas` distinct benefactors. A target that fails
    * is replaced by one the manager allocates, excluding every target tried.
    */
   private async storeOnReplicas(
-    payload: ChunkPayload[],
+    frame: StoreFrame,
     bytes: number,
     initial: BenefactorRef__Output[],
   ): Promise<string[]> {
@@ -353,7 +369,7 @@ export class FileWriter {
         }
         tried.add(target.id);
         try {
-          await this.client.pool.store(target.address, payload);
+          await this.client.pool.store(target.address, frame);
           stored.push(target.id);
           return;
         } catch (e) {
@@ -364,16 +380,16 @@ export class FileWriter {
       }
     };
     const slots: Promise<void>[] = [];
-    for (let i = 0; i < this.replicas; i++) {
+    for (let i = 0; i < this.syncReplicas; i++) {
       const t = initial[i];
       if (t) tried.add(t.id);
       slots.push(attempt(t, MAX_TARGET_ATTEMPTS));
     }
     await Promise.all(slots);
-    if (stored.length < this.replicas) {
+    if (stored.length < this.syncReplicas) {
       const why = errors.length ? `: ${errors.slice(-3).join('; ')}` : '';
       const code = errors.some((m) => /space/i.test(m)) ? 'NO_SPACE' : 'UNAVAILABLE';
-      throw new StdchkError(code, `stored ${stored.length} of ${this.replicas} replicas${why}`);
+      throw new StdchkError(code, `stored ${stored.length} of ${this.syncReplicas} replicas${why}`);
     }
     return stored;
   }

@@ -22,9 +22,3 @@ export function ensureSecretFile(file: string): void {
   if (existsSync(file)) return;
   writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
 }
-
-/** Secret from --secret-file, else STDCHK_SECRET_FILE, else none. */
-export function resolveSecret(secretFile: string | undefined): Buffer | undefined {
-  const file = secretFile ?? process.env.STDCHK_SECRET_FILE;
-  return file ? readSecretFile(file) : undefined;
-}

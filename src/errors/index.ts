@@ -126,11 +126,60 @@ export function fromServiceError(e: unknown, context?: string): StdchkError {
         ? (carried as ErrorCode)
         : (FROM_GRPC[se.code] ?? 'INTERNAL');
     const detail = se.details || se.message || 'request failed';
+    const tls = code === 'UNAVAILABLE' ? tlsFailure(detail) : undefined;
+    if (tls) return new StdchkError('UNAUTHENTICATED', context ? `${context}: ${tls}` : tls, { cause: e });
     return new StdchkError(code, context ? `${context}: ${detail}` : detail, { cause: e });
   }
   return new StdchkError('INTERNAL', context ? `${context}: ${errorMessage(e)}` : errorMessage(e), {
     cause: e,
   });
+}
+
+/** OpenSSL's "80FC...:error:0A00045C:SSL routines:fn:reason:file:line:..." as just "reason". */
+export function cleanTlsReason(message: string): string {
+  const m = /error:[0-9A-F]+:SSL routines:[^:]*:([^:]+)/.exec(message);
+  return (m?.[1] ?? message).trim();
+}
+
+/**
+ * A failed connection whose cause is TLS, as one clear line (not retried:
+ * credentials do not fix themselves). grpc-js reports these as UNAVAILABLE
+ * "No connection established. Last error: <Node/OpenSSL error> ...".
+ */
+export function tlsFailure(detail: string): string | undefined {
+  const last =
+    /Last error: (?:Error(?: \[\w+\])?: )?([\s\S]*?)(?: \(\d{4}-\d\d-\d\dT[^)]*\))?\.? Resolution note:/.exec(
+      detail,
+    );
+  const raw = (last ? last[1] : detail) ?? detail;
+  const reason = cleanTlsReason(raw).replace(/\.$/, '');
+  const hints: [RegExp, string][] = [
+    [
+      /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer/i,
+      "the server's certificate is not signed by the CA in --tls-ca (a node of another cluster?)",
+    ],
+    [
+      /altnames/i,
+      "the server's certificate has no SAN for the address dialled (remake it with stdchk certs node --san)",
+    ],
+    [/certificate has expired|certificate is not yet valid/i, "the server's certificate is not valid now"],
+    [
+      /alert certificate required/i,
+      'the server requires a client certificate: pass --tls-ca, --tls-cert and --tls-key',
+    ],
+    [
+      /alert (unknown ca|bad certificate|certificate expired|certificate unknown|decrypt error)/i,
+      "the server refused this node's certificate",
+    ],
+    [
+      /wrong version number|packet length too long|http request/i,
+      'the server does not speak TLS (is it running without --tls-*?)',
+    ],
+  ];
+  for (const [re, hint] of hints) {
+    if (re.test(reason)) return `TLS handshake failed: ${hint} (${reason})`;
+  }
+  return undefined;
 }
 
 export function toErrno(e: unknown): number {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { StorageClient } from '../client/storage-client.ts';
 import type { Logger } from '../logging/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
@@ -13,7 +14,10 @@ export interface MountDaemonOptions {
   mountpoint: string;
   managerAddress: string;
   secret?: Buffer | undefined;
+  tls?: TlsMaterial | undefined;
   replicas?: number;
+  /** Replicas durable before close()/fsync() return (default all). */
+  syncReplicas?: number;
   cacheDir?: string;
   cacheBytes?: number;
   /** Scratch files of non-sequential writes (default: CACHE/scratch, else the system temp folder). */
@@ -31,13 +35,18 @@ export interface MountHandle {
 
 /** `stdchk mount`: the storage as a file system at `mountpoint`. */
 export async function startMount(opts: MountDaemonOptions): Promise<MountHandle> {
-  const client = new StorageClient({ managerAddress: opts.managerAddress, secret: opts.secret });
+  const client = new StorageClient({
+    managerAddress: opts.managerAddress,
+    secret: opts.secret,
+    tls: opts.tls,
+  });
   let vfs: Vfs | undefined;
   try {
     // Fail early and clearly if the manager is unreachable or refuses us.
     await client.stat('/');
     vfs = await Vfs.create(client, {
       ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
+      ...(opts.syncReplicas !== undefined ? { syncReplicas: opts.syncReplicas } : {}),
       ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
       ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
       ...(opts.chunker ? { chunker: opts.chunker } : {}),

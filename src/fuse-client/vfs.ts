@@ -34,6 +34,8 @@ export const O_APPEND = 0o2000;
 export interface VfsOptions {
   /** Replicas every chunk reaches before close()/fsync() return (default 2). */
   replicas?: number;
+  /** Replicas durable before close()/fsync() return (default all); the manager makes the rest. */
+  syncReplicas?: number;
   /** How long FileInfo from the manager is reused (default 500 ms). */
   attrCacheMs?: number;
   /** Folder for scratch files of non-sequential writes (a per-process subfolder is made). */
@@ -123,6 +125,7 @@ export class Vfs {
     await chunkerPool.release(await chunkerPool.acquire(opts.chunker), false);
     const writeOptions: WriteOptions = {
       replicas,
+      ...(opts.syncReplicas !== undefined ? { syncReplicas: opts.syncReplicas } : {}),
       chunkerPool,
       ...(opts.chunker ? { chunker: opts.chunker } : {}),
       ...(disk ? { onChunk: (hash: Buffer, data: Buffer) => disk.put(hash, data) } : {}),

@@ -3,7 +3,6 @@ import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { BenefactorClient as _stdchk_v1_BenefactorClient, BenefactorDefinition as _stdchk_v1_BenefactorDefinition } from './stdchk/v1/Benefactor';
 import type { BenefactorRef as _stdchk_v1_BenefactorRef, BenefactorRef__Output as _stdchk_v1_BenefactorRef__Output } from './stdchk/v1/BenefactorRef';
-import type { ChunkData as _stdchk_v1_ChunkData, ChunkData__Output as _stdchk_v1_ChunkData__Output } from './stdchk/v1/ChunkData';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from './stdchk/v1/Empty';
 import type { InfoReply as _stdchk_v1_InfoReply, InfoReply__Output as _stdchk_v1_InfoReply__Output } from './stdchk/v1/InfoReply';
 import type { ReadReply as _stdchk_v1_ReadReply, ReadReply__Output as _stdchk_v1_ReadReply__Output } from './stdchk/v1/ReadReply';
@@ -20,7 +19,6 @@ export interface ProtoGrpcType {
     v1: {
       Benefactor: SubtypeConstructor<typeof grpc.Client, _stdchk_v1_BenefactorClient> & { service: _stdchk_v1_BenefactorDefinition }
       BenefactorRef: MessageTypeDefinition<_stdchk_v1_BenefactorRef, _stdchk_v1_BenefactorRef__Output>
-      ChunkData: MessageTypeDefinition<_stdchk_v1_ChunkData, _stdchk_v1_ChunkData__Output>
       Empty: MessageTypeDefinition<_stdchk_v1_Empty, _stdchk_v1_Empty__Output>
       InfoReply: MessageTypeDefinition<_stdchk_v1_InfoReply, _stdchk_v1_InfoReply__Output>
       ReadReply: MessageTypeDefinition<_stdchk_v1_ReadReply, _stdchk_v1_ReadReply__Output>

@@ -5,7 +5,6 @@ import type { AllocateReply as _stdchk_v1_AllocateReply, AllocateReply__Output a
 import type { AllocateRequest as _stdchk_v1_AllocateRequest, AllocateRequest__Output as _stdchk_v1_AllocateRequest__Output } from './stdchk/v1/AllocateRequest';
 import type { BenefactorRef as _stdchk_v1_BenefactorRef, BenefactorRef__Output as _stdchk_v1_BenefactorRef__Output } from './stdchk/v1/BenefactorRef';
 import type { BenefactorStatus as _stdchk_v1_BenefactorStatus, BenefactorStatus__Output as _stdchk_v1_BenefactorStatus__Output } from './stdchk/v1/BenefactorStatus';
-import type { ChunkData as _stdchk_v1_ChunkData, ChunkData__Output as _stdchk_v1_ChunkData__Output } from './stdchk/v1/ChunkData';
 import type { ChunkLocations as _stdchk_v1_ChunkLocations, ChunkLocations__Output as _stdchk_v1_ChunkLocations__Output } from './stdchk/v1/ChunkLocations';
 import type { Command as _stdchk_v1_Command, Command__Output as _stdchk_v1_Command__Output } from './stdchk/v1/Command';
 import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output as _stdchk_v1_CommitRequest__Output } from './stdchk/v1/CommitRequest';
@@ -34,6 +33,7 @@ import type { RemoveRequest as _stdchk_v1_RemoveRequest, RemoveRequest__Output a
 import type { RenameRequest as _stdchk_v1_RenameRequest, RenameRequest__Output as _stdchk_v1_RenameRequest__Output } from './stdchk/v1/RenameRequest';
 import type { ReplicateCommand as _stdchk_v1_ReplicateCommand, ReplicateCommand__Output as _stdchk_v1_ReplicateCommand__Output } from './stdchk/v1/ReplicateCommand';
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from './stdchk/v1/ReportStoredRequest';
+import type { ScrubStatus as _stdchk_v1_ScrubStatus, ScrubStatus__Output as _stdchk_v1_ScrubStatus__Output } from './stdchk/v1/ScrubStatus';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from './stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from './stdchk/v1/StatusReply';
 import type { StoredReplica as _stdchk_v1_StoredReplica, StoredReplica__Output as _stdchk_v1_StoredReplica__Output } from './stdchk/v1/StoredReplica';
@@ -50,7 +50,6 @@ export interface ProtoGrpcType {
       AllocateRequest: MessageTypeDefinition<_stdchk_v1_AllocateRequest, _stdchk_v1_AllocateRequest__Output>
       BenefactorRef: MessageTypeDefinition<_stdchk_v1_BenefactorRef, _stdchk_v1_BenefactorRef__Output>
       BenefactorStatus: MessageTypeDefinition<_stdchk_v1_BenefactorStatus, _stdchk_v1_BenefactorStatus__Output>
-      ChunkData: MessageTypeDefinition<_stdchk_v1_ChunkData, _stdchk_v1_ChunkData__Output>
       ChunkLocations: MessageTypeDefinition<_stdchk_v1_ChunkLocations, _stdchk_v1_ChunkLocations__Output>
       Command: MessageTypeDefinition<_stdchk_v1_Command, _stdchk_v1_Command__Output>
       CommitRequest: MessageTypeDefinition<_stdchk_v1_CommitRequest, _stdchk_v1_CommitRequest__Output>
@@ -80,6 +79,7 @@ export interface ProtoGrpcType {
       RenameRequest: MessageTypeDefinition<_stdchk_v1_RenameRequest, _stdchk_v1_RenameRequest__Output>
       ReplicateCommand: MessageTypeDefinition<_stdchk_v1_ReplicateCommand, _stdchk_v1_ReplicateCommand__Output>
       ReportStoredRequest: MessageTypeDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_ReportStoredRequest__Output>
+      ScrubStatus: MessageTypeDefinition<_stdchk_v1_ScrubStatus, _stdchk_v1_ScrubStatus__Output>
       SetAttrRequest: MessageTypeDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_SetAttrRequest__Output>
       StatusReply: MessageTypeDefinition<_stdchk_v1_StatusReply, _stdchk_v1_StatusReply__Output>
       StoredReplica: MessageTypeDefinition<_stdchk_v1_StoredReplica, _stdchk_v1_StoredReplica__Output>

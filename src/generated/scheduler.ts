@@ -6,7 +6,6 @@ import type { BeginCheckpointReply as _stdchk_v1_BeginCheckpointReply, BeginChec
 import type { BeginCheckpointRequest as _stdchk_v1_BeginCheckpointRequest, BeginCheckpointRequest__Output as _stdchk_v1_BeginCheckpointRequest__Output } from './stdchk/v1/BeginCheckpointRequest';
 import type { BenefactorRef as _stdchk_v1_BenefactorRef, BenefactorRef__Output as _stdchk_v1_BenefactorRef__Output } from './stdchk/v1/BenefactorRef';
 import type { CheckpointInfo as _stdchk_v1_CheckpointInfo, CheckpointInfo__Output as _stdchk_v1_CheckpointInfo__Output } from './stdchk/v1/CheckpointInfo';
-import type { ChunkData as _stdchk_v1_ChunkData, ChunkData__Output as _stdchk_v1_ChunkData__Output } from './stdchk/v1/ChunkData';
 import type { DeregisterWorkerRequest as _stdchk_v1_DeregisterWorkerRequest, DeregisterWorkerRequest__Output as _stdchk_v1_DeregisterWorkerRequest__Output } from './stdchk/v1/DeregisterWorkerRequest';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from './stdchk/v1/Empty';
 import type { IntervalInfo as _stdchk_v1_IntervalInfo, IntervalInfo__Output as _stdchk_v1_IntervalInfo__Output } from './stdchk/v1/IntervalInfo';
@@ -42,7 +41,6 @@ export interface ProtoGrpcType {
       BeginCheckpointRequest: MessageTypeDefinition<_stdchk_v1_BeginCheckpointRequest, _stdchk_v1_BeginCheckpointRequest__Output>
       BenefactorRef: MessageTypeDefinition<_stdchk_v1_BenefactorRef, _stdchk_v1_BenefactorRef__Output>
       CheckpointInfo: MessageTypeDefinition<_stdchk_v1_CheckpointInfo, _stdchk_v1_CheckpointInfo__Output>
-      ChunkData: MessageTypeDefinition<_stdchk_v1_ChunkData, _stdchk_v1_ChunkData__Output>
       DeregisterWorkerRequest: MessageTypeDefinition<_stdchk_v1_DeregisterWorkerRequest, _stdchk_v1_DeregisterWorkerRequest__Output>
       Empty: MessageTypeDefinition<_stdchk_v1_Empty, _stdchk_v1_Empty__Output>
       IntervalInfo: MessageTypeDefinition<_stdchk_v1_IntervalInfo, _stdchk_v1_IntervalInfo__Output>

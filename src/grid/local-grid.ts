@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSecretFile, readSecretFile } from '../config/secret.ts';
+import { loadTls } from '../rpc/credentials.ts';
+import type { ClusterCredentials, TlsFiles } from '../rpc/credentials.ts';
 import { StorageClient } from '../client/storage-client.ts';
 import { StdchkError } from '../errors/index.ts';
 import { connectScheduler, unary } from '../rpc/index.ts';
@@ -25,7 +27,15 @@ export interface LocalGridOptions {
   /** Give each benefactor its own host name (placement then spreads replicas over "hosts"). */
   distinctHosts?: boolean;
   listenHost?: string;
+  /** Authenticate with the shared secret DIR/secret (default true). */
+  secret?: boolean;
+  /** Mutual TLS too: a CA and one certificate per role under DIR/tls (default false). */
+  tls?: boolean;
 }
+
+/** The roles that get a certificate of their own in a TLS grid (DIR/tls/ROLE.crt); "client" is for commands and tests. */
+export const GRID_TLS_ROLES = ['manager', 'benefactor', 'mount', 'scheduler', 'worker', 'client'] as const;
+export type GridTlsRole = (typeof GRID_TLS_ROLES)[number];
 
 export interface GridMountOptions {
   replicas?: number;
@@ -64,6 +74,8 @@ export interface GridProcess {
 export class LocalGrid {
   readonly dir: string;
   readonly secretFile: string;
+  /** DIR/tls: the grid's CA (ca.crt, ca.key) and a certificate per role. */
+  readonly tlsDir: string;
   managerAddress = '';
   manager: GridProcess | undefined;
   readonly benefactors: (GridProcess | undefined)[] = [];
@@ -78,6 +90,56 @@ export class LocalGrid {
     this.opts = opts;
     this.dir = path.resolve(opts.dir);
     this.secretFile = path.join(this.dir, 'secret');
+    this.tlsDir = path.join(this.dir, 'tls');
+  }
+
+  get usesSecret(): boolean {
+    return this.opts.secret !== false;
+  }
+
+  get usesTls(): boolean {
+    return this.opts.tls === true;
+  }
+
+  /** The TLS files of a role (they exist once start() ran with `tls`). */
+  tlsFiles(role: GridTlsRole): TlsFiles {
+    return {
+      ca: path.join(this.tlsDir, 'ca.crt'),
+      cert: path.join(this.tlsDir, `${role}.crt`),
+      key: path.join(this.tlsDir, `${role}.key`),
+    };
+  }
+
+  /** The flags that give a role its credentials. */
+  credentialArgs(role: GridTlsRole): string[] {
+    const args = this.usesSecret ? ['--secret-file', this.secretFile] : [];
+    if (this.usesTls) {
+      const f = this.tlsFiles(role);
+      args.push('--tls-ca', f.ca, '--tls-cert', f.cert, '--tls-key', f.key);
+    }
+    if (args.length === 0) args.push('--insecure');
+    return args;
+  }
+
+  /** Credentials of an in-process client of this grid. */
+  credentials(): ClusterCredentials {
+    return {
+      secret: this.usesSecret ? readSecretFile(this.secretFile) : undefined,
+      tls: this.usesTls ? loadTls(this.tlsFiles('client')) : undefined,
+    };
+  }
+
+  /** Makes the CA and the role certificates that are missing (SANs: the listen host and localhost). */
+  private async ensureCertificates(): Promise<void> {
+    const { writeCa, writeNodeCert, parseSanList } = await import('../certs/index.ts');
+    if (!existsSync(path.join(this.tlsDir, 'ca.crt'))) {
+      await writeCa(this.tlsDir, { name: `stdchk grid CA (${this.dir})`, force: true });
+    }
+    const sans = parseSanList(`${this.opts.listenHost ?? '127.0.0.1'},127.0.0.1,localhost`);
+    for (const role of GRID_TLS_ROLES) {
+      if (existsSync(this.tlsFiles(role).cert)) continue;
+      await writeNodeCert(this.tlsDir, this.tlsDir, { name: role, sans, force: true });
+    }
   }
 
   get logDir(): string {
@@ -86,7 +148,8 @@ export class LocalGrid {
 
   async start(): Promise<void> {
     mkdirSync(this.logDir, { recursive: true });
-    ensureSecretFile(this.secretFile);
+    if (this.usesSecret) ensureSecretFile(this.secretFile);
+    if (this.usesTls) await this.ensureCertificates();
     await this.startManager();
     const n = this.opts.benefactors ?? 3;
     for (let i = 0; i < n; i++) this.startBenefactor(i);
@@ -94,14 +157,17 @@ export class LocalGrid {
   }
 
   env(): Record<string, string> {
-    return { STDCHK_MANAGER: this.managerAddress, STDCHK_SECRET_FILE: this.secretFile };
+    const env: Record<string, string> = { STDCHK_MANAGER: this.managerAddress };
+    if (this.usesSecret) env.STDCHK_SECRET_FILE = this.secretFile;
+    if (this.usesTls) {
+      const f = this.tlsFiles('client');
+      Object.assign(env, { STDCHK_TLS_CA: f.ca, STDCHK_TLS_CERT: f.cert, STDCHK_TLS_KEY: f.key });
+    }
+    return env;
   }
 
   client(): StorageClient {
-    return new StorageClient({
-      managerAddress: this.managerAddress,
-      secret: readSecretFile(this.secretFile),
-    });
+    return new StorageClient({ managerAddress: this.managerAddress, ...this.credentials() });
   }
 
   benefactorStore(i: number): string {
@@ -133,8 +199,7 @@ export class LocalGrid {
       path.join(this.dir, 'manager'),
       '--listen',
       listen,
-      '--secret-file',
-      this.secretFile,
+      ...this.credentialArgs('manager'),
       '--address-file',
       addrFile,
       ...(this.opts.managerArgs ?? []),
@@ -154,8 +219,7 @@ export class LocalGrid {
       opts.capacity ?? this.opts.capacity ?? '8GiB',
       '--listen',
       `${this.opts.listenHost ?? '127.0.0.1'}:0`,
-      '--secret-file',
-      this.secretFile,
+      ...this.credentialArgs('benefactor'),
       ...(this.opts.distinctHosts ? ['--host', `host-${i}`] : []),
       ...(this.opts.benefactorArgs ?? []),
     ];
@@ -175,8 +239,7 @@ export class LocalGrid {
       mp,
       '--manager',
       this.managerAddress,
-      '--secret-file',
-      this.secretFile,
+      ...this.credentialArgs('mount'),
       ...(opts.replicas !== undefined ? ['--replicas', String(opts.replicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.cacheSize ? ['--cache-size', opts.cacheSize] : []),
@@ -216,8 +279,7 @@ export class LocalGrid {
       listen,
       '--manager',
       this.managerAddress,
-      '--secret-file',
-      this.secretFile,
+      ...this.credentialArgs('scheduler'),
       '--address-file',
       addrFile,
       ...extraArgs,
@@ -259,8 +321,7 @@ export class LocalGrid {
       workDir,
       '--id',
       id,
-      '--secret-file',
-      this.secretFile,
+      ...this.credentialArgs('worker'),
       ...extraArgs,
     ];
     const p = this.spawnRole(`worker-${i}`, args);
@@ -271,7 +332,7 @@ export class LocalGrid {
 
   /** Waits until the scheduler counts these workers alive. */
   async waitForWorkers(ids: string[], timeoutMs = 30_000): Promise<void> {
-    const client = connectScheduler(this.schedulerAddress, { secret: readSecretFile(this.secretFile) });
+    const client = connectScheduler(this.schedulerAddress, this.credentials());
     try {
       const deadline = Date.now() + timeoutMs;
       for (;;) {

@@ -111,6 +111,22 @@ export class ChunkOps {
     return { benefactors, locations };
   }
 
+  /**
+   * A repair copy just reported on `num` is surplus when the chunk has more
+   * live copies than its target without it, every other holder's copy
+   * confirmed (none of them came back from the dead and awaits reconciliation).
+   */
+  private isSurplus(id: number, num: number, alive: Uint8Array): boolean {
+    const { index, registry } = this.ctx;
+    if (index.liveCount(id, alive) <= index.target(id)) return false;
+    const holders = index.holders(id);
+    for (let i = 0; i < holders.length; i++) {
+      const h = holders[i] as number;
+      if (h !== num && alive[h] === 1 && registry.at(h)?.returned) return false;
+    }
+    return true;
+  }
+
   async reportStored(replicas: readonly { benefactorId: string; refs: Uint8Array }[]): Promise<void> {
     const { index, registry, commands } = this.ctx;
     await this.ctx.queue.run(async () => {
@@ -134,6 +150,8 @@ export class ChunkOps {
         }
       }
       const touched = new Set<number>();
+      const alive = registry.aliveMask(now);
+      let surplus = 0;
       for (const { b, refs } of resolved) {
         for (let off = 0, i = 0; off < refs.length; off += REF_BYTES, i++) {
           if (isZeroAt(refs, off)) continue;
@@ -148,9 +166,19 @@ export class ChunkOps {
           commands.cancelDelete(b.num, hashView(refs, off));
           if (index.addHolder(id, b.num)) {
             touched.add(id);
-            this.ctx.holderAdded(id, b.num);
+            if (this.ctx.holderAdded(id, b.num) && this.isSurplus(id, b.num, alive)) {
+              index.removeHolder(id, b.num);
+              commands.queueDelete(b.num, index.hash(id));
+              surplus++;
+            }
           }
         }
+      }
+      if (surplus > 0) {
+        this.ctx.logger.info(
+          { chunks: surplus },
+          'repair copies no longer needed (a holder came back): deleted',
+        );
       }
       await this.ctx.persistChunks(touched);
     });

@@ -91,10 +91,10 @@ export class StoreContext {
     await this.kv.batch(ops, { sync: false });
   }
 
-  /** A benefactor now holds the chunk: repairs planned there are done. */
-  holderAdded(id: number, num: number): void {
-    this.repair.onStored(id, num);
+  /** A benefactor now holds the chunk: repairs planned there are done. True if it was a planned copy. */
+  holderAdded(id: number, num: number): boolean {
     this.inventories.get(num)?.addedDuring.add(id);
+    return this.repair.onStored(id, num);
   }
 
   /** A record left the index (its id may be reused): forget it wherever ids are remembered. */

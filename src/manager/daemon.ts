@@ -3,6 +3,7 @@ import path from 'node:path';
 import { bind, createServer, shutdown } from '../rpc/index.ts';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import { LevelKeyValueStore } from './kv.ts';
 import { MetadataStore } from './metadata-store.ts';
 import { addManagerService } from './service.ts';
@@ -14,6 +15,8 @@ export interface ManagerOptions {
   listen: string;
   /** Cluster secret; without it calls are not authenticated. */
   secret?: Buffer;
+  /** Mutual TLS: every connection must present a certificate signed by the cluster CA. */
+  tls?: TlsMaterial;
   logger: Logger;
   heartbeatTimeoutMs?: number;
   heartbeatIntervalMs?: number;
@@ -107,7 +110,7 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
     reconcileIntervalMs: opts.reconcileIntervalMs ?? 300_000,
   });
 
-  const serverOpts = { secret: opts.secret, logger };
+  const serverOpts = { secret: opts.secret, tls: opts.tls, logger };
   const server = createServer(serverOpts);
   addManagerService(server, store, serverOpts);
   let address: string;

@@ -17,7 +17,10 @@ import type { InventoryResult, InventorySession } from './types.ts';
  * - recorded there but not listed: location dropped, repair follows;
  * - listed but not recorded: location added;
  * - more live copies than the target on a benefactor that was lost and came
- *   back: the surplus copy there is deleted.
+ *   back: the surplus copy there is deleted;
+ * - a returned benefactor holding chunks unknown in their grace gets asked
+ *   for another inventory once the grace is over, so what was collected while
+ *   it was away leaves its disk within about one grace.
  */
 export class InventoryReconciler {
   constructor(private readonly ctx: StoreContext) {}
@@ -36,6 +39,7 @@ export class InventoryReconciler {
     };
     // A newer inventory from the same benefactor replaces an unfinished one.
     this.ctx.inventories.set(b.num, session);
+    b.inventoryBegunMs = this.ctx.clock();
     return session;
   }
 
@@ -115,7 +119,14 @@ export class InventoryReconciler {
         touched.push(id);
       }
       this.ctx.orphans.retainOnly(b.num, session.unknownKeys);
-      b.lastReconcileMs = this.ctx.clock();
+      const now = this.ctx.clock();
+      b.lastReconcileMs = now;
+      // Back from the dead with chunks nobody knows (most likely collected while it was away):
+      // look again once their grace is over instead of at the next periodic reconciliation.
+      b.recheckAtMs =
+        b.returned && session.unknownKeys.size > 0
+          ? now + this.ctx.settings.gcGraceMs + this.ctx.settings.heartbeatIntervalMs
+          : 0;
       b.returned = false;
       await this.ctx.persistChunks(touched);
       const result: InventoryResult = {

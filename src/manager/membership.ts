@@ -92,8 +92,10 @@ export class Membership {
     if (!b) return { commands: [], reregister: true, sendInventory: false };
     const now = this.ctx.clock();
     this.beat(b, input, now);
+    if (input.scrub) b.scrub = { ...input.scrub };
     if (input.corruptHashes?.length) {
       const hashes = input.corruptHashes;
+      b.corruptReported += Math.floor(hashes.length / HASH_BYTES);
       await this.ctx.queue.run(() => this.dropLocations(b, hashes, 'corrupt'));
     }
     const { deletes, replications } = commands.take(b.num, settings.commandLimits);
@@ -101,10 +103,18 @@ export class Membership {
     if (deletes.length) out.push({ kind: 'delete', hashes: Buffer.concat(deletes) });
     out.push(...this.replicationCommands(b, replications, now));
     let sendInventory = false;
-    if (
-      now - b.lastReconcileMs > settings.reconcileIntervalMs &&
-      now - b.inventoryRequestedMs > Math.min(settings.reconcileIntervalMs, INVENTORY_REQUEST_RETRY_MS)
-    ) {
+    const due =
+      now - b.lastReconcileMs > settings.reconcileIntervalMs || (b.recheckAtMs > 0 && now >= b.recheckAtMs);
+    // One request at a time: asked again once it came, or after a while without it. A
+    // benefactor sends its inventory before its next heartbeat, so beats that keep coming
+    // without one having begun mean the request was lost with its reply (a dropped
+    // connection, a partition healing): then ask again after two beats, not a minute.
+    const begun = b.inventoryBegunMs >= b.inventoryRequestedMs;
+    const patience = begun
+      ? Math.min(settings.reconcileIntervalMs, INVENTORY_REQUEST_RETRY_MS)
+      : 2 * settings.heartbeatIntervalMs;
+    const awaiting = b.inventoryRequestedMs > b.lastReconcileMs && now - b.inventoryRequestedMs <= patience;
+    if (due && !awaiting) {
       sendInventory = true;
       b.inventoryRequestedMs = now;
     }
@@ -122,7 +132,11 @@ export class Membership {
       const entry = { record: item.record, target: target.num };
       // The record may have been collected (and its id reused) since the copy was planned.
       if (index.find(item.hash, 0) !== item.record) continue;
-      if (index.hasHolder(item.record, target.num)) {
+      // Held there already, or no longer needed (a holder came back meanwhile): not sent.
+      if (
+        index.hasHolder(item.record, target.num) ||
+        index.liveCount(item.record, alive) >= index.target(item.record)
+      ) {
         repair.onStored(item.record, target.num);
         continue;
       }

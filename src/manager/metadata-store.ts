@@ -810,14 +810,22 @@ export class MetadataStore {
     const now = this.ctx.clock();
     const alive = this.ctx.registry.aliveMask(now);
     let under = 0;
+    let unavailable = 0;
     for (const id of index.ids()) {
-      if (index.refcount(id) > 0 && index.liveCount(id, alive) < index.target(id)) under++;
+      if (index.refcount(id) === 0) continue;
+      const live = index.liveCount(id, alive);
+      if (live < index.target(id)) under++;
+      if (live === 0) unavailable++;
     }
     let capacityBytes = 0;
     let freeBytes = 0;
+    let corruptChunks = 0;
+    let benefactorsAlive = 0;
     const benefactors = this.ctx.registry.all().map((b) => {
       const isAlive = alive[b.num] === 1;
+      corruptChunks += b.corruptReported;
       if (isAlive) {
+        benefactorsAlive++;
         capacityBytes += b.capacityBytes;
         freeBytes += b.freeBytes;
       }
@@ -831,6 +839,8 @@ export class MetadataStore {
         freeBytes: b.freeBytes,
         chunks: b.chunks,
         lastHeartbeatMs: b.lastHeartbeatMs,
+        corruptChunks: b.corruptReported,
+        scrub: { ...b.scrub },
       };
     });
     return {
@@ -845,6 +855,10 @@ export class MetadataStore {
       repairsInProgress: this.ctx.repair.repairsInProgress,
       capacityBytes,
       freeBytes,
+      corruptChunks,
+      unavailableChunks: unavailable,
+      benefactorsAlive,
+      benefactorsLost: benefactors.length - benefactorsAlive,
     };
   }
 

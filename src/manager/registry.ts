@@ -1,5 +1,8 @@
 import type { BenefactorRecord } from './records.ts';
 import type { Candidate } from './placement.ts';
+import type { ScrubReport } from './types.ts';
+
+export const NO_SCRUB: ScrubReport = { lastCompletedMs: 0, passes: 0, progress: 0, verifiedBytes: 0 };
 
 /** Liveness as last observed: "unknown" until the first heartbeat after a manager start. */
 export type Liveness = 'unknown' | 'alive' | 'lost';
@@ -12,6 +15,17 @@ export interface Benefactor extends BenefactorRecord {
   returned: boolean;
   lastReconcileMs: number;
   inventoryRequestedMs: number;
+  /** When its latest inventory stream began (the first part arrived). */
+  inventoryBegunMs: number;
+  /**
+   * Ask for another inventory at this time (0: none due): a returned
+   * benefactor's inventory listed unknown chunks still in their grace.
+   */
+  recheckAtMs: number;
+  /** Copies it reported corrupt since this manager started. */
+  corruptReported: number;
+  /** Its latest scrub report (from heartbeats). */
+  scrub: ScrubReport;
   /** Bytes placed on it since its last heartbeat (its free space does not show them yet). */
   reservedBytes: number;
 }
@@ -53,6 +67,10 @@ export class BenefactorRegistry {
       returned: false,
       lastReconcileMs: 0,
       inventoryRequestedMs: 0,
+      inventoryBegunMs: 0,
+      recheckAtMs: 0,
+      corruptReported: 0,
+      scrub: { ...NO_SCRUB },
       reservedBytes: 0,
     };
     this.byId.set(b.id, b);

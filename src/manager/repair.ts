@@ -32,6 +32,8 @@ interface Budgeted extends Candidate {
  */
 export class RepairPlanner {
   private dirty = new Set<number>();
+  /** Chunks that waited for queue budget; they become dirty again at the next pass. */
+  private deferred = new Set<number>();
   private rescanCursor: number | undefined = 0;
   // record id -> target benefactor -> deadline for its report (QUEUED: not sent yet)
   private readonly inProgress = new Map<number, Map<number, number>>();
@@ -49,7 +51,12 @@ export class RepairPlanner {
   }
 
   get pendingWork(): boolean {
-    return this.dirty.size > 0 || this.rescanCursor !== undefined || this.inProgressCount > 0;
+    return (
+      this.dirty.size > 0 ||
+      this.deferred.size > 0 ||
+      this.rescanCursor !== undefined ||
+      this.inProgressCount > 0
+    );
   }
 
   markDirty(id: number): void {
@@ -63,6 +70,7 @@ export class RepairPlanner {
   /** The record was removed from the index (its id may be reused). */
   forget(id: number): void {
     this.dirty.delete(id);
+    this.deferred.delete(id);
     const pending = this.inProgress.get(id);
     if (pending) {
       this.inProgressCount -= pending.size;
@@ -70,12 +78,13 @@ export class RepairPlanner {
     }
   }
 
-  /** A benefactor reported holding the chunk: a copy planned there is done. */
-  onStored(id: number, num: number): void {
+  /** A benefactor reported holding the chunk: a copy planned there is done. True if one was planned. */
+  onStored(id: number, num: number): boolean {
     const pending = this.inProgress.get(id);
-    if (!pending?.delete(num)) return;
+    if (!pending?.delete(num)) return false;
     this.inProgressCount--;
     if (pending.size === 0) this.inProgress.delete(id);
+    return true;
   }
 
   /** Copies handed to a benefactor: the report clock starts now. */
@@ -101,6 +110,8 @@ export class RepairPlanner {
   run(now: number): RepairSummary {
     const summary: RepairSummary = { queued: 0, bytes: 0, unrecoverable: 0, noTarget: 0 };
     this.expire(now);
+    for (const id of this.deferred) this.dirty.add(id);
+    this.deferred.clear();
     const cands: Budgeted[] = this.registry
       .candidates(now)
       .map((c) => ({ ...c, budget: QUEUE_CAP_BYTES - this.commands.queuedReplicationBytes(c.num) }));
@@ -152,9 +163,13 @@ export class RepairPlanner {
       return;
     }
     const length = index.length(id);
-    const eligible = cands.filter(
-      (c) => c.budget >= length && !index.hasHolder(id, c.num) && !pending?.has(c.num),
-    );
+    const possible = cands.filter((c) => !index.hasHolder(id, c.num) && !pending?.has(c.num));
+    const eligible = possible.filter((c) => c.budget >= length);
+    if (eligible.length === 0 && possible.some((c) => c.freeBytes >= length)) {
+      // Only this pass's queue budget is short: plan it again once the queues drain.
+      this.deferred.add(id);
+      return;
+    }
     const avoidHosts = live.map((num) => this.registry.at(num)?.host ?? '');
     const chosen = chooseTargets(eligible, need, length, { avoidHosts, random: this.random }) as Budgeted[];
     if (chosen.length === 0) {

@@ -12,9 +12,10 @@ import type { FileType } from '../generated/stdchk/v1/FileType.ts';
 import type { Command } from '../generated/stdchk/v1/Command.ts';
 import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
+import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
 import { checkPackedRefs } from './packed.ts';
 import { MAX_REPLICAS } from './metadata-store.ts';
-import type { InventorySession, MetadataStore, NodeInfo, NodeType } from './metadata-store.ts';
+import type { InventorySession, MetadataStore, NodeInfo, NodeType, ScrubReport } from './metadata-store.ts';
 
 /** Bounds on what one request may carry (the message size cap bounds the rest). */
 export const LIMITS = {
@@ -52,6 +53,15 @@ function leaseIds(ids: readonly unknown[]): string[] {
   return v
     .bounded(ids, 'lease_ids', LIMITS.leaseIds)
     .map((id) => v.matching(id, 'lease id', LEASE_RE, '32 lowercase hex digits'));
+}
+
+function scrubReport(s: ScrubStatus__Output): ScrubReport {
+  return {
+    lastCompletedMs: v.uint(s.lastCompletedMs, 'scrub.last_completed_ms'),
+    passes: v.uint(s.passes, 'scrub.passes'),
+    progress: v.finite(s.progress, 'scrub.progress', 0, 1),
+    verifiedBytes: v.uint(s.verifiedBytes, 'scrub.verified_bytes'),
+  };
 }
 
 const FILE_TYPE: Record<NodeType, FileType> = { file: 'FILE', directory: 'DIRECTORY', symlink: 'SYMLINK' };
@@ -218,6 +228,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         freeBytes: v.uint(req.freeBytes, 'free_bytes'),
         chunks: v.uint(req.chunks, 'chunks'),
         corruptHashes: req.corruptHashes,
+        ...(req.scrub ? { scrub: scrubReport(req.scrub) } : {}),
       });
       const commands: Command[] = result.commands.map((c) =>
         c.kind === 'delete'

@@ -109,10 +109,23 @@ export interface RegisterInput extends BenefactorStats {
   address: string;
 }
 
+/** A benefactor's background verification of everything it stores (see src/benefactor/scrub.ts). */
+export interface ScrubReport {
+  /** When its last complete pass ended (ms since the epoch; 0: never). */
+  lastCompletedMs: number;
+  /** Complete passes since the benefactor process started. */
+  passes: number;
+  /** Share of the current pass done, 0 to 1 (0 when idle). */
+  progress: number;
+  /** Bytes verified by scrubbing since the benefactor process started. */
+  verifiedBytes: number;
+}
+
 export interface HeartbeatInput extends BenefactorStats {
   id: string;
   /** Packed 32-byte hashes that failed verification there. */
   corruptHashes?: Uint8Array;
+  scrub?: ScrubReport;
 }
 
 export type ManagerCommand =
@@ -136,6 +149,9 @@ export interface InventoryResult {
 export interface BenefactorInfo extends BenefactorAddress, BenefactorStats {
   alive: boolean;
   lastHeartbeatMs: number;
+  /** Copies it reported corrupt since the manager started. */
+  corruptChunks: number;
+  scrub: ScrubReport;
 }
 
 export interface StatusInfo {
@@ -150,6 +166,13 @@ export interface StatusInfo {
   repairsInProgress: number;
   capacityBytes: number;
   freeBytes: number;
+  /** Copies benefactors reported corrupt since the manager started (each dropped, then repaired). */
+  corruptChunks: number;
+  /** Referenced chunks with no live replica (readable again only when a holder returns). */
+  unavailableChunks: number;
+  benefactorsAlive: number;
+  /** Registered but not alive (silent past the heartbeat timeout, or not heard from since a restart). */
+  benefactorsLost: number;
 }
 
 export interface ChunkInfo {

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -9,10 +11,18 @@ import type { ProtoGrpcType as SchedulerProto } from '../generated/scheduler.ts'
 import type { ManagerClient } from '../generated/stdchk/v1/Manager.ts';
 import type { BenefactorClient } from '../generated/stdchk/v1/Benefactor.ts';
 import type { SchedulerClient } from '../generated/stdchk/v1/Scheduler.ts';
-import { StdchkError, fromServiceError, toServiceError, errorMessage } from '../errors/index.ts';
+import {
+  StdchkError,
+  cleanTlsReason,
+  fromServiceError,
+  toServiceError,
+  errorMessage,
+} from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { authInterceptor, verifyToken } from './auth.ts';
 import { guardInterceptor, safeRequestDeserializers } from './server-guard.ts';
+import { channelCredentials, serverCredentials } from './credentials.ts';
+import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
 
 export type { ManagerClient, BenefactorClient, SchedulerClient };
 
@@ -57,17 +67,46 @@ export function protos(): Services {
 const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/** Called for a TLS connection a server refused (or that the client gave up on). */
+type TlsRefusalHook = (err: Error & { code?: string }, socket: TLSSocket) => void;
+/**
+ * grpc-js builds the HTTP/2 secure server itself, passing our key-cert
+ * buffers through by reference; the hook of the server a certificate
+ * buffer was made for is found by that buffer's identity.
+ */
+const tlsRefusalHooks = new WeakMap<Buffer, TlsRefusalHook>();
+/** Peer address of each incoming TCP connection, read before TLS starts (a refused socket no longer knows it). */
+const peerAddresses = new WeakMap<object, string>();
+
+function formatPeer(host: string | undefined, port: number | undefined): string | undefined {
+  if (!host) return undefined;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The peer of a refused TLS socket, from the TCP connection under it. */
+export function refusedPeer(socket: TLSSocket): string | null {
+  const raw = (socket as TLSSocket & { _parent?: object | null })._parent;
+  return (
+    (raw ? peerAddresses.get(raw) : undefined) ??
+    peerAddresses.get(socket) ??
+    formatPeer(socket.remoteAddress, socket.remotePort) ??
+    null
+  );
+}
+
 let serverWindowsRaised = false;
 /**
  * grpc-js servers ignore `grpc-node.flow_control_window` (grpc/grpc-node
  * PR #3058 is still open), so every HTTP/2 server this process creates
  * advertises the larger windows. Only grpc-js creates HTTP/2 servers here.
+ * TLS servers also get a 'tlsClientError' listener (grpc-js only traces
+ * failed handshakes), so refusals are logged.
  */
 function raiseServerFlowControlWindows(): void {
   if (serverWindowsRaised) return;
   serverWindowsRaised = true;
   const widen = <F extends (...args: any[]) => http2.Http2Server | http2.Http2SecureServer>(create: F): F =>
-    ((options: http2.ServerOptions = {}, ...rest: unknown[]) => {
+    ((options: http2.SecureServerOptions = {}, ...rest: unknown[]) => {
       const server = create(
         { ...options, settings: { ...options.settings, initialWindowSize: STREAM_WINDOW_BYTES } },
         ...rest,
@@ -75,6 +114,18 @@ function raiseServerFlowControlWindows(): void {
       server.on('session', (session: http2.ServerHttp2Session) => {
         session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       });
+      const certs: unknown[] = Array.isArray(options.cert) ? options.cert : [options.cert];
+      const hook = certs.map((c) => Buffer.isBuffer(c) && tlsRefusalHooks.get(c)).find((h) => !!h);
+      if (hook) {
+        server.prependListener('connection', (raw: Socket) => {
+          const peer = formatPeer(raw.remoteAddress, raw.remotePort);
+          if (peer) peerAddresses.set(raw, peer);
+        });
+        // Node reports every refused handshake here: a missing client certificate or a
+        // client that is not speaking TLS (OpenSSL's error), and a certificate that does not
+        // verify (Node closes the socket; the reason is in socket.authorizationError).
+        server.on('tlsClientError', hook);
+      }
       return server;
     }) as F;
   const mutable = http2 as {
@@ -96,9 +147,8 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
-export interface ConnectOptions {
-  secret?: Buffer | undefined;
-}
+/** What a client presents: the secret's token on every call, and/or its TLS certificate. */
+export type ConnectOptions = ClusterCredentials;
 
 function clientOptions(opts: ConnectOptions, overrides: grpc.ChannelOptions = {}): grpc.ClientOptions {
   return {
@@ -109,18 +159,18 @@ function clientOptions(opts: ConnectOptions, overrides: grpc.ChannelOptions = {}
 }
 
 export function connectManager(address: string, opts: ConnectOptions = {}): ManagerClient {
-  return new (protos().Manager)(address, grpc.credentials.createInsecure(), clientOptions(opts));
+  return new (protos().Manager)(address, channelCredentials(opts.tls), clientOptions(opts));
 }
 
 export function connectBenefactor(address: string, opts: ConnectOptions = {}): BenefactorClient {
-  return new (protos().Benefactor)(address, grpc.credentials.createInsecure(), clientOptions(opts));
+  return new (protos().Benefactor)(address, channelCredentials(opts.tls), clientOptions(opts));
 }
 
 export function connectScheduler(address: string, opts: ConnectOptions = {}): SchedulerClient {
   // Workers reconnect quickly: a missed heartbeat window costs them their lease.
   return new (protos().Scheduler)(
     address,
-    grpc.credentials.createInsecure(),
+    channelCredentials(opts.tls),
     clientOptions(opts, { 'grpc.max_reconnect_backoff_ms': 1_000 }),
   );
 }
@@ -156,7 +206,10 @@ export function unary<C extends grpc.Client, M extends UnaryName<C>>(
 }
 
 export interface ServerOptions {
+  /** Every call must carry a valid token for this secret. */
   secret?: Buffer | undefined;
+  /** Every connection must present a certificate signed by this CA (mutual TLS). */
+  tls?: TlsMaterial | undefined;
   logger: Logger;
   /** Refuse messages above this size before buffering them. */
   maxReceiveBytes?: number;
@@ -207,14 +260,17 @@ export function unaryHandler<Req, Res>(
   };
 }
 
+const serverOptions = new WeakMap<grpc.Server, ServerOptions>();
+
 /**
- * A gRPC server whose every call is authenticated (when a secret is set)
- * and whose undecodable requests are refused with INVALID_ARGUMENT before
- * any handler runs.
+ * A gRPC server whose every call is authenticated (the secret's token, when
+ * a secret is set; the TLS handshake, when `tls` is set: see bind) and whose
+ * undecodable requests are refused with INVALID_ARGUMENT before any handler
+ * runs.
  */
 export function createServer(opts: ServerOptions): grpc.Server {
   raiseServerFlowControlWindows();
-  return new grpc.Server({
+  const server = new grpc.Server({
     interceptors: [
       guardInterceptor({ logger: opts.logger, authenticate: (call) => authenticate(opts, call) }),
     ],
@@ -223,12 +279,62 @@ export function createServer(opts: ServerOptions): grpc.Server {
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   } as grpc.ServerOptions);
+  serverOptions.set(server, opts);
+  return server;
 }
 
-/** Binds HOST:PORT (PORT 0 picks a free one) and resolves with the bound address; on failure the server is shut down. */
+/** Refused handshakes logged per window; a flood of them is summarised, not logged line by line. */
+const REFUSALS_LOGGED_PER_WINDOW = 20;
+const REFUSAL_WINDOW_MS = 10_000;
+
+function tlsRefusalLogger(logger: Logger, where: { listen: string }): TlsRefusalHook {
+  let windowStart = 0;
+  let logged = 0;
+  let suppressed = 0;
+  return (err, socket) => {
+    const now = Date.now();
+    if (now - windowStart > REFUSAL_WINDOW_MS) {
+      if (suppressed > 0) {
+        logger.warn(
+          { listen: where.listen, suppressed },
+          `refused ${suppressed} more TLS connections (not logged one by one)`,
+        );
+      }
+      windowStart = now;
+      logged = 0;
+      suppressed = 0;
+    }
+    if (logged >= REFUSALS_LOGGED_PER_WINDOW) {
+      suppressed++;
+      return;
+    }
+    logged++;
+    const authorizationError = (socket as TLSSocket & { authorizationError?: Error | string })
+      .authorizationError;
+    const reason = authorizationError
+      ? `client certificate refused: ${String(authorizationError)}`
+      : err.code === 'ECONNRESET'
+        ? 'the client closed the connection during the TLS handshake (it may have refused our certificate)'
+        : cleanTlsReason(err.message);
+    logger.warn(
+      { peer: refusedPeer(socket), listen: where.listen, reason, code: err.code ?? null },
+      'refused TLS connection',
+    );
+  };
+}
+
+/**
+ * Binds HOST:PORT (PORT 0 picks a free one) and resolves with the bound
+ * address; on failure the server is shut down. A server created with `tls`
+ * serves mutual TLS only.
+ */
 export function bind(server: grpc.Server, listen: string): Promise<string> {
+  const opts = serverOptions.get(server);
+  const { credentials, certBuffer } = serverCredentials(opts?.tls);
+  const where = { listen };
+  if (certBuffer && opts) tlsRefusalHooks.set(certBuffer, tlsRefusalLogger(opts.logger, where));
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => {
+    server.bindAsync(listen, credentials, (err, port) => {
       if (err) {
         // Nothing was bound: release the server so the caller only cleans up its own state.
         server.forceShutdown();
@@ -236,7 +342,8 @@ export function bind(server: grpc.Server, listen: string): Promise<string> {
         return;
       }
       const host = listen.slice(0, listen.lastIndexOf(':'));
-      resolve(`${host}:${port}`);
+      where.listen = `${host}:${port}`;
+      resolve(where.listen);
     });
   });
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logging/index.ts';
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import { bind, createServer, protos, shutdown } from '../rpc/index.ts';
 import { StdchkError } from '../errors/index.ts';
 import { Scheduler } from './scheduler.ts';
@@ -14,6 +15,8 @@ export interface SchedulerDaemonOptions {
   dataDir: string;
   listen: string;
   secret?: Buffer;
+  /** Mutual TLS: served to workers and clients, and used to the storage's manager. */
+  tls?: TlsMaterial;
   logger: Logger;
   /** Reach job data through the storage's manager (logs, deleting old checkpoints)... */
   managerAddress?: string;
@@ -36,7 +39,11 @@ async function openJobFiles(opts: SchedulerDaemonOptions): Promise<JobFiles> {
   if (opts.managerAddress) {
     // Loaded only when used: the scheduler does not otherwise need the storage client.
     const { StorageClient } = await import('../client/storage-client.ts');
-    const client = new StorageClient({ managerAddress: opts.managerAddress, secret: opts.secret });
+    const client = new StorageClient({
+      managerAddress: opts.managerAddress,
+      secret: opts.secret,
+      tls: opts.tls,
+    });
     return new StorageJobFiles(client satisfies StorageAccess);
   }
   throw new StdchkError(
@@ -65,7 +72,12 @@ export async function startScheduler(opts: SchedulerDaemonOptions): Promise<Sche
     await store.close();
     throw e;
   }
-  const serverOpts = { secret: opts.secret, logger: opts.logger, maxReceiveBytes: 1024 * 1024 };
+  const serverOpts = {
+    secret: opts.secret,
+    tls: opts.tls,
+    logger: opts.logger,
+    maxReceiveBytes: 1024 * 1024,
+  };
   const server = createServer(serverOpts);
   server.addService(protos().Scheduler.service, schedulerHandlers(scheduler, serverOpts));
   let address: string;

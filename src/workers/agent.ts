@@ -1,3 +1,4 @@
+import type { TlsMaterial } from '../rpc/credentials.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
@@ -32,6 +33,7 @@ export interface WorkerAgentOptions {
   id?: string;
   slots?: number;
   secret?: Buffer | undefined;
+  tls?: TlsMaterial | undefined;
   logger: Logger;
   host?: string;
   /** Default: runc and CRIU process runtimes, whichever this machine can run. */
@@ -178,7 +180,7 @@ class WorkerAgent {
         'UNAVAILABLE',
         'this machine can run no jobs (install runc and criu: scripts/setup.sh)',
       );
-    this.client = connectScheduler(opts.schedulerAddress, { secret: opts.secret });
+    this.client = connectScheduler(opts.schedulerAddress, { secret: opts.secret, tls: opts.tls });
   }
 
   async start(): Promise<void> {

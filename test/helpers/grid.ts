@@ -29,7 +29,8 @@ export async function cleanupAll(): Promise<void> {
 
 export function tempDir(prefix = 'stdchk-test-'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  // STDCHK_KEEP_TEST_DIRS=1 keeps them (logs included) for a look after a failure.
+  if (!process.env.STDCHK_KEEP_TEST_DIRS) cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 

@@ -6,7 +6,13 @@ import { cleanupAll, runCli, startGrid, tempDir, STDCHK_BIN, waitFor } from '../
 
 test.after.always(cleanupAll);
 
-const noGridEnv = { STDCHK_MANAGER: '', STDCHK_SECRET_FILE: '' };
+const noGridEnv = {
+  STDCHK_MANAGER: '',
+  STDCHK_SECRET_FILE: '',
+  STDCHK_TLS_CA: '',
+  STDCHK_TLS_CERT: '',
+  STDCHK_TLS_KEY: '',
+};
 
 test('--help describes every command and its flags', async (t) => {
   const r = await runCli(['--help']);
@@ -44,7 +50,10 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
   const dir = tempDir();
   const noSecret = await runCli(['manager', '--data', dir, '--listen', '127.0.0.1:0'], noGridEnv);
   t.is(noSecret.code, 2);
-  t.regex(noSecret.stderr, /^stdchk: the manager needs the cluster secret/);
+  t.regex(
+    noSecret.stderr,
+    /^stdchk: the manager needs cluster credentials: pass --secret-file FILE .*--tls-ca, --tls-cert and --tls-key .*--insecure/,
+  );
   t.is(noSecret.stderr.trim().split('\n').length, 1);
 
   const badCapacity = await runCli(

@@ -15,6 +15,7 @@ import {
 import { connectBenefactor } from '../../src/rpc/index.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
 import { hashChunk } from '../../src/hashing/index.ts';
+import { encodeRefs } from '../../src/chunking/refs.ts';
 
 // Acceptance 5, 7 and 8 of the storage core, each on its own grid of real processes.
 
@@ -96,7 +97,11 @@ test('a wrong secret is refused; a chunk not matching its hash is rejected; a fu
       call.on('error', (e: { code: number; details: string }) =>
         resolve({ ok: false, code: e.code, details: e.details }),
       );
-      call.write({ seq: 1, chunks });
+      call.write({
+        seq: 1,
+        refs: encodeRefs(chunks.map((c) => ({ hash: c.hash, length: c.data.length }))),
+        data: Buffer.concat(chunks.map((c) => c.data)),
+      });
     });
   const data = randomBytes(4096);
   const bad = await store([{ hash: hashChunk(randomBytes(16)), data }]);
@@ -173,4 +178,38 @@ test("deleted files' chunks disappear from the benefactors' folders after the gr
   const r = await runCli(['get', '/keep', out], env);
   t.is(r.code, 0, r.stderr);
   t.is(await sha256File(out), await sha256File(keep), 'the kept file is intact');
+});
+
+test('put --sync-replicas 1 returns after one copy; the manager makes the second in the background', async (t) => {
+  const grid = await startGrid({ benefactors: 3 });
+  const env = grid.env();
+  const work = tempDir();
+  const f = path.join(work, 'big');
+  // Larger than one replication pass per benefactor (256 MiB), so several passes are needed.
+  writeRandomFile(f, 320 * MiB);
+  const sum = await sha256File(f);
+  const put = await runCli(['put', f, '/big', '--replicas', '2', '--sync-replicas', '1', '--json'], env);
+  t.is(put.code, 0, put.stderr);
+  const stats = JSON.parse(put.stdout);
+  t.is(stats.syncReplicas, 1);
+  t.is(stats.bytesSent, stats.bytesUploaded, 'the client sent every new chunk once');
+  const healed = await waitFor(
+    'both replicas made',
+    async () => {
+      const s = await status(env);
+      return s.underReplicatedChunks === 0 && s.repairsInProgress === 0 ? s : undefined;
+    },
+    120_000,
+  );
+  const held = healed.benefactors.reduce((n: number, b: { chunks: number }) => n + b.chunks, 0);
+  t.is(held, 2 * healed.chunks, 'every chunk is on exactly two benefactors');
+  // Either copy serves the file: lose one benefactor and read it back.
+  await grid.kill(grid.benefactors[0], 'SIGKILL');
+  const out = path.join(work, 'out');
+  const get = await runCli(['get', '/big', out], env);
+  t.is(get.code, 0, get.stderr);
+  t.is(await sha256File(out), sum);
+  const bad = await runCli(['put', f, '/x', '--replicas', '2', '--sync-replicas', '3'], env);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /^stdchk: --sync-replicas must be "all" or an integer from 1 to --replicas \(2\)/);
 });

@@ -383,6 +383,97 @@ test('inventory: a benefactor back from the dead drops copies repair made elsewh
   t.false((await f.beat('b1')).sendInventory, 'reconciled just now');
 });
 
+test('inventory: chunks collected while a benefactor was away leave it one grace after its return', async (t) => {
+  const f = await open({ gcGraceMs: 5_000 });
+  for (const id of ['b1', 'b2', 'b3']) await f.register(id);
+  await f.store.reportStored([
+    { benefactorId: 'b1', refs: encodeRefs([ref(1), ref(2)]) },
+    { benefactorId: 'b2', refs: encodeRefs([ref(1), ref(2)]) },
+  ]);
+  await commit(f, '/keep', [ref(1)]);
+  await commit(f, '/gone', [ref(2)]);
+  await passTime(f, 11_000, ['b2', 'b3']);
+  await f.store.remove('/gone');
+  await passTime(f, 6_000, ['b2', 'b3']);
+  t.is(await f.store.collectGarbage(), 1);
+  t.is(f.store.status().pendingDeletions, 1, 'only the live holder is told to delete');
+
+  t.true((await f.beat('b1')).sendInventory, 'back: asked for its inventory');
+  const first = await f.store.reconcileInventory('b1', [encodeRefs([ref(1), ref(2)])]);
+  t.like(first, { chunksKnown: 1, chunksOrphaned: 0 }, 'the unknown chunk may be an upload in flight');
+  t.false((await f.beat('b1')).sendInventory);
+  await passTime(f, 4_000, ['b1', 'b2', 'b3']);
+  t.false((await f.beat('b1')).sendInventory, 'inside the grace');
+  await passTime(f, 3_000, ['b2', 'b3']);
+  t.true((await f.beat('b1')).sendInventory, 'asked again once the grace is over, not after 5 minutes');
+  t.like(await f.store.reconcileInventory('b1', [encodeRefs([ref(1), ref(2)])]), { chunksOrphaned: 1 });
+  t.deepEqual(deletesIn(await f.beat('b1')), [hash(2).toString('hex')]);
+  await passTime(f, 7_000, ['b1', 'b2', 'b3']);
+  t.false((await f.beat('b1')).sendInventory, 'no third one');
+
+  // A benefactor that was never away gets no early second inventory for unknown chunks.
+  await f.store.reconcileInventory('b3', [encodeRefs([ref(9)])]);
+  await passTime(f, 7_000, ['b1', 'b2', 'b3']);
+  t.false((await f.beat('b3')).sendInventory);
+});
+
+test('repair: copies a returning holder made unnecessary are deleted again, never below the target', async (t) => {
+  const f = await open();
+  for (const id of ['b1', 'b2', 'b3']) await f.register(id);
+  await f.store.reportStored([
+    { benefactorId: 'b1', refs: encodeRefs([ref(1), ref(2)]) },
+    { benefactorId: 'b2', refs: encodeRefs([ref(1), ref(2)]) },
+  ]);
+  await commit(f, '/f', [ref(1), ref(2)]);
+  await passTime(f, 12_000, ['b2', 'b3']);
+  t.like(f.store.runRepair(), { queued: 2 });
+  t.is(replicationsIn(await f.beat('b3'))[0]?.hashes.length, 2);
+  await f.beat('b1');
+  // Copy 1 lands before b1's inventory: kept, b1's own copy is the surplus one.
+  await f.store.reportStored([{ benefactorId: 'b3', refs: encodeRefs([ref(1)]) }]);
+  t.deepEqual(f.store.chunkInfo(hash(1))?.holders.sort(), ['b1', 'b2', 'b3']);
+  await f.store.reconcileInventory('b1', [encodeRefs([ref(1), ref(2)])]);
+  t.deepEqual(f.store.chunkInfo(hash(1))?.holders.sort(), ['b2', 'b3']);
+  t.deepEqual(deletesIn(await f.beat('b1')), [hash(1).toString('hex')]);
+  // Copy 2 lands after it: the new copy is the surplus one.
+  await f.store.reportStored([{ benefactorId: 'b3', refs: encodeRefs([ref(2)]) }]);
+  t.deepEqual(f.store.chunkInfo(hash(2))?.holders.sort(), ['b1', 'b2']);
+  t.deepEqual(deletesIn(await f.beat('b3')), [hash(2).toString('hex')]);
+  t.like(f.store.status(), { underReplicatedChunks: 0, repairsInProgress: 0 });
+
+  // A copy still queued when the holder returns is not sent at all.
+  await f.store.reportStored([
+    { benefactorId: 'b1', refs: encodeRefs([ref(3)]) },
+    { benefactorId: 'b2', refs: encodeRefs([ref(3)]) },
+  ]);
+  await commit(f, '/g', [ref(3)]);
+  await passTime(f, 12_000, ['b2', 'b3']);
+  t.like(f.store.runRepair(), { queued: 2 }, 'chunks 2 and 3: b1 is away again');
+  await f.beat('b1');
+  t.deepEqual(replicationsIn(await f.beat('b3')), []);
+  t.like(f.store.status(), { underReplicatedChunks: 0, repairsInProgress: 0 });
+});
+
+test('heartbeats: an inventory request lost with its reply is made again two beats later, not a minute', async (t) => {
+  const f = await open({ heartbeatIntervalMs: 1_000 });
+  await f.register('b1'); // its reply (send_inventory) never arrives
+  f.advance(1_000);
+  t.false((await f.beat('b1')).sendInventory, 'one beat: maybe still on its way');
+  f.advance(1_500);
+  t.true((await f.beat('b1')).sendInventory, 'asked again');
+  f.advance(500);
+  await f.store.reconcileInventory('b1', [encodeRefs([])]);
+  f.advance(1_000);
+  t.false((await f.beat('b1')).sendInventory, 'received: not asked again');
+
+  // An inventory that began is given the long patience (it may be large).
+  await f.register('b2');
+  const session = f.store.beginInventory('b2');
+  f.advance(5_000);
+  t.false((await f.beat('b2')).sendInventory);
+  f.store.abortInventory(session);
+});
+
 test('heartbeats: unknown ids must re-register; commands respect the per-beat bounds', async (t) => {
   const f = await open({
     commandLimits: { maxDeletes: 2, maxReplicationBytes: 1500 },

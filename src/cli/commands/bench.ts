@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
 import { parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
-import { resolveClientConfig } from '../common.ts';
+import { addTlsOptions, resolveClientConfig } from '../common.ts';
 import { barChartSvg, printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import { runWriteBench } from '../../../bench/write.ts';
@@ -34,7 +34,7 @@ export function registerBenchCommands(program: Command): void {
     .command('bench')
     .description('measure stdchk against a baseline taken in the same run');
 
-  bench
+  const write = bench
     .command('write')
     .description('write bandwidth of fresh data at several replica counts vs the same writer to local disk')
     .option('--size <size>', 'bytes to write', '2GiB')
@@ -54,6 +54,9 @@ export function registerBenchCommands(program: Command): void {
           block: string;
           manager?: string;
           secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
           dir?: string;
           json?: boolean;
           out?: string;
@@ -67,7 +70,7 @@ export function registerBenchCommands(program: Command): void {
             sizeBytes,
             blockBytes,
             replicas: parseList(opts.replicas, '--replicas'),
-            ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret } } : {}),
+            ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret, tls: cfg.tls } } : {}),
             ...(opts.dir ? { dir: opts.dir } : {}),
           });
           finish(report, opts, () =>
@@ -84,4 +87,5 @@ export function registerBenchCommands(program: Command): void {
         },
       ),
     );
+  addTlsOptions(write);
 }

@@ -3,7 +3,8 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { checkListen, requireSecret } from '../common.ts';
+import { addDaemonCredentialOptions, checkListen, requireCredentials } from '../common.ts';
+import { describeCredentials } from '../../rpc/credentials.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
@@ -11,13 +12,11 @@ import { startManager } from '../../manager/daemon.ts';
 import { startBenefactor } from '../../benefactor/daemon.ts';
 
 export function registerDaemonCommands(program: Command): void {
-  program
+  const manager = program
     .command('manager')
     .description('run the metadata manager (namespace, versions, chunk index, benefactor registry)')
     .requiredOption('--data <dir>', 'folder for the metadata database (LevelDB)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7070')
-    .option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication (only on a trusted network)')
     .option('--heartbeat-timeout <duration>', 'declare a silent benefactor lost after this long', '10s')
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
     .option('--lease-ttl <duration>', 'how long a reader keeps an old version alive without renewing', '60s')
@@ -29,6 +28,9 @@ export function registerDaemonCommands(program: Command): void {
           data: string;
           listen: string;
           secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
           insecure?: boolean;
           heartbeatTimeout: string;
           gcGrace: string;
@@ -36,13 +38,14 @@ export function registerDaemonCommands(program: Command): void {
           reconcileInterval: string;
           addressFile?: string;
         }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'the manager');
+          const creds = requireCredentials(opts, 'the manager');
           const logger = createLogger('manager');
           mkdirSync(opts.data, { recursive: true });
           const handle = await startManager({
             dataDir: opts.data,
             listen: checkListen(opts.listen),
-            ...(secret ? { secret } : {}),
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
             logger,
             heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
             gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
@@ -50,7 +53,7 @@ export function registerDaemonCommands(program: Command): void {
             reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
           });
           logger.info(
-            { address: handle.address, data: opts.data, authenticated: !!secret },
+            { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
             'manager serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
@@ -59,7 +62,9 @@ export function registerDaemonCommands(program: Command): void {
       ),
     );
 
-  program
+  addDaemonCredentialOptions(manager);
+
+  const benefactor = program
     .command('benefactor')
     .description('donate disk: store chunks in a local folder for the cluster')
     .requiredOption('--manager <addr>', 'manager address HOST:PORT')
@@ -68,9 +73,13 @@ export function registerDaemonCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
-    .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication')
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .option(
+      '--scrub-interval <duration>',
+      'verify every stored chunk this long after the last complete pass (0 turns it off)',
+      '24h',
+    )
+    .option('--scrub-rate <size>', 'most bytes per second a scrub reads', '16MiB')
     .action(
       action(
         async (opts: {
@@ -81,10 +90,19 @@ export function registerDaemonCommands(program: Command): void {
           advertise?: string;
           host: string;
           secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
           insecure?: boolean;
           addressFile?: string;
+          scrubInterval: string;
+          scrubRate: string;
         }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'a benefactor');
+          const creds = requireCredentials(opts, 'a benefactor');
+          const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
+          const scrubRateBytesPerSec = parseSize(opts.scrubRate, '--scrub-rate');
+          if (scrubRateBytesPerSec <= 0)
+            throw new StdchkError('INVALID_ARGUMENT', '--scrub-rate must be above 0');
           const capacityBytes = parseSize(opts.capacity, '--capacity');
           if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
           const logger = createLogger('benefactor');
@@ -96,11 +114,20 @@ export function registerDaemonCommands(program: Command): void {
             listen: checkListen(opts.listen),
             ...(opts.advertise ? { advertise: opts.advertise } : {}),
             host: opts.host,
-            ...(secret ? { secret } : {}),
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
             logger,
+            scrubIntervalMs,
+            scrubRateBytesPerSec,
           });
           logger.info(
-            { id: handle.id, address: handle.address, store: opts.store, capacityBytes },
+            {
+              id: handle.id,
+              address: handle.address,
+              store: opts.store,
+              capacityBytes,
+              auth: describeCredentials(creds),
+            },
             'benefactor serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
@@ -108,4 +135,5 @@ export function registerDaemonCommands(program: Command): void {
         },
       ),
     );
+  addDaemonCredentialOptions(benefactor);
 }

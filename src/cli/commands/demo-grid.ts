@@ -9,7 +9,6 @@ import { action } from '../output.ts';
 import { LocalGrid, STDCHK_BIN } from '../../grid/local-grid.ts';
 import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize } from '../../config/units.ts';
-import { readSecretFile } from '../../config/secret.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
 
@@ -96,7 +95,7 @@ export function registerGridDemoCommand(program: Command): void {
           await grid.startScheduler(['--heartbeat-timeout', opts.heartbeatTimeout]);
           const workers = [await grid.startWorker(0), await grid.startWorker(1)];
           await grid.waitForWorkers(workers.map((w) => w.id));
-          client = connectScheduler(grid.schedulerAddress, { secret: readSecretFile(grid.secretFile) });
+          client = connectScheduler(grid.schedulerAddress, grid.credentials());
           const c = client;
           for (const w of workers) say(`   ${w.id}: mount ${w.mount.mountpoint}, work folder ${w.workDir}`);
           say(`   scheduler at ${grid.schedulerAddress}; both workers alive`);
@@ -137,8 +136,7 @@ export function registerGridDemoCommand(program: Command): void {
               id,
               '--scheduler',
               grid.schedulerAddress,
-              '--secret-file',
-              grid.secretFile,
+              ...grid.credentialArgs('client'),
             ]);
             if (r.code !== 0) throw new StdchkError('INTERNAL', `stdchk logs failed: ${r.stderr.trim()}`);
             return countsOf(r.stdout);

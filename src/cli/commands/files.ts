@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
-import { addClientOptions, openClient, parseReplicas } from '../common.ts';
+import { addClientOptions, openClient, parseReplicas, parseSyncReplicas } from '../common.ts';
 import type { ClientFlags } from '../common.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { formatSize } from '../../config/units.ts';
@@ -32,6 +32,10 @@ export function registerFileCommands(program: Command): void {
       .argument('<local>', 'local file to read')
       .argument('<remote>', 'path in the storage, e.g. /data/file')
       .option('--replicas <n>', 'replicas of every chunk before the put returns', '2')
+      .option(
+        '--sync-replicas <n>',
+        'replicas durable before the put returns (default all); the manager makes the rest in the background',
+      )
       .option('--chunker <spec>', 'chunking: fastcdc:16k (default), pages:16k or fixed:64k')
       .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
   ).action(
@@ -39,13 +43,18 @@ export function registerFileCommands(program: Command): void {
       async (
         local: string,
         remote: string,
-        opts: ClientFlags & { replicas: string; chunker?: string; json?: boolean },
+        opts: ClientFlags & { replicas: string; syncReplicas?: string; chunker?: string; json?: boolean },
       ) => {
         const replicas = parseReplicas(opts.replicas);
+        const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
         const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
         const client = openClient(opts);
         try {
-          const s = await client.putFile(local, remote, { replicas, ...(chunker ? { chunker } : {}) });
+          const s = await client.putFile(local, remote, {
+            replicas,
+            ...(syncReplicas !== undefined ? { syncReplicas } : {}),
+            ...(chunker ? { chunker } : {}),
+          });
           if (opts.json) {
             printJson({
               path: remote,
@@ -56,6 +65,7 @@ export function registerFileCommands(program: Command): void {
               chunksUploaded: s.chunksUploaded,
               zeroBytes: s.zeroBytes,
               replicas,
+              syncReplicas: syncReplicas ?? replicas,
               seconds: s.seconds,
             });
           } else {

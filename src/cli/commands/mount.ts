@@ -1,20 +1,25 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { parseReplicas, resolveClientConfig } from '../common.ts';
+import { addTlsOptions, parseReplicas, parseSyncReplicas, resolveClientConfig } from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { startMount } from '../../fuse-client/index.ts';
+import { describeCredentials } from '../../rpc/credentials.ts';
 
 export function registerMountCommand(program: Command): void {
-  program
+  const mount = program
     .command('mount')
     .description('mount the storage as a file system (foreground; Ctrl-C or SIGTERM unmounts)')
     .argument('<mountpoint>', 'folder to mount at (created if missing; a stale mount there is cleared)')
     .option('--manager <addr>', 'manager address HOST:PORT (default: $STDCHK_MANAGER)')
     .option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE)')
     .option('--replicas <n>', 'replicas of every chunk before close()/fsync() return', '2')
+    .option(
+      '--sync-replicas <n>',
+      'replicas durable before close()/fsync() return (default all); the manager makes the rest in the background',
+    )
     .option('--cache <dir>', 'on-disk chunk cache folder (default: none, memory only)')
     .option('--cache-size <size>', 'most disk space the chunk cache uses', '4GiB')
     .option(
@@ -29,7 +34,11 @@ export function registerMountCommand(program: Command): void {
           opts: {
             manager?: string;
             secretFile?: string;
+            tlsCa?: string;
+            tlsCert?: string;
+            tlsKey?: string;
             replicas: string;
+            syncReplicas?: string;
             cache?: string;
             cacheSize: string;
             scratch?: string;
@@ -37,26 +46,37 @@ export function registerMountCommand(program: Command): void {
           },
         ) => {
           const replicas = parseReplicas(opts.replicas);
+          const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
-          const { managerAddress, secret } = resolveClientConfig(opts);
+          const { managerAddress, secret, tls } = resolveClientConfig(opts);
           const logger = createLogger('mount');
           const handle = await startMount({
             mountpoint,
             managerAddress,
             secret,
+            tls,
             replicas,
+            ...(syncReplicas !== undefined ? { syncReplicas } : {}),
             ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
             logger,
           });
           logger.info(
-            { mountpoint: handle.mountpoint, manager: managerAddress, replicas, cache: opts.cache ?? null },
+            {
+              mountpoint: handle.mountpoint,
+              manager: managerAddress,
+              replicas,
+              syncReplicas: syncReplicas ?? replicas,
+              cache: opts.cache ?? null,
+              auth: describeCredentials({ secret, tls }),
+            },
             'mount serving',
           );
           await runUntilSignalled('mount', logger, handle);
         },
       ),
     );
+  addTlsOptions(mount);
 }

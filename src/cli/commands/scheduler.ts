@@ -5,9 +5,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { DEFAULT_UP_DIR, checkListen, requireSecret } from '../common.ts';
+import {
+  DEFAULT_UP_DIR,
+  addDaemonCredentialOptions,
+  addTlsOptions,
+  checkListen,
+  requireCredentials,
+  resolveGridCredentials,
+} from '../common.ts';
+import { describeCredentials } from '../../rpc/credentials.ts';
+import type { ClusterCredentials, CredentialFlags } from '../../rpc/credentials.ts';
 import { createLogger } from '../../logging/index.ts';
-import { resolveSecret } from '../../config/secret.ts';
 import { formatSize, parseDuration } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
@@ -20,29 +28,28 @@ import { startWorker } from '../../workers/agent.ts';
 
 // ---- shared ------------------------------------------------------------------
 
-interface SchedulerFlags {
+interface SchedulerFlags extends CredentialFlags {
   scheduler?: string;
-  secretFile?: string;
 }
 
 function addSchedulerClientOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option(
       '--scheduler <addr>',
       'scheduler address HOST:PORT (default: $STDCHK_SCHEDULER, else the grid of `stdchk up` in ./.stdchk)',
     )
     .option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE, else ./.stdchk/secret)');
+  return addTlsOptions(cmd, ', else ./.stdchk/tls');
 }
 
-/** Scheduler address and secret from flags, environment, or a local `stdchk up` grid, in that order. */
-function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; secret: Buffer | undefined } {
+/** Scheduler address and credentials from flags, environment, or a local `stdchk up` grid, in that order. */
+function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; creds: ClusterCredentials } {
   let address = flags.scheduler ?? process.env.STDCHK_SCHEDULER;
-  let secretFile = flags.secretFile ?? process.env.STDCHK_SECRET_FILE;
+  let fromGrid = false;
   const upAddr = path.join(DEFAULT_UP_DIR, 'scheduler.addr');
   if (!address && existsSync(upAddr)) {
     address = readFileSync(upAddr, 'utf8').trim();
-    const upSecret = path.join(DEFAULT_UP_DIR, 'secret');
-    if (!secretFile && existsSync(upSecret)) secretFile = upSecret;
+    fromGrid = true;
   }
   if (!address) {
     throw new StdchkError(
@@ -50,12 +57,12 @@ function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; secre
       'no scheduler address: pass --scheduler HOST:PORT or set STDCHK_SCHEDULER',
     );
   }
-  return { address, secret: resolveSecret(secretFile) };
+  return { address, creds: resolveGridCredentials(flags, fromGrid) };
 }
 
 async function withScheduler<T>(flags: SchedulerFlags, fn: (c: SchedulerClient) => Promise<T>): Promise<T> {
-  const { address, secret } = resolveSchedulerConfig(flags);
-  const client = connectScheduler(address, { secret });
+  const { address, creds } = resolveSchedulerConfig(flags);
+  const client = connectScheduler(address, creds);
   try {
     return await fn(client);
   } catch (e) {
@@ -200,15 +207,13 @@ function printJob(j: ReturnType<typeof jobJson>): void {
 // ---- commands ------------------------------------------------------------------
 
 export function registerSchedulerCommands(program: Command): void {
-  program
+  const schedulerCmd = program
     .command('scheduler')
     .description('run the grid scheduler (jobs, placement, failure detection, checkpoint policy)')
     .requiredOption('--data <dir>', 'folder for the job database (LevelDB)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7080')
     .option('--manager <addr>', 'storage manager HOST:PORT: reads job logs and deletes old checkpoints there')
     .option('--checkpoints <dir>', 'instead of --manager: a local folder that is the storage root (a mount)')
-    .option('--secret-file <file>', 'cluster secret shared by every node (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication (only on a trusted network)')
     .option('--heartbeat-timeout <duration>', 'declare a silent worker lost after this long', '10s')
     .option('--heartbeat-interval <duration>', 'how often workers heartbeat', '1s')
     .option(
@@ -226,6 +231,9 @@ export function registerSchedulerCommands(program: Command): void {
           manager?: string;
           checkpoints?: string;
           secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
           insecure?: boolean;
           heartbeatTimeout: string;
           heartbeatInterval: string;
@@ -233,7 +241,7 @@ export function registerSchedulerCommands(program: Command): void {
           defaultMtbf: string;
           addressFile?: string;
         }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'the scheduler');
+          const creds = requireCredentials(opts, 'the scheduler');
           if (!opts.manager && !opts.checkpoints) {
             throw new StdchkError(
               'INVALID_ARGUMENT',
@@ -256,7 +264,8 @@ export function registerSchedulerCommands(program: Command): void {
           const handle = await startScheduler({
             dataDir: opts.data,
             listen: checkListen(opts.listen),
-            ...(secret ? { secret } : {}),
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
             logger,
             ...(opts.checkpoints
               ? { checkpointsDir: opts.checkpoints }
@@ -267,7 +276,7 @@ export function registerSchedulerCommands(program: Command): void {
             defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
           });
           logger.info(
-            { address: handle.address, data: opts.data, authenticated: !!secret },
+            { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
             'scheduler serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
@@ -276,7 +285,9 @@ export function registerSchedulerCommands(program: Command): void {
       ),
     );
 
-  program
+  addDaemonCredentialOptions(schedulerCmd);
+
+  const workerCmd = program
     .command('worker')
     .description(
       'run jobs the scheduler assigns: containers (runc) and processes (criu), checkpointed into the mount',
@@ -287,8 +298,6 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--id <name>', 'worker name (default: saved in --work, else HOSTNAME-XXXX)')
     .option('--slots <n>', 'jobs this worker runs at once', '1')
     .option('--host <name>', 'host name reported to the scheduler', os.hostname())
-    .option('--secret-file <file>', 'cluster secret (or STDCHK_SECRET_FILE)')
-    .option('--insecure', 'run without authentication')
     .action(
       action(
         async (opts: {
@@ -299,9 +308,12 @@ export function registerSchedulerCommands(program: Command): void {
           slots: string;
           host: string;
           secretFile?: string;
+          tlsCa?: string;
+          tlsCert?: string;
+          tlsKey?: string;
           insecure?: boolean;
         }) => {
-          const secret = requireSecret(opts.secretFile, opts.insecure, 'a worker');
+          const creds = requireCredentials(opts, 'a worker');
           const slots = parseSlots(opts.slots);
           if (!isDir(opts.mount))
             throw new StdchkError(
@@ -315,18 +327,26 @@ export function registerSchedulerCommands(program: Command): void {
             workDir: path.resolve(opts.work),
             ...(opts.id ? { id: opts.id } : {}),
             slots,
-            secret,
+            secret: creds.secret,
+            tls: creds.tls,
             host: opts.host,
             logger,
           });
           logger.info(
-            { id: handle.id, scheduler: opts.scheduler, mount: opts.mount, slots },
+            {
+              id: handle.id,
+              scheduler: opts.scheduler,
+              mount: opts.mount,
+              slots,
+              auth: describeCredentials(creds),
+            },
             'worker running',
           );
           await runUntilSignalled('worker', logger, handle);
         },
       ),
     );
+  addDaemonCredentialOptions(workerCmd);
 
   addSchedulerClientOptions(
     program

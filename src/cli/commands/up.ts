@@ -45,7 +45,12 @@ export function registerUpCommands(program: Command): void {
       '10s',
     )
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
-    .option('--json', 'print the grid (addresses, secret file) as JSON once it is up')
+    .option(
+      '--tls',
+      'also use mutual TLS: a CA and a certificate per role under DIR/tls (clients in this folder find DIR/tls/client.*)',
+    )
+    .option('--no-secret', 'no shared secret: authenticate with mutual TLS only (needs --tls)')
+    .option('--json', 'print the grid (addresses, credential files) as JSON once it is up')
     .option('--mount <path>', 'where to mount the storage (default: DIR/mnt)')
     .option('--no-mount', 'do not mount the storage')
     .action(
@@ -58,8 +63,16 @@ export function registerUpCommands(program: Command): void {
           heartbeatTimeout: string;
           gcGrace: string;
           json?: boolean;
+          tls?: boolean;
+          secret: boolean;
           mount: string | boolean;
         }) => {
+          if (!opts.secret && !opts.tls) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              '--no-secret needs --tls (a grid needs some credentials)',
+            );
+          }
           const n = parseCount(opts.benefactors, '--benefactors');
           const nWorkers = parseWorkers(opts.workers);
           parseSize(opts.capacity, '--capacity');
@@ -68,6 +81,8 @@ export function registerUpCommands(program: Command): void {
             benefactors: n,
             capacity: opts.capacity,
             managerArgs: ['--heartbeat-timeout', opts.heartbeatTimeout, '--gc-grace', opts.gcGrace],
+            secret: opts.secret,
+            tls: !!opts.tls,
           });
           let stopping = false;
           grid.onExit = (p, code, signal) => {
@@ -123,7 +138,8 @@ export function registerUpCommands(program: Command): void {
             printJson({
               dir: grid.dir,
               managerAddress: grid.managerAddress,
-              secretFile: grid.secretFile,
+              secretFile: grid.usesSecret ? grid.secretFile : null,
+              tls: grid.usesTls ? grid.tlsFiles('client') : null,
               benefactors: n,
               logs: grid.logDir,
               mountpoint,
@@ -134,7 +150,9 @@ export function registerUpCommands(program: Command): void {
             process.stdout.write(
               `stdchk grid up: manager at ${grid.managerAddress}, ${n} benefactors, data in ${grid.dir}\n` +
                 `use it from another shell:\n` +
-                `  export STDCHK_MANAGER=${grid.managerAddress} STDCHK_SECRET_FILE=${grid.secretFile}\n` +
+                `  export ${Object.entries(grid.env())
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' ')}\n` +
                 (nWorkers > 0 ? `  export STDCHK_SCHEDULER=${grid.schedulerAddress}\n` : '') +
                 `  stdchk put FILE /FILE && stdchk get /FILE COPY && stdchk status\n` +
                 (nWorkers > 0

@@ -1,5 +1,6 @@
 // Original file: proto/manager.proto
 
+import type { ScrubStatus as _stdchk_v1_ScrubStatus, ScrubStatus__Output as _stdchk_v1_ScrubStatus__Output } from '../../stdchk/v1/ScrubStatus';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BenefactorStatus {
@@ -12,6 +13,8 @@ export interface BenefactorStatus {
   'freeBytes'?: (number | string | Long);
   'chunks'?: (number | string | Long);
   'lastHeartbeatMs'?: (number | string | Long);
+  'corruptChunks'?: (number | string | Long);
+  'scrub'?: (_stdchk_v1_ScrubStatus | null);
 }
 
 export interface BenefactorStatus__Output {
@@ -24,4 +27,6 @@ export interface BenefactorStatus__Output {
   'freeBytes': (number);
   'chunks': (number);
   'lastHeartbeatMs': (number);
+  'corruptChunks': (number);
+  'scrub': (_stdchk_v1_ScrubStatus__Output | null);
 }

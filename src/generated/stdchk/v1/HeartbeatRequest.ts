@@ -1,5 +1,6 @@
 // Original file: proto/manager.proto
 
+import type { ScrubStatus as _stdchk_v1_ScrubStatus, ScrubStatus__Output as _stdchk_v1_ScrubStatus__Output } from '../../stdchk/v1/ScrubStatus';
 import type { Long } from '@grpc/proto-loader';
 
 export interface HeartbeatRequest {
@@ -9,6 +10,7 @@ export interface HeartbeatRequest {
   'freeBytes'?: (number | string | Long);
   'chunks'?: (number | string | Long);
   'corruptHashes'?: (Buffer | Uint8Array | string);
+  'scrub'?: (_stdchk_v1_ScrubStatus | null);
 }
 
 export interface HeartbeatRequest__Output {
@@ -18,4 +20,5 @@ export interface HeartbeatRequest__Output {
   'freeBytes': (number);
   'chunks': (number);
   'corruptHashes': (Buffer);
+  'scrub': (_stdchk_v1_ScrubStatus__Output | null);
 }

@@ -1,11 +1,14 @@
 // Original file: proto/benefactor.proto
 
-import type { ChunkData as _stdchk_v1_ChunkData, ChunkData__Output as _stdchk_v1_ChunkData__Output } from '../../stdchk/v1/ChunkData';
 
 export interface ReadReply {
-  'chunks'?: (_stdchk_v1_ChunkData)[];
+  'refs'?: (Buffer | Uint8Array | string);
+  'data'?: (Buffer | Uint8Array | string);
+  'missing'?: (Buffer | Uint8Array | string);
 }
 
 export interface ReadReply__Output {
-  'chunks': (_stdchk_v1_ChunkData__Output)[];
+  'refs': (Buffer);
+  'data': (Buffer);
+  'missing': (Buffer);
 }

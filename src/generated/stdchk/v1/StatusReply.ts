@@ -15,6 +15,10 @@ export interface StatusReply {
   'repairsInProgress'?: (number | string | Long);
   'capacityBytes'?: (number | string | Long);
   'freeBytes'?: (number | string | Long);
+  'corruptChunks'?: (number | string | Long);
+  'unavailableChunks'?: (number | string | Long);
+  'benefactorsAlive'?: (number | string | Long);
+  'benefactorsLost'?: (number | string | Long);
 }
 
 export interface StatusReply__Output {
@@ -29,4 +33,8 @@ export interface StatusReply__Output {
   'repairsInProgress': (number);
   'capacityBytes': (number);
   'freeBytes': (number);
+  'corruptChunks': (number);
+  'unavailableChunks': (number);
+  'benefactorsAlive': (number);
+  'benefactorsLost': (number);
 }

@@ -1,14 +1,15 @@
 // Original file: proto/benefactor.proto
 
-import type { ChunkData as _stdchk_v1_ChunkData, ChunkData__Output as _stdchk_v1_ChunkData__Output } from '../../stdchk/v1/ChunkData';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StoreRequest {
   'seq'?: (number | string | Long);
-  'chunks'?: (_stdchk_v1_ChunkData)[];
+  'refs'?: (Buffer | Uint8Array | string);
+  'data'?: (Buffer | Uint8Array | string);
 }
 
 export interface StoreRequest__Output {
   'seq': (number);
-  'chunks': (_stdchk_v1_ChunkData__Output)[];
+  'refs': (Buffer);
+  'data': (Buffer);
 }
