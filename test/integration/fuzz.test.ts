@@ -373,9 +373,10 @@ function trace(c: Case, o: Outcome): void {
   const file = process.env.STDCHK_FUZZ_TRACE;
   if (!file) return;
   const sizes = c.payloads.map((p) => p.length).join('+');
+  const replied = o.replies.reduce((n, r) => n + r.length, 0);
   appendFileSync(
     file,
-    `${new Date().toISOString()} #${c.index} ${c.method.path} ${c.mode} ${sizes} -> ${grpc.status[o.code]} ${o.details.slice(0, 120)}\n`,
+    `${new Date().toISOString()} #${c.index} ${c.method.path} ${c.mode} ${sizes} -> ${grpc.status[o.code]} (${replied} bytes back) ${o.details.slice(0, 120)}\n`,
   );
 }
 
