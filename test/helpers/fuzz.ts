@@ -139,7 +139,11 @@ export const UNKNOWN_METHOD = 'NoSuchMethod';
  * A generic client for every method of `service` (and one the service does
  * not have) with identity serializers: it sends whatever bytes it is given.
  */
-export function rawClient(service: ServiceName, address: string): grpc.Client {
+export function rawClient(
+  service: ServiceName,
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): grpc.Client {
   const identity = (b: Buffer) => b;
   const methods: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   for (const m of [
@@ -162,7 +166,7 @@ export function rawClient(service: ServiceName, address: string): grpc.Client {
     };
   }
   const Client = grpc.makeGenericClientConstructor(methods, service);
-  return new Client(address, grpc.credentials.createInsecure(), {
+  return new Client(address, credentials, {
     'grpc.max_send_message_length': -1,
     'grpc.max_receive_message_length': -1,
     'grpc.initial_reconnect_backoff_ms': 100,
