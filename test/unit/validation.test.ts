@@ -7,7 +7,15 @@ import { normalizePath } from '../../src/config/paths.ts';
 import { parseJobFile } from '../../src/scheduler/job-spec.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
 import { MalformedMessage, safeRequestDeserializers } from '../../src/rpc/server-guard.ts';
-import { protoDefinition } from '../../src/rpc/index.ts';
+import { protoDefinition, protos } from '../../src/rpc/index.ts';
+import {
+  MAX_CHUNKS_PER_MESSAGE,
+  MAX_DATA_BYTES_PER_MESSAGE,
+  encodeStoreRequest,
+  splitChunks,
+} from '../../src/rpc/chunk-frames.ts';
+import { REF_BYTES } from '../../src/chunking/refs.ts';
+import { hashChunk } from '../../src/hashing/index.ts';
 
 const refused = (t: ExecutionContext, fn: () => unknown, re: RegExp) => {
   const e = t.throws(fn);
@@ -90,4 +98,44 @@ test('request deserializers never throw: undecodable bytes become a MalformedMes
   const stat = (def['stdchk.v1.Manager'] as Record<string, { requestDeserialize(b: Buffer): unknown }>).Stat!;
   t.true(stat.requestDeserialize(Buffer.from([0x17, 0x01, 0x02])) instanceof MalformedMessage);
   t.deepEqual(stat.requestDeserialize(Buffer.from([0x0a, 0x01, 0x2f])), { path: '/' });
+});
+
+test('packed StoreRequests: ragged refs, too many chunks or bytes, bad lengths and leftovers are refused', (t) => {
+  const chunks = [Buffer.from('one'), Buffer.from('second chunk')].map((data) => ({
+    hash: hashChunk(data),
+    data,
+  }));
+  // The hand encoder's bytes are ordinary protobuf: the service's decoder reads them back.
+  const frame = encodeStoreRequest(7, chunks);
+  const decode = (
+    protos().Benefactor.service.StoreChunks as unknown as {
+      requestDeserialize(b: Buffer): { seq: number; refs: Buffer; data: Buffer };
+    }
+  ).requestDeserialize;
+  const req = decode(frame);
+  t.is(req.seq, 7);
+  const back = splitChunks(req.refs, req.data, 'StoreChunks');
+  t.deepEqual(
+    back.map((c) => c.data.toString()),
+    ['one', 'second chunk'],
+  );
+  t.true(back.every((c, i) => c.hash.equals(chunks[i]!.hash)));
+
+  const refs = (lengths: number[]) => {
+    const out = Buffer.alloc(lengths.length * REF_BYTES);
+    lengths.forEach((n, i) => out.writeUInt32LE(n, i * REF_BYTES + 32));
+    return out;
+  };
+  refused(t, () => splitChunks(Buffer.alloc(REF_BYTES + 1), Buffer.alloc(1), 'S'), /multiple of 36/);
+  refused(
+    t,
+    () => splitChunks(refs(Array(MAX_CHUNKS_PER_MESSAGE + 1).fill(1)), Buffer.alloc(4097), 'S'),
+    /4097 chunks, at most 4096/,
+  );
+  const big = t.throws(() => splitChunks(refs([1]), Buffer.alloc(MAX_DATA_BYTES_PER_MESSAGE + 1), 'S'));
+  t.true(isStdchkError(big, 'TOO_LARGE'), String(big));
+  refused(t, () => splitChunks(refs([0]), Buffer.alloc(0), 'S'), /chunk 0 has 0 bytes/);
+  refused(t, () => splitChunks(refs([2 ** 32 - 1]), Buffer.alloc(1), 'S'), /chunk 0 has 4294967295 bytes/);
+  refused(t, () => splitChunks(refs([3, 4]), Buffer.alloc(5), 'S'), /refs name 7\+ bytes but data holds 5/);
+  refused(t, () => splitChunks(refs([3]), Buffer.alloc(5), 'S'), /refs name 3 bytes but data holds 5/);
 });
