@@ -103,15 +103,30 @@ const ERROR_CODE_KEY = 'x-stdchk-error-code';
  */
 export const MAX_DETAILS_CHARS = 1024;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The string with every lone UTF-16 surrogate replaced by U+FFFD. A status
+ * message must be well-formed: grpc-js sends it through encodeURI, which
+ * throws on a lone surrogate, and that exception escapes grpc-js and ends
+ * the server process (seen: a job file whose unknown key was "\ud800"
+ * crashed the scheduler). Messages quote what callers sent, and cutting a
+ * message can split a surrogate pair.
+ */
+export function wellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 /** The error as a gRPC ServiceError, with our code in trailers so clients recover it exactly. */
 export function toServiceError(e: unknown): Partial<ServiceError> {
   const err = e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, err.code);
-  const details =
+  const details = wellFormed(
     err.message.length > MAX_DETAILS_CHARS
       ? `${err.message.slice(0, MAX_DETAILS_CHARS - 12)}... (cut)`
-      : err.message;
+      : err.message,
+  );
   return { code: TO_GRPC[err.code], details, metadata };
 }
 

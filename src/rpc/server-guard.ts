@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
+import { StdchkError, errorMessage, invalid, toServiceError, wellFormed } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 
 /**
@@ -107,8 +107,10 @@ export function guardInterceptor(opts: GuardOptions): grpc.ServerInterceptor {
       sendMessage: (message, forward) => {
         if (!refused) forward(message);
       },
+      // Every status leaves with a well-formed message, whichever handler made it: grpc-js
+      // encodes it with encodeURI, which throws (and ends the process) on a lone surrogate.
       sendStatus: (status, forward) => {
-        if (!refused) forward(status);
+        if (!refused) forward({ ...status, details: wellFormed(status.details) });
       },
     });
   };

@@ -1,5 +1,5 @@
 import { HASH_BYTES } from '../hashing/index.ts';
-import { invalid } from '../errors/index.ts';
+import { invalid, wellFormed } from '../errors/index.ts';
 
 /**
  * Field validation shared by every service (manager, benefactor, scheduler):
@@ -24,7 +24,7 @@ export function show(value: unknown, max = 80): string {
     s = Object.prototype.toString.call(value);
   }
   if (s === undefined) s = String(value);
-  return s.length > max ? `${s.slice(0, max - 3)}... (${s.length} characters)` : s;
+  return wellFormed(s.length > max ? `${s.slice(0, max - 3)}... (${s.length} characters)` : s);
 }
 
 /** An unsigned integer field (uint32/uint64 arrive as Number; above 2^53 they are imprecise). */

@@ -527,6 +527,74 @@ test.serial('oversized messages are refused with RESOURCE_EXHAUSTED before they 
   assertAllRunning(t);
 });
 
+test.serial('requests that once crashed a service or hung its caller get a proper status', async (t) => {
+  const benefactor = (await benefactorAddresses())[0] as string;
+  const send = async (service: ServiceName, address: string, name: string, requests: object[] | Buffer[]) => {
+    const m = serviceMethods(service).find((x) => x.name === name) as FuzzMethod;
+    const md = new grpc.Metadata();
+    md.set(AUTH_HEADER, makeToken(secret, m.path));
+    const client = rawClient(service, address);
+    try {
+      const payloads = requests.map((r) => (Buffer.isBuffer(r) ? r : m.encode(r)));
+      return await callRaw(client, m, payloads, { metadata: md, deadlineMs: 30_000 });
+    } finally {
+      client.close();
+    }
+  };
+  const job = (extra: Record<string, unknown>) =>
+    JSON.stringify({ kind: 'process', args: ['sleep', '1'], ...extra });
+  const BAD = grpc.status.INVALID_ARGUMENT;
+  const cases: [string, ServiceName, string, string, object[] | Buffer[], grpc.status][] = [
+    // A lone surrogate in the status message: grpc-js's encodeURI threw and the scheduler exited.
+    [
+      'job file key "\\ud800"',
+      'Scheduler',
+      grid.schedulerAddress,
+      'SubmitJob',
+      [{ specJson: job({ '\ud800': 1 }) }],
+      BAD,
+    ],
+    [
+      'env name "a\\udfffb"',
+      'Scheduler',
+      grid.schedulerAddress,
+      'SubmitJob',
+      [{ specJson: job({ env: { 'a\udfffb': 'v' } }) }],
+      BAD,
+    ],
+    [
+      'a cut splitting a pair',
+      'Scheduler',
+      grid.schedulerAddress,
+      'SubmitJob',
+      [{ specJson: job({ [`x${'🙂'.repeat(3000)}`]: 1 }) }],
+      BAD,
+    ],
+    // A 92 KB id echoed in the status: a trailer over the client's header limit hung the call.
+    ['a 92 KB job id', 'Scheduler', grid.schedulerAddress, 'GetJob', [{ id: 'x'.repeat(92_000) }], BAD],
+    // A malformed message after a good one: the good one's ack raced the refusal and hung the call.
+    [
+      'StoreChunks: good, then malformed',
+      'Benefactor',
+      benefactor,
+      'StoreChunks',
+      [
+        serviceMethods('Benefactor')
+          .find((x) => x.name === 'StoreChunks')!
+          .encode({ seq: 1 }),
+        Buffer.from([0xff, 0xff]),
+      ],
+      BAD,
+    ],
+  ];
+  for (const [what, service, address, name, requests, code] of cases) {
+    const o = await send(service, address, name, requests);
+    t.is(o.code, code, `${what}: ${grpc.status[o.code]} "${o.details.slice(0, 200)}"`);
+    t.notThrows(() => encodeURI(o.details), `${what}: the status message is well-formed`);
+  }
+  assertAllRunning(t);
+});
+
 for (const [i, service] of (['Manager', 'Benefactor', 'Scheduler'] as const).entries()) {
   test.serial(
     `fuzz: ${service} survives thousands of malformed, random and unauthenticated requests`,

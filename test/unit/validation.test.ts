@@ -2,7 +2,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import * as v from '../../src/validation/index.ts';
-import { StdchkError, isStdchkError, toServiceError } from '../../src/errors/index.ts';
+import { StdchkError, isStdchkError, toServiceError, wellFormed } from '../../src/errors/index.ts';
 import { normalizePath } from '../../src/config/paths.ts';
 import { parseJobFile } from '../../src/scheduler/job-spec.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
@@ -46,7 +46,7 @@ test('ids, hosts and addresses have one rule each', (t) => {
   refused(t, () => v.host('a b'), /host/);
 });
 
-test('values quoted in errors are bounded, and so is every status message', (t) => {
+test('values quoted in errors are bounded, and every status message is bounded and well-formed', (t) => {
   const long = 'x'.repeat(100_000);
   const e = t.throws(() => v.id(long, 'id')) as Error;
   t.true(e.message.length < 200, e.message);
@@ -55,6 +55,14 @@ test('values quoted in errors are bounded, and so is every status message', (t) 
   t.is(se.code, GrpcStatus.INVALID_ARGUMENT);
   t.true((se.details ?? '').length <= 1024);
   t.is(v.clipText(`a\0b${long}`, 10), 'abxxxxxxxx... (cut)');
+  // grpc-js sends the message through encodeURI, which throws on a lone surrogate (that
+  // exception ended the scheduler): quoted lone surrogates and pairs split by the cut are replaced.
+  for (const message of [`unknown field "\ud800"`, `x${'🙂'.repeat(1000)}`, '\udfff\ud800']) {
+    const details = toServiceError(new StdchkError('INVALID_ARGUMENT', message)).details ?? '';
+    t.notThrows(() => encodeURI(details), JSON.stringify(details.slice(-20)));
+  }
+  t.is(wellFormed('a\ud800b\udc00🙂'), 'a\ufffdb\ufffd🙂');
+  t.notThrows(() => encodeURI((t.throws(() => v.id('🙂'.repeat(100), 'id')) as Error).message));
   refused(t, () => v.bounded([1, 2, 3], 'states', 2), /at most 2/);
   refused(t, () => v.oneOf('RUNNING', 'state', ['running']), /one of running/);
   refused(t, () => v.packedHashes(Buffer.alloc(33), 'hashes'), /multiple of 32/);
