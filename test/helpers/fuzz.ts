@@ -609,6 +609,12 @@ export function jobSpecText(rng: Rng): string {
     spec.kind = 'container';
     spec.rootfs = 'images/busybox.tar';
   }
+  // A bad checkpoint value drawn earlier may have replaced the object.
+  const checkpoint = (): Record<string, unknown> => {
+    const c: unknown = spec.checkpoint;
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) spec.checkpoint = {};
+    return spec.checkpoint as Record<string, unknown>;
+  };
   const bad: [string, () => void][] = [
     ['name', () => (spec.name = rng.pick([nastyString(rng), 5, null, ['a'], 'x'.repeat(65)]))],
     ['kind', () => (spec.kind = rng.pick(['vm', '', 'PROCESS', 1, null, nastyString(rng)]))],
@@ -647,7 +653,7 @@ export function jobSpecText(rng: Rng): string {
     [
       'interval',
       () =>
-        (spec.checkpoint.interval = rng.pick([
+        (checkpoint().interval = rng.pick([
           '0s',
           '-1s',
           0,
@@ -661,8 +667,8 @@ export function jobSpecText(rng: Rng): string {
           null,
         ])),
     ],
-    ['mtbf', () => (spec.checkpoint.mtbf = rng.pick(['1ms', '0s', -5, 1e300, '1e400h', 'x', {}, 1.5]))],
-    ['keep', () => (spec.checkpoint.keep = rng.pick([0, -1, 1.5, 1001, 1e300, '2', null]))],
+    ['mtbf', () => (checkpoint().mtbf = rng.pick(['1ms', '0s', -5, 1e300, '1e400h', 'x', {}, 1.5]))],
+    ['keep', () => (checkpoint().keep = rng.pick([0, -1, 1.5, 1001, 1e300, '2', null]))],
     ['resources', () => (spec.resources = rng.pick([null, 'x', [], { gpu: 1 }]))],
     ['slots', () => (spec.resources = { slots: rng.pick([0, -1, 1.5, 1025, 1e300, '1']) })],
     [
