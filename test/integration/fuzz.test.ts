@@ -592,6 +592,18 @@ test.serial('requests that once crashed a service or hung its caller get a prope
     t.is(o.code, code, `${what}: ${grpc.status[o.code]} "${o.details.slice(0, 200)}"`);
     t.notThrows(() => encodeURI(o.details), `${what}: the status message is well-formed`);
   }
+  // Undecodable bytes without a token: grpc-js answered INTERNAL (it decoded before we authenticated).
+  const client = rawClient('Manager', grid.managerAddress);
+  const stat = serviceMethods('Manager').find((x) => x.name === 'Stat') as FuzzMethod;
+  const garbage = Buffer.from([0x17, 0x01, 0x02]);
+  const unauthenticated = await callRaw(client, stat, [garbage], { deadlineMs: 30_000 });
+  const md = new grpc.Metadata();
+  md.set(AUTH_HEADER, makeToken(secret, stat.path));
+  const malformed = await callRaw(client, stat, [garbage], { metadata: md, deadlineMs: 30_000 });
+  client.close();
+  t.is(unauthenticated.code, grpc.status.UNAUTHENTICATED);
+  t.is(malformed.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(malformed.details, /^malformed request to \/stdchk.v1.Manager\/Stat: /);
   assertAllRunning(t);
 });
 
