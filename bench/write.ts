@@ -1,99 +1,532 @@
-import { openSync, writeSync, fsyncSync, closeSync, rmSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { LocalGrid } from '../src/grid/local-grid.ts';
-import { StorageClient } from '../src/client/storage-client.ts';
-import type { TlsMaterial } from '../src/rpc/credentials.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StorageClient } from '../src/client/storage-client.ts';
+import { StdchkError } from '../src/errors/index.ts';
+import { BenchCluster } from './lib/cluster.ts';
+import type { BenchMount, ExistingCluster } from './lib/cluster.ts';
 import { FreshData } from './lib/data.ts';
-import { MiB, mbps, newReport, progressBar } from './lib/report.ts';
-import type { BenchReport } from './lib/report.ts';
+import { StatefulProcess, criuCheck, criuDump, folderBytes, fsyncTree, runTs, tempDir } from './lib/proc.ts';
+import {
+  GiB,
+  KiB,
+  MiB,
+  Steps,
+  addTarget,
+  finishReport,
+  groupedBarChart,
+  mbps,
+  newReport,
+  progressBar,
+  ratio,
+  renderSvg,
+} from './lib/report.ts';
+import type { BenchReport, Cell } from './lib/report.ts';
 
 export interface WriteBenchOptions {
+  /** Bytes per file for the large sequential writes (and the client rows). */
   sizeBytes: number;
   replicas: number[];
+  /**
+   * Copies durable before close() returns, for each replica count: 'all' (the strict mode, the
+   * default of `stdchk mount`) and/or a number below it (`--sync-replicas N`: the manager makes
+   * the rest in the background). Counts not below a replica count are skipped for it.
+   */
+  syncReplicas: ('all' | number)[];
+  /** Size of each write() of the large sequential writer. */
   blockBytes: number;
-  /** Use an existing cluster instead of starting a local grid. */
-  manager?: { address: string; secret: Buffer | undefined; tls?: TlsMaterial | undefined };
-  dir?: string;
+  /** Size of each write() of the small-write rows (4 KiB); 0: skip them. */
+  smallBlockBytes: number;
+  /** Bytes per file of the small-write rows. */
+  smallSizeBytes: number;
+  /** Memory of the process `criu dump` writes out; 0: skip the CRIU rows. */
+  criuBytes: number;
+  /** Also measure the client library in this process (`stdchk put`'s path). */
+  clientRows: boolean;
+  existing?: ExistingCluster | undefined;
+  dir?: string | undefined;
 }
 
-/** Local-disk baseline: the same writer, the same data, one fsync at the end (as close() durability). */
-function writeLocal(file: string, opts: WriteBenchOptions): number {
-  const data = new FreshData();
-  const fd = openSync(file, 'w');
-  const bar = progressBar('local disk', opts.sizeBytes);
-  const t0 = performance.now();
-  for (let done = 0; done < opts.sizeBytes; done += opts.blockBytes) {
-    writeSync(fd, data.next(Math.min(opts.blockBytes, opts.sizeBytes - done)));
-    bar.update(done);
+export const WRITE_DEFAULTS: WriteBenchOptions = {
+  sizeBytes: 2 * GiB,
+  replicas: [1, 2],
+  syncReplicas: ['all', 1],
+  blockBytes: MiB,
+  smallBlockBytes: 4 * KiB,
+  smallSizeBytes: 2 * GiB,
+  criuBytes: 512 * MiB,
+  clientRows: true,
+};
+
+/** One way of writing to stdchk: r replicas, of which `sync` are durable when close() returns. */
+export interface WriteConfig {
+  replicas: number;
+  sync: number;
+}
+
+/** The configurations measured: each replica count with each sync setting that applies to it. */
+export function writeConfigs(opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'>): WriteConfig[] {
+  const out: WriteConfig[] = [];
+  for (const r of opts.replicas) {
+    for (const s of opts.syncReplicas) {
+      const sync = s === 'all' ? r : s;
+      if (sync > r || out.some((c) => c.replicas === r && c.sync === sync)) continue;
+      out.push({ replicas: r, sync });
+    }
   }
-  fsyncSync(fd);
-  closeSync(fd);
-  bar.stop();
-  return (performance.now() - t0) / 1000;
+  return out;
 }
 
-async function writeStdchk(client: StorageClient, remote: string, replicas: number, opts: WriteBenchOptions) {
+const configName = (c: WriteConfig) => (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`);
+const configLabel = (c: WriteConfig) =>
+  c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`;
+
+/** One measured write. Seconds are from the writer's open() (or criu's start). */
+export interface WriteRow {
+  writer: 'sequential' | 'small-writes' | 'criu-dump' | 'client-library';
+  target: 'local-disk' | 'mount' | 'client';
+  replicas: number | null;
+  /** Copies durable when close() returned (`--sync-replicas`; = replicas in the strict mode). */
+  syncReplicas: number | null;
+  writeBytes: number;
+  bytes: number;
+  /** Until close() returned (for CRIU: until criu exited; for local disk: write + fsync + close). */
+  closeSeconds: number;
+  /**
+   * Until the manager first reported, after close(), no referenced chunk below its replica
+   * count and no repair in progress (`stdchk status`: underReplicatedChunks 0,
+   * repairsInProgress 0); null for local disk, or if that was not reached within 10 minutes.
+   */
+  replicatedSeconds: number | null;
+  /** Local CRIU dumps: the fsync of the image files after criu exited (criu itself does not fsync). */
+  fsyncSeconds?: number;
+  closeMBps: number;
+  replicatedMBps: number | null;
+  /** MB/s until close over the same writer's local-disk MB/s in this run. */
+  closeVsLocal: number | null;
+  replicatedVsLocal: number | null;
+}
+
+interface IoResult {
+  bytes: number;
+  t0EpochMs: number;
+  writeSeconds: number;
+  fsyncSeconds: number;
+  closeSeconds: number;
+  seconds: number;
+}
+
+async function ioWrite(file: string, size: number, block: number): Promise<IoResult> {
+  const r = await runTs('bench/lib/io-proc.ts', ['write', file, String(size), String(block)], {
+    timeoutMs: 3_600_000,
+  });
+  if (r.code !== 0) throw new StdchkError('INTERNAL', `the writer failed on ${file}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as IoResult;
+}
+
+/**
+ * Polls `stdchk status` until no referenced chunk is below its replica count and no repair is
+ * in progress; resolves with the epoch ms that was first seen, or null after `timeoutMs`. Call
+ * it once the writes are committed (close() returned): the count covers committed chunks only.
+ * Global: on a shared cluster, other writers' chunks count too.
+ */
+export async function waitFullyReplicated(
+  cluster: BenchCluster,
+  timeoutMs = 600_000,
+): Promise<number | null> {
+  const client = cluster.client();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.status().catch(() => undefined);
+    if (s && s.underReplicatedChunks === 0 && s.repairsInProgress === 0) return Date.now();
+    if (Date.now() > deadline) return null;
+    await sleep(50);
+  }
+}
+
+/** The in-process client library (what `stdchk put` does), kept from the first version of this benchmark. */
+async function writeStdchk(client: StorageClient, remote: string, cfg: WriteConfig, opts: WriteBenchOptions) {
   const data = new FreshData();
-  const bar = progressBar(`stdchk r=${replicas}`, opts.sizeBytes);
+  const bar = progressBar(`stdchk put ${configName(cfg)}`, opts.sizeBytes);
   const t0 = performance.now();
-  const w = await client.openWriter(remote, { replicas });
+  const t0EpochMs = Date.now();
+  const w = await client.openWriter(remote, { replicas: cfg.replicas, syncReplicas: cfg.sync });
   for (let done = 0; done < opts.sizeBytes; done += opts.blockBytes) {
     await w.write(data.next(Math.min(opts.blockBytes, opts.sizeBytes - done)));
     bar.update(done);
   }
   const { stats } = await w.close();
   bar.stop();
-  return { seconds: (performance.now() - t0) / 1000, stats };
+  return { seconds: (performance.now() - t0) / 1000, t0EpochMs, stats };
+}
+
+function row(
+  base: Omit<WriteRow, 'closeMBps' | 'replicatedMBps' | 'closeVsLocal' | 'replicatedVsLocal'>,
+  localMBps: number | null,
+): WriteRow {
+  const closeMBps = mbps(base.bytes, base.closeSeconds);
+  const replicatedMBps = base.replicatedSeconds === null ? null : mbps(base.bytes, base.replicatedSeconds);
+  return {
+    ...base,
+    closeMBps,
+    replicatedMBps,
+    closeVsLocal: ratio(closeMBps, localMBps),
+    replicatedVsLocal: ratio(replicatedMBps, localMBps),
+  };
 }
 
 export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchReport> {
   const report = newReport('write', {
     sizeBytes: opts.sizeBytes,
     replicas: opts.replicas,
+    syncReplicas: opts.syncReplicas,
     blockBytes: opts.blockBytes,
-    cluster: opts.manager ? opts.manager.address : 'local grid: manager + 3 benefactors on this machine',
-    path: 'client library (stdchk put)',
+    smallBlockBytes: opts.smallBlockBytes,
+    smallSizeBytes: opts.smallSizeBytes,
+    criuBytes: opts.criuBytes,
+    clientRows: opts.clientRows,
   });
-  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'stdchk-bench-'));
-  let grid: LocalGrid | undefined;
-  let client: StorageClient;
+  const kinds = 1 + (opts.smallBlockBytes > 0 ? 1 : 0) + (opts.criuBytes > 0 ? 1 : 0);
+  const configs = writeConfigs(opts);
+  const R = configs.length;
+  const steps = new Steps('write', 1 + kinds * (1 + R) + (opts.clientRows ? R : 0));
+  if (opts.criuBytes > 0) await criuCheck();
+  const dir = tempDir(opts.dir, 'stdchk-bench-write-');
+  const localDir = path.join(dir, 'local');
+  mkdirSync(localDir, { recursive: true });
+  const rows: WriteRow[] = [];
+  let cluster: BenchCluster | undefined;
   try {
-    if (opts.manager) {
-      client = new StorageClient({
-        managerAddress: opts.manager.address,
-        secret: opts.manager.secret,
-        tls: opts.manager.tls,
-      });
-    } else {
-      grid = new LocalGrid({ dir: path.join(dir, 'grid'), benefactors: 3 });
-      await grid.start();
-      client = grid.client();
+    steps.next('starting the grid and one mount per configuration');
+    cluster = await BenchCluster.open({ dir, existing: opts.existing });
+    report.params.cluster = cluster.description;
+    const c = cluster;
+    const mounts = new Map<WriteConfig, BenchMount>();
+    for (const cfg of configs) {
+      const k = configName(cfg);
+      mounts.set(
+        cfg,
+        await c.mount(
+          path.join(dir, `mnt-${k}`),
+          {
+            replicas: cfg.replicas,
+            ...(cfg.sync < cfg.replicas ? { syncReplicas: cfg.sync } : {}),
+            cacheDir: path.join(dir, `cache-${k}`),
+            name: `mount-${k}`,
+          },
+          path.join(dir, 'logs'),
+        ),
+      );
     }
-    await client.mkdir('/bench', { parents: true });
-    const localSeconds = writeLocal(path.join(dir, 'baseline.bin'), opts);
-    rmSync(path.join(dir, 'baseline.bin'), { force: true });
-    const rows: (string | number)[][] = [
-      ['local disk (write + fsync)', localSeconds, mbps(opts.sizeBytes, localSeconds), 1],
-    ];
-    for (const r of opts.replicas) {
-      const res = await writeStdchk(client, `/bench/write-r${r}-${Date.now()}.bin`, r, opts);
-      const ratio = localSeconds / res.seconds;
-      rows.push([`stdchk put, replicas ${r}`, res.seconds, mbps(opts.sizeBytes, res.seconds), ratio]);
-      report.ratios[`put_r${r}_vs_local`] = ratio;
-    }
-    report.tables.push({
-      title: `write ${(opts.sizeBytes / MiB).toFixed(0)} MiB of fresh data in ${opts.blockBytes / 1024} KiB writes; close() returns when every chunk is on all replicas`,
-      columns: ['target', 'seconds', 'MB/s', 'x local'],
-      rows,
-    });
-    report.notes.push(
-      'close() returns only after every chunk is durable on all replicas, so "until close" = "until fully replicated" here',
+    // Background replication of one measurement must not run into the next one.
+    const settle = async () => {
+      if ((await waitFullyReplicated(c)) === null)
+        throw new StdchkError('TIMEOUT', 'the cluster did not reach full replication within 10 minutes');
+    };
+    const sinceStart = (at: number | null, t0EpochMs: number, closeSeconds: number) =>
+      at === null ? null : Math.max(closeSeconds, (at - t0EpochMs) / 1000);
+    const base = `/bench/write-${Date.now().toString(36)}`;
+    await c.client().mkdir(base, { parents: true });
+
+    const sequentialKind = async (writer: WriteRow['writer'], size: number, block: number, label: string) => {
+      steps.next(`local disk: ${label}`);
+      const localFile = path.join(localDir, `${writer}.bin`);
+      const local = await ioWrite(localFile, size, block);
+      rmSync(localFile, { force: true });
+      const localMBps = mbps(size, local.seconds);
+      rows.push(
+        row(
+          {
+            writer,
+            target: 'local-disk',
+            replicas: null,
+            syncReplicas: null,
+            writeBytes: block,
+            bytes: size,
+            closeSeconds: local.seconds,
+            replicatedSeconds: null,
+          },
+          localMBps,
+        ),
+      );
+      for (const cfg of configs) {
+        steps.next(`mount, ${configLabel(cfg)}: ${label}`);
+        await settle();
+        const m = mounts.get(cfg) as BenchMount;
+        const rel = `${base}/${writer}-${configName(cfg)}.bin`;
+        const res = await ioWrite(path.join(m.mountpoint, rel), size, block);
+        const replicatedAt = await waitFullyReplicated(c);
+        rows.push(
+          row(
+            {
+              writer,
+              target: 'mount',
+              replicas: cfg.replicas,
+              syncReplicas: cfg.sync,
+              writeBytes: block,
+              bytes: size,
+              closeSeconds: res.seconds,
+              replicatedSeconds: sinceStart(replicatedAt, res.t0EpochMs, res.seconds),
+            },
+            localMBps,
+          ),
+        );
+        await c.remove(rel);
+      }
+    };
+
+    await sequentialKind(
+      'sequential',
+      opts.sizeBytes,
+      opts.blockBytes,
+      `${fmtSize(opts.sizeBytes)} in ${fmtSize(opts.blockBytes)} writes + fsync`,
     );
-    client.close();
+    if (opts.smallBlockBytes > 0) {
+      await sequentialKind(
+        'small-writes',
+        opts.smallSizeBytes,
+        opts.smallBlockBytes,
+        `${fmtSize(opts.smallSizeBytes)} in ${fmtSize(opts.smallBlockBytes)} writes + fsync`,
+      );
+    }
+
+    if (opts.criuBytes > 0) {
+      const mib = Math.max(1, Math.round(opts.criuBytes / MiB));
+      const work = path.join(dir, 'criu-work');
+      mkdirSync(work, { recursive: true });
+      // A fresh process (fresh random memory) per dump, so no dump dedups against another.
+      steps.next(`local disk: criu dump of a ${mib} MiB process`);
+      const p0 = await StatefulProcess.start(work, 'local', mib);
+      const localImages = path.join(localDir, 'criu');
+      const t0 = performance.now();
+      let dumpSeconds: number;
+      try {
+        dumpSeconds = await criuDump(p0.pid, localImages, { workDir: work });
+      } finally {
+        p0.kill();
+      }
+      const fsyncSeconds = fsyncTree(localImages);
+      const durable = (performance.now() - t0) / 1000;
+      const imageBytes = folderBytes(localImages);
+      rmSync(localImages, { recursive: true, force: true });
+      const localMBps = mbps(imageBytes, durable);
+      rows.push(
+        row(
+          {
+            writer: 'criu-dump',
+            target: 'local-disk',
+            replicas: null,
+            syncReplicas: null,
+            writeBytes: 0,
+            bytes: imageBytes,
+            closeSeconds: durable,
+            replicatedSeconds: null,
+            fsyncSeconds,
+          },
+          localMBps,
+        ),
+      );
+      report.results.criuLocalWithoutFsync = { seconds: dumpSeconds, MBps: mbps(imageBytes, dumpSeconds) };
+      for (const cfg of configs) {
+        const k = configName(cfg);
+        steps.next(`mount, ${configLabel(cfg)}: criu dump of a ${mib} MiB process`);
+        await settle();
+        const m = mounts.get(cfg) as BenchMount;
+        const rel = `${base}/criu-${k}`;
+        const p = await StatefulProcess.start(work, k, mib);
+        let seconds = 0;
+        let bytes = 0;
+        try {
+          const started = Date.now();
+          seconds = await criuDump(p.pid, path.join(m.mountpoint, rel), { workDir: work });
+          bytes = folderBytes(path.join(m.mountpoint, rel));
+          const replicatedAt = await waitFullyReplicated(c);
+          rows.push(
+            row(
+              {
+                writer: 'criu-dump',
+                target: 'mount',
+                replicas: cfg.replicas,
+                syncReplicas: cfg.sync,
+                writeBytes: 0,
+                bytes,
+                closeSeconds: seconds,
+                replicatedSeconds: sinceStart(replicatedAt, started, seconds),
+              },
+              localMBps,
+            ),
+          );
+        } finally {
+          p.kill();
+        }
+        await c.remove(rel);
+      }
+    }
+
+    if (opts.clientRows) {
+      const localMBps =
+        rows.find((x) => x.writer === 'sequential' && x.target === 'local-disk')?.closeMBps ?? null;
+      for (const cfg of configs) {
+        steps.next(`client library in this process (stdchk put's path), ${configLabel(cfg)}`);
+        await settle();
+        const remote = `${base}/client-${configName(cfg)}.bin`;
+        const res = await writeStdchk(c.client(), remote, cfg, opts);
+        const replicatedAt = await waitFullyReplicated(c);
+        rows.push(
+          row(
+            {
+              writer: 'client-library',
+              target: 'client',
+              replicas: cfg.replicas,
+              syncReplicas: cfg.sync,
+              writeBytes: opts.blockBytes,
+              bytes: opts.sizeBytes,
+              closeSeconds: res.seconds,
+              replicatedSeconds: sinceStart(replicatedAt, res.t0EpochMs, res.seconds),
+            },
+            localMBps,
+          ),
+        );
+        await c.remove(remote);
+      }
+    }
+    await c.remove(base);
   } finally {
-    await grid?.stop();
+    await cluster?.stop();
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    else rmSync(localDir, { recursive: true, force: true });
   }
-  return report;
+
+  report.results.rows = rows;
+  const label: Record<WriteRow['writer'], string> = {
+    sequential: `${fmtSize(opts.blockBytes)} writes`,
+    'small-writes': `${fmtSize(opts.smallBlockBytes)} writes`,
+    'criu-dump': 'criu dump',
+    'client-library': 'client library',
+  };
+  report.tables.push({
+    title:
+      'write bandwidth of fresh data (MB/s = 10^6 bytes/s), until close() returns and until every chunk is on all replicas; ' +
+      'baseline: the same writer into a local folder, with fsync',
+    columns: [
+      'writer',
+      'target',
+      'MiB',
+      's to close',
+      'MB/s to close',
+      's to r replicas',
+      'MB/s to r replicas',
+      'x local',
+    ],
+    rows: rows.map((x): Cell[] => [
+      label[x.writer],
+      x.target === 'local-disk'
+        ? 'local disk + fsync'
+        : `${x.target === 'mount' ? 'mount' : 'client'}, ${configLabel({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 })}`,
+      x.bytes / MiB,
+      x.closeSeconds,
+      x.closeMBps,
+      x.replicatedSeconds,
+      x.replicatedMBps,
+      x.target === 'local-disk' ? 1 : x.closeVsLocal,
+    ]),
+  });
+  for (const x of rows) {
+    if (x.target === 'local-disk' || x.closeVsLocal === null) continue;
+    const key = `${x.writer}_${x.target}_${configName({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 }).replace('-', '_')}`;
+    report.ratios[`${key}_close_vs_local`] = x.closeVsLocal;
+    if (x.replicatedVsLocal !== null) report.ratios[`${key}_replicated_vs_local`] = x.replicatedVsLocal;
+  }
+  const seq = (sync: number) =>
+    rows.find(
+      (x) => x.writer === 'sequential' && x.target === 'mount' && x.replicas === 2 && x.syncReplicas === sync,
+    );
+  addTarget(report, {
+    id: 'write_r2_close_vs_local',
+    goal: 'fresh data through the mount at replicas 2: MB/s until close() >= 0.6x local disk (same writer, fsync)',
+    value: seq(2)?.closeVsLocal,
+    limit: 0.6,
+    direction: 'at-least',
+  });
+  if (seq(1)) {
+    addTarget(report, {
+      id: 'write_r2_sync1_close_vs_local',
+      goal: 'the same with --sync-replicas 1 (close() after one durable copy, the second made in the background)',
+      value: seq(1)?.closeVsLocal,
+      limit: 0.6,
+      direction: 'at-least',
+    });
+  }
+  report.notes.push(
+    'the mount rows are a separate process writing through a kernel FUSE mount (write(), fsync(), close()); ' +
+      'in the strict mode close()/fsync() return after the commit with every chunk on r replicas, so "to r replicas" adds only the status poll; ' +
+      'with "sync N" close() returns after N durable copies and the manager makes the rest in the background',
+    '"to r replicas": until `stdchk status` first showed, after close(), no under-replicated chunk and no repair in progress (polled every 50 ms); ' +
+      'each measurement starts once the previous one is fully replicated',
+    'local CRIU dumps are timed until their images are fsynced (criu itself does not fsync); results.criuLocalWithoutFsync has the time without',
+  );
+  return finishReport(report);
+}
+
+export function writeChart(report: BenchReport): string {
+  const rows = (report.results.rows ?? []) as WriteRow[];
+  const writers = [...new Set(rows.map((r) => r.writer))];
+  const configs: WriteConfig[] = [];
+  for (const r of rows) {
+    if (r.replicas === null) continue;
+    const cfg = { replicas: r.replicas, sync: r.syncReplicas ?? r.replicas };
+    if (!configs.some((c) => c.replicas === cfg.replicas && c.sync === cfg.sync)) configs.push(cfg);
+  }
+  const pick = (w: string, f: (r: WriteRow) => boolean, v: (r: WriteRow) => number | null) => {
+    const r = rows.find((x) => x.writer === w && f(x));
+    return r ? v(r) : null;
+  };
+  const isConfig = (c: WriteConfig) => (r: WriteRow) =>
+    r.target !== 'local-disk' && r.replicas === c.replicas && (r.syncReplicas ?? r.replicas) === c.sync;
+  const series = [
+    {
+      name: 'local disk + fsync',
+      // The client library is compared with the large writes' local baseline (the same data).
+      values: writers.map((w) =>
+        pick(
+          w === 'client-library' ? 'sequential' : w,
+          (r) => r.target === 'local-disk',
+          (r) => r.closeMBps,
+        ),
+      ),
+    },
+    ...configs.flatMap((c) => [
+      {
+        name: `${configLabel(c)}, to close()`,
+        values: writers.map((w) => pick(w, isConfig(c), (r) => r.closeMBps)),
+      },
+      {
+        name: `${configLabel(c)}, to all replicas`,
+        values: writers.map((w) => pick(w, isConfig(c), (r) => r.replicatedMBps)),
+      },
+    ]),
+  ];
+  return renderSvg([
+    groupedBarChart({
+      title: `write bandwidth of fresh data, MB/s (${report.machine.cpus} cores)`,
+      unit: 'MB/s',
+      categories: writers.map((w) =>
+        w === 'sequential'
+          ? 'large writes (mount)'
+          : w === 'small-writes'
+            ? '4 KiB writes (mount)'
+            : w === 'criu-dump'
+              ? 'criu dump (mount)'
+              : 'client library',
+      ),
+      series,
+    }),
+  ]);
+}
+
+function fmtSize(n: number): string {
+  if (n >= GiB && n % GiB === 0) return `${n / GiB} GiB`;
+  if (n >= MiB && n % MiB === 0) return `${n / MiB} MiB`;
+  if (n >= KiB && n % KiB === 0) return `${n / KiB} KiB`;
+  return `${n} B`;
 }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { hashChunk } from '../../src/hashing/index.ts';
 import path from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import {
@@ -137,7 +138,14 @@ test('a chunk flipped on disk is detected by a read: the client gets the right b
     victims.map((v) => v.hash),
     secret,
   );
-  for (const v of victims) t.is(served.get(hex(v.hash)), 'missing', 'the bad copy is not served');
+  for (const v of victims) {
+    // Missing, or already repaired with a good copy (the repair may win the race): never the bad bytes.
+    const got = served.get(hex(v.hash));
+    t.true(
+      got === 'missing' || (got !== undefined && hashChunk(got).equals(v.hash)),
+      'the bad copy is not served',
+    );
+  }
   const log = readFileSync(path.join(grid.logDir, 'benefactor-0.log'), 'utf8');
   t.is(log.split('\n').filter((l) => l.includes('corrupt chunk dropped')).length, victims.length);
 

@@ -1,91 +1,444 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
-import { parseSize } from '../../config/units.ts';
+import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { addTlsOptions, resolveClientConfig } from '../common.ts';
-import { barChartSvg, printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
+import { parseChunkerSpec } from '../../chunking/params.ts';
+import { printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
-import { runWriteBench } from '../../../bench/write.ts';
+import type { ExistingCluster } from '../../../bench/lib/cluster.ts';
+import { WRITE_DEFAULTS, runWriteBench, writeChart, writeConfigs } from '../../../bench/write.ts';
+import { DEDUP_DEFAULTS, dedupChart, runDedupBench } from '../../../bench/dedup.ts';
+import { RESTORE_DEFAULTS, restoreChart, runRestoreBench } from '../../../bench/restore.ts';
+import { FAILOVER_DEFAULTS, failoverChart, runFailoverBench } from '../../../bench/failover.ts';
+import { METADATA_DEFAULTS, metadataChart, runMetadataBench } from '../../../bench/metadata.ts';
 
-function finish(
-  report: BenchReport,
-  opts: { json?: boolean; out?: string; plot?: string },
-  svg: () => string,
-) {
+interface OutputFlags {
+  json?: boolean;
+  out?: string;
+  plot?: string;
+}
+
+interface ClusterFlags {
+  manager?: string;
+  secretFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function finish(report: BenchReport, opts: OutputFlags, chart: (r: BenchReport) => string): void {
   if (opts.json) printJson(report);
   else printReport(report);
   if (opts.out) writeJson(opts.out, report);
-  if (opts.plot) writeSvg(opts.plot, svg());
+  if (opts.plot) writeSvg(opts.plot, chart(report));
 }
 
-function parseList(value: string, flag: string): number[] {
+const bad = (message: string) => new StdchkError('INVALID_ARGUMENT', message);
+
+function intList(value: string, flag: string, min: number, max: number): number[] {
   const list = value.split(',').map((s) => Number(s.trim()));
-  if (list.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
-    throw new StdchkError(
-      'INVALID_ARGUMENT',
-      `${flag} must be a comma-separated list of integers from 1 to 16`,
+  if (!list.length || list.some((n) => !Number.isInteger(n) || n < min || n > max)) {
+    throw bad(
+      `${flag} must be a comma-separated list of integers from ${min} to ${max}, not ${JSON.stringify(value)}`,
     );
   }
   return list;
 }
 
+function int(value: string, flag: string, min: number, max: number): number {
+  return intList(value, flag, min, max)[0] as number;
+}
+
+function sizeFlag(value: string, flag: string, min: number): number {
+  const n = parseSize(value, flag);
+  if (n < min) throw bad(`${flag} must be at least ${min} bytes, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function percentList(value: string, flag: string): number[] {
+  const list = value.split(',').map((s) => Number(s.trim().replace(/%$/, '')));
+  if (!list.length || list.some((n) => !Number.isFinite(n) || n <= 0 || n > 100)) {
+    throw bad(
+      `${flag} must be a comma-separated list of percentages above 0 and at most 100, not ${JSON.stringify(value)}`,
+    );
+  }
+  return list;
+}
+
+function secondsList(value: string, flag: string): number[] {
+  const list = value.split(',').map((s) => {
+    const t = s.trim();
+    return /^\d+(\.\d+)?$/.test(t) ? Number(t) : parseDuration(t, flag) / 1000;
+  });
+  if (!list.length || list.some((n) => !Number.isFinite(n) || n < 1 || n > 3600)) {
+    throw bad(
+      `${flag} must be a comma-separated list of durations from 1s to 1h (e.g. 2s,5s,10s), not ${JSON.stringify(value)}`,
+    );
+  }
+  return list;
+}
+
+/** --sync-replicas all,1: "all" and/or copy counts durable before close() returns. */
+function syncList(value: string): ('all' | number)[] {
+  const list = value.split(',').map((s) => s.trim());
+  if (!list.length || list.some((s) => s !== 'all' && !/^([1-9]|1[0-6])$/.test(s))) {
+    throw bad(
+      `--sync-replicas must be a comma-separated list of "all" and integers from 1 to 16, not ${JSON.stringify(value)}`,
+    );
+  }
+  return list.map((s) => (s === 'all' ? 'all' : Number(s)));
+}
+
+function chunkerList(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!list.length) throw bad('a chunker list must name at least one chunker, e.g. fastcdc:16k');
+  for (const s of list) parseChunkerSpec(s);
+  return list;
+}
+
+/**
+ * `--manager` given: the existing cluster to use, with its secret file and TLS files (the
+ * benchmark starts mounts, which need the files, not just the bytes).
+ */
+function existingCluster(opts: ClusterFlags): ExistingCluster | undefined {
+  if (!opts.manager) return undefined;
+  const cfg = resolveClientConfig(opts);
+  return {
+    address: cfg.managerAddress,
+    secretFile: opts.secretFile ?? process.env.STDCHK_SECRET_FILE,
+    tls: cfg.tls,
+  };
+}
+
+function withOutput(cmd: Command): Command {
+  return cmd
+    .option(
+      '--dir <dir>',
+      'work folder for grids, mounts and local baselines (default: a temporary folder, removed)',
+    )
+    .option('--json', 'print the report as JSON instead of tables')
+    .option('--out <file>', 'also write the JSON report to this file')
+    .option('--plot <file>', 'draw the results as an SVG chart into this file');
+}
+
+function withCluster(cmd: Command): Command {
+  cmd
+    .option('--manager <addr>', 'measure this existing cluster (default: start a one-machine grid)')
+    .option('--secret-file <file>', 'secret of that cluster (default: $STDCHK_SECRET_FILE)');
+  return addTlsOptions(cmd);
+}
+
+const mib = (n: number) => (n % 1073741824 === 0 ? `${n / 1073741824}GiB` : `${n / 1048576}MiB`);
+
+interface WriteFlags extends OutputFlags, ClusterFlags {
+  size: string;
+  replicas: string;
+  syncReplicas: string;
+  block: string;
+  smallBlock: string;
+  smallSize?: string;
+  criuSize: string;
+  client: boolean;
+  dir?: string;
+}
+
+interface DedupFlags extends OutputFlags, ClusterFlags {
+  size: string;
+  change: string;
+  dumps: string;
+  block: string;
+  chunkers: string;
+  mountChunkers: string;
+  replicas: string;
+  dir?: string;
+}
+
+interface RestoreFlags extends OutputFlags, ClusterFlags {
+  size: string;
+  replicas: string;
+  readBlock: string;
+  dir?: string;
+}
+
+interface FailoverFlags extends OutputFlags {
+  intervals: string;
+  trials: string;
+  heartbeatTimeout: string;
+  phase: string;
+  kind: string;
+  dir?: string;
+}
+
+interface MetadataFlags extends OutputFlags {
+  chunks: string;
+  batch: string;
+  inFlight: string;
+  seconds: string;
+  commitRefs: string;
+  dir?: string;
+}
+
+function writeOptions(o: WriteFlags) {
+  const sizeBytes = sizeFlag(o.size, '--size', 1);
+  const replicas = intList(o.replicas, '--replicas', 1, 16);
+  const syncReplicas = syncList(o.syncReplicas);
+  if (writeConfigs({ replicas, syncReplicas }).length === 0)
+    throw bad(`--sync-replicas ${o.syncReplicas} leaves nothing to measure at --replicas ${o.replicas}`);
+  return {
+    sizeBytes,
+    replicas,
+    syncReplicas,
+    blockBytes: sizeFlag(o.block, '--block', 1),
+    smallBlockBytes: parseSize(o.smallBlock, '--small-block'),
+    smallSizeBytes: o.smallSize ? sizeFlag(o.smallSize, '--small-size', 1) : sizeBytes,
+    criuBytes: parseSize(o.criuSize, '--criu-size'),
+    clientRows: o.client,
+    existing: existingCluster(o),
+    dir: o.dir,
+  };
+}
+
+function dedupOptions(o: DedupFlags) {
+  return {
+    memoryBytes: sizeFlag(o.size, '--size', 1048576),
+    changes: percentList(o.change, '--change'),
+    dumps: int(o.dumps, '--dumps', 2, 100),
+    blockBytes: sizeFlag(o.block, '--block', 4096),
+    chunkers: chunkerList(o.chunkers),
+    mountChunkers: chunkerList(o.mountChunkers),
+    replicas: int(o.replicas, '--replicas', 1, 16),
+    existing: existingCluster(o),
+    dir: o.dir,
+  };
+}
+
+function restoreOptions(o: RestoreFlags) {
+  return {
+    memoryBytes: sizeFlag(o.size, '--size', 1048576),
+    replicas: int(o.replicas, '--replicas', 1, 16),
+    readBlockBytes: sizeFlag(o.readBlock, '--read-block', 1),
+    existing: existingCluster(o),
+    dir: o.dir,
+  };
+}
+
+function failoverOptions(o: FailoverFlags) {
+  const phase = Number(o.phase);
+  if (!Number.isFinite(phase) || phase < 0 || phase > 0.95)
+    throw bad(`--phase must be a number from 0 to 0.95, not ${JSON.stringify(o.phase)}`);
+  if (o.kind !== 'container' && o.kind !== 'process')
+    throw bad(`--kind must be container or process, not ${JSON.stringify(o.kind)}`);
+  const hb = parseDuration(o.heartbeatTimeout, '--heartbeat-timeout') / 1000;
+  if (hb < 3) throw bad('--heartbeat-timeout must be at least 3s (workers heartbeat every second)');
+  return {
+    intervals: secondsList(o.intervals, '--intervals'),
+    trials: int(o.trials, '--trials', 1, 100),
+    heartbeatTimeoutSeconds: hb,
+    phase,
+    kind: o.kind as 'container' | 'process',
+    dir: o.dir,
+  };
+}
+
+function metadataOptions(o: MetadataFlags) {
+  const seconds = Number(o.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600)
+    throw bad(`--seconds must be a number of seconds above 0, not ${JSON.stringify(o.seconds)}`);
+  return {
+    chunks: int(o.chunks, '--chunks', 1, 100_000_000),
+    batches: intList(o.batch, '--batch', 1, 65_536),
+    inFlight: intList(o.inFlight, '--in-flight', 1, 256),
+    seconds,
+    commitRefs: int(o.commitRefs, '--commit-refs', 1, 65_536),
+    dir: o.dir,
+  };
+}
+
 export function registerBenchCommands(program: Command): void {
   const bench = program
     .command('bench')
-    .description('measure stdchk against a baseline taken in the same run');
-
-  const write = bench
-    .command('write')
-    .description('write bandwidth of fresh data at several replica counts vs the same writer to local disk')
-    .option('--size <size>', 'bytes to write', '2GiB')
-    .option('--replicas <list>', 'replica counts to measure', '1,2')
-    .option('--block <size>', 'size of each write', '1MiB')
-    .option('--manager <addr>', 'use this cluster instead of a local grid')
-    .option('--secret-file <file>', 'secret of that cluster')
-    .option('--dir <dir>', 'folder for the local grid and the baseline file (default: a temp folder)')
-    .option('--json', 'print the report as JSON')
-    .option('--out <file>', 'also write the JSON report to this file')
-    .option('--plot <file>', 'draw the results as an SVG chart')
-    .action(
-      action(
-        async (opts: {
-          size: string;
-          replicas: string;
-          block: string;
-          manager?: string;
-          secretFile?: string;
-          tlsCa?: string;
-          tlsCert?: string;
-          tlsKey?: string;
-          dir?: string;
-          json?: boolean;
-          out?: string;
-          plot?: string;
-        }) => {
-          const sizeBytes = parseSize(opts.size, '--size');
-          const blockBytes = parseSize(opts.block, '--block');
-          if (blockBytes < 1) throw new StdchkError('INVALID_ARGUMENT', '--block must be at least 1 byte');
-          const cfg = opts.manager ? resolveClientConfig(opts) : undefined;
-          const report = await runWriteBench({
-            sizeBytes,
-            blockBytes,
-            replicas: parseList(opts.replicas, '--replicas'),
-            ...(cfg ? { manager: { address: cfg.managerAddress, secret: cfg.secret, tls: cfg.tls } } : {}),
-            ...(opts.dir ? { dir: opts.dir } : {}),
-          });
-          finish(report, opts, () =>
-            barChartSvg(
-              `write bandwidth, ${(sizeBytes / 1048576).toFixed(0)} MiB fresh data`,
-              'MB/s',
-              (report.tables[0]?.rows ?? []).map((r) => ({
-                label: String(r[0]),
-                value: Number(r[2]),
-                group: String(r[0]).startsWith('local') ? 'baseline' : 'stdchk',
-              })),
-            ),
-          );
-        },
-      ),
+    .description(
+      'measure stdchk against a baseline taken in the same run: write, dedup, restore, failover, metadata (or all)',
     );
-  addTlsOptions(write);
+
+  withOutput(
+    withCluster(
+      bench
+        .command('write')
+        .description(
+          'write bandwidth of fresh data through the mount at several replica counts (large and 4 KiB writes, criu dump) and through the client library, vs the same writer to local disk with fsync',
+        )
+        .option(
+          '--size <size>',
+          'bytes per file of the large writes and the client rows',
+          mib(WRITE_DEFAULTS.sizeBytes),
+        )
+        .option('--replicas <list>', 'replica counts to measure', WRITE_DEFAULTS.replicas.join(','))
+        .option(
+          '--sync-replicas <list>',
+          'copies durable before close() returns, for each replica count: "all" (strict) and/or N (the mount\'s --sync-replicas N; skipped where N > the replica count)',
+          WRITE_DEFAULTS.syncReplicas.join(','),
+        )
+        .option('--block <size>', 'size of each large write()', mib(WRITE_DEFAULTS.blockBytes))
+        .option('--small-block <size>', 'size of each small write() (0: skip the small-write rows)', '4KiB')
+        .option('--small-size <size>', 'bytes per file of the small-write rows (default: --size)')
+        .option(
+          '--criu-size <size>',
+          'memory of the process criu dumps (0: skip the CRIU rows)',
+          mib(WRITE_DEFAULTS.criuBytes),
+        )
+        .option('--no-client', 'skip the client-library rows'),
+    ),
+  ).action(action(async (o: WriteFlags) => finish(await runWriteBench(writeOptions(o)), o, writeChart)));
+
+  withOutput(
+    withCluster(
+      bench
+        .command('dedup')
+        .description(
+          'incremental checkpoints: a series of criu dumps of a process whose memory changes between dumps, through the mount and into a local folder; new bytes stored per dump, and chunkers compared offline on the same images',
+        )
+        .option('--size <size>', 'memory of the dumped process', mib(DEDUP_DEFAULTS.memoryBytes))
+        .option(
+          '--change <list>',
+          'percent of memory rewritten between dumps, one series each',
+          DEDUP_DEFAULTS.changes.join(','),
+        )
+        .option('--dumps <n>', 'dumps per series (the first is full)', String(DEDUP_DEFAULTS.dumps))
+        .option('--block <size>', 'memory is rewritten in blocks of this size at random places', '64KiB')
+        .option(
+          '--chunkers <list>',
+          'chunkers compared offline on the local dumps',
+          DEDUP_DEFAULTS.chunkers.join(','),
+        )
+        .option(
+          '--mount-chunkers <list>',
+          'chunkers the mount runs with (stdchk mount --chunker), one set of series each',
+          DEDUP_DEFAULTS.mountChunkers.join(','),
+        )
+        .option('--replicas <n>', 'replicas of the mount', String(DEDUP_DEFAULTS.replicas)),
+    ),
+  ).action(action(async (o: DedupFlags) => finish(await runDedupBench(dedupOptions(o)), o, dedupChart)));
+
+  withOutput(
+    withCluster(
+      bench
+        .command('restore')
+        .description(
+          'criu restore and a plain sequential read of a checkpoint: from the mount that wrote it (warm cache), from another mount (cold cache), and from local disk (warm and cold)',
+        )
+        .option('--size <size>', 'memory of the dumped process', mib(RESTORE_DEFAULTS.memoryBytes))
+        .option('--replicas <n>', 'replicas of the writing mount', String(RESTORE_DEFAULTS.replicas))
+        .option('--read-block <size>', 'read() size of the sequential reader', '1MiB'),
+    ),
+  ).action(
+    action(async (o: RestoreFlags) => finish(await runRestoreBench(restoreOptions(o)), o, restoreChart)),
+  );
+
+  withOutput(
+    bench
+      .command('failover')
+      .description(
+        "time from a worker's loss (kill -9 of the worker and its job) until the job runs again on another worker, and the work lost, against the checkpoint interval (always on a one-machine grid with a scheduler and 2 workers)",
+      )
+      .option(
+        '--intervals <list>',
+        'checkpoint intervals',
+        FAILOVER_DEFAULTS.intervals.map((s) => `${s}s`).join(','),
+      )
+      .option('--trials <n>', 'worker losses per interval', String(FAILOVER_DEFAULTS.trials))
+      .option(
+        '--heartbeat-timeout <duration>',
+        'the scheduler declares a silent worker lost after this long',
+        `${FAILOVER_DEFAULTS.heartbeatTimeoutSeconds}s`,
+      )
+      .option(
+        '--phase <fraction>',
+        'when to kill, as a fraction of the interval after a checkpoint completes',
+        String(FAILOVER_DEFAULTS.phase),
+      )
+      .option('--kind <kind>', 'job kind: container (runc) or process (criu)', FAILOVER_DEFAULTS.kind),
+  ).action(
+    action(async (o: FailoverFlags) => finish(await runFailoverBench(failoverOptions(o)), o, failoverChart)),
+  );
+
+  withOutput(
+    bench
+      .command('metadata')
+      .description(
+        "dedup lookups and commits per second at a manager holding a large chunk index, and the manager's memory and disk per chunk (always a fresh local manager process)",
+      )
+      .option('--chunks <n>', 'chunks in the index', String(METADATA_DEFAULTS.chunks))
+      .option('--batch <list>', 'hashes per PrepareChunks call', METADATA_DEFAULTS.batches.join(','))
+      .option('--in-flight <list>', 'calls in flight', METADATA_DEFAULTS.inFlight.join(','))
+      .option('--seconds <s>', 'how long each rate is measured', String(METADATA_DEFAULTS.seconds))
+      .option(
+        '--commit-refs <n>',
+        'chunk references per file in the commit measurement',
+        String(METADATA_DEFAULTS.commitRefs),
+      ),
+  ).action(
+    action(async (o: MetadataFlags) => finish(await runMetadataBench(metadataOptions(o)), o, metadataChart)),
+  );
+
+  bench
+    .command('all')
+    .description(
+      'run every benchmark at its defaults (the default set of `npm run bench`), writing NAME.json and NAME.svg',
+    )
+    .option('--out-dir <dir>', 'folder for the JSON reports and SVG charts', 'bench/results')
+    .option('--only <list>', 'run only these: write,dedup,restore,failover,metadata')
+    .option('--quick', 'small sizes, for trying it out on a busy machine (256 MiB, 100k chunks)')
+    .option('--json', 'print the reports as one JSON array instead of tables')
+    .action(
+      action(async (o: { outDir: string; only?: string; quick?: boolean; json?: boolean }) => {
+        const all = ['write', 'dedup', 'restore', 'failover', 'metadata'];
+        const only = o.only ? o.only.split(',').map((s) => s.trim()) : all;
+        for (const n of only)
+          if (!all.includes(n))
+            throw bad(`--only: unknown benchmark ${JSON.stringify(n)} (use ${all.join(',')})`);
+        const q = !!o.quick;
+        const runs: Record<string, () => Promise<[BenchReport, (r: BenchReport) => string]>> = {
+          write: async () => [
+            await runWriteBench({
+              ...WRITE_DEFAULTS,
+              ...(q
+                ? { sizeBytes: 256 * 1048576, smallSizeBytes: 64 * 1048576, criuBytes: 256 * 1048576 }
+                : {}),
+            }),
+            writeChart,
+          ],
+          dedup: async () => [
+            await runDedupBench({ ...DEDUP_DEFAULTS, ...(q ? { memoryBytes: 128 * 1048576 } : {}) }),
+            dedupChart,
+          ],
+          restore: async () => [
+            await runRestoreBench({ ...RESTORE_DEFAULTS, ...(q ? { memoryBytes: 256 * 1048576 } : {}) }),
+            restoreChart,
+          ],
+          failover: async () => [
+            await runFailoverBench({ ...FAILOVER_DEFAULTS, ...(q ? { intervals: [2, 5] } : {}) }),
+            failoverChart,
+          ],
+          metadata: async () => [
+            await runMetadataBench({ ...METADATA_DEFAULTS, ...(q ? { chunks: 100_000 } : {}) }),
+            metadataChart,
+          ],
+        };
+        const reports: BenchReport[] = [];
+        for (const n of only) {
+          const [report, chart] = await runs[n]!();
+          reports.push(report);
+          writeJson(path.join(o.outDir, `${n}.json`), report);
+          writeSvg(path.join(o.outDir, `${n}.svg`), chart(report));
+          if (!o.json) printReport(report);
+        }
+        if (o.json) printJson(reports);
+      }),
+    );
 }
