@@ -43,9 +43,9 @@ const env = (name: string, dflt: number) => {
 };
 const SEED = env('STDCHK_FUZZ_SEED', randomInt(2 ** 31));
 /** Requests per service. */
-const ITERATIONS = env('STDCHK_FUZZ_ITERATIONS', 2_500);
+const ITERATIONS = env('STDCHK_FUZZ_ITERATIONS', 6_000);
 /** Stop sending new requests to a service after this long (the run stays bounded on a slow machine). */
-const SECONDS = env('STDCHK_FUZZ_SECONDS', 30);
+const SECONDS = env('STDCHK_FUZZ_SECONDS', 20);
 const CONCURRENCY = Math.max(1, env('STDCHK_FUZZ_CONCURRENCY', 8));
 const DEADLINE_MS = 30_000;
 /** STDCHK_FUZZ_ONLY=I,J: generate every request but send only these (to replay a failure). */
