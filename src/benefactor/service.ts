@@ -8,8 +8,9 @@ import {
   encodeReadReply,
   splitChunks,
 } from '../rpc/chunk-frames.ts';
-import { authenticate, protos, unaryHandler } from '../rpc/index.ts';
+import { protos, unaryHandler } from '../rpc/index.ts';
 import type { ServerOptions } from '../rpc/index.ts';
+import { MAX_BATCH_REFS, packedHashes } from '../validation/index.ts';
 import type { BenefactorHandlers } from '../generated/stdchk/v1/Benefactor.ts';
 import type { StoreRequest__Output } from '../generated/stdchk/v1/StoreRequest.ts';
 import type { StoreAck } from '../generated/stdchk/v1/StoreAck.ts';
@@ -64,13 +65,6 @@ function storeChunks(
       logFailure(opts, call, e);
       if (!call.cancelled) call.emit('error', toServiceError(e));
     };
-    try {
-      authenticate(opts, call);
-    } catch (e) {
-      failed = true;
-      call.emit('error', toServiceError(e));
-      return;
-    }
     call.on('cancelled', () => {
       failed = true;
     });
@@ -125,13 +119,8 @@ function readChunks(
   opts: BenefactorServiceOptions,
 ): grpc.handleServerStreamingCall<ReadRequest__Output, ReadReply> {
   return (call) => {
-    try {
-      authenticate(opts, call);
-    } catch (e) {
-      call.emit('error', toServiceError(e));
-      return;
-    }
     const run = async () => {
+      packedHashes(call.request.hashes, 'ReadChunks hashes', MAX_BATCH_REFS);
       const hashes = decodeHashes(call.request.hashes, 'ReadChunks hashes');
       let reply: StoredChunk[] = [];
       let missing: Buffer[] = [];

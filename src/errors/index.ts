@@ -96,13 +96,38 @@ const TO_ERRNO: Record<ErrorCode, number> = {
 };
 
 const ERROR_CODE_KEY = 'x-stdchk-error-code';
+/**
+ * Longest status message sent. Messages quote what the caller sent, and a
+ * grpc-message trailer over the peer's header limit (~64 KiB) is not an
+ * error the caller can read: its call just hangs (seen with a 92 KB job id).
+ */
+export const MAX_DETAILS_CHARS = 1024;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * The string with every lone UTF-16 surrogate replaced by U+FFFD. A status
+ * message must be well-formed: grpc-js sends it through encodeURI, which
+ * throws on a lone surrogate, and that exception escapes grpc-js and ends
+ * the server process (seen: a job file whose unknown key was "\ud800"
+ * crashed the scheduler). Messages quote what callers sent, and cutting a
+ * message can split a surrogate pair.
+ */
+export function wellFormed(s: string): string {
+  return s.replace(LONE_SURROGATE, '\uFFFD');
+}
 
 /** The error as a gRPC ServiceError, with our code in trailers so clients recover it exactly. */
 export function toServiceError(e: unknown): Partial<ServiceError> {
   const err = e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, err.code);
-  return { code: TO_GRPC[err.code], details: err.message, metadata };
+  const details = wellFormed(
+    err.message.length > MAX_DETAILS_CHARS
+      ? `${err.message.slice(0, MAX_DETAILS_CHARS - 12)}... (cut)`
+      : err.message,
+  );
+  return { code: TO_GRPC[err.code], details, metadata };
 }
 
 /** A gRPC client-side error (or anything thrown) as a StdchkError. */

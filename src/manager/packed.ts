@@ -27,15 +27,6 @@ export function checkPackedRefs(packed: Uint8Array, what = 'refs', maxCount = In
   return n;
 }
 
-export function checkPackedHashes(packed: Uint8Array, what = 'hashes', maxCount = Infinity): number {
-  if (packed.length % HASH_BYTES !== 0) {
-    throw invalid(`${what}: length ${packed.length} is not a multiple of ${HASH_BYTES}`);
-  }
-  const n = packed.length / HASH_BYTES;
-  if (n > maxCount) throw invalid(`${what}: ${n} hashes, at most ${maxCount} allowed`);
-  return n;
-}
-
 export function refLength(packed: Uint8Array, i: number): number {
   const off = i * REF_BYTES + HASH_BYTES;
   return (packed[off]! | (packed[off + 1]! << 8) | (packed[off + 2]! << 16) | (packed[off + 3]! << 24)) >>> 0;

@@ -1,7 +1,10 @@
 import type * as grpc from '@grpc/grpc-js';
 import { StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
 import { normalizePath, MAX_PATH_BYTES } from '../config/paths.ts';
-import { authenticate, protos, unaryHandler } from '../rpc/index.ts';
+import { MAX_MESSAGE_BYTES, protos, unaryHandler } from '../rpc/index.ts';
+import { REF_BYTES } from '../chunking/refs.ts';
+import * as v from '../validation/index.ts';
+import { MAX_BATCH_REFS } from '../validation/index.ts';
 import type { ServerOptions } from '../rpc/index.ts';
 import type { ManagerHandlers } from '../generated/stdchk/v1/Manager.ts';
 import type { FileInfo } from '../generated/stdchk/v1/FileInfo.ts';
@@ -10,14 +13,15 @@ import type { Command } from '../generated/stdchk/v1/Command.ts';
 import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
-import { checkPackedHashes, checkPackedRefs } from './packed.ts';
+import { checkPackedRefs } from './packed.ts';
 import { MAX_REPLICAS } from './metadata-store.ts';
 import type { InventorySession, MetadataStore, NodeInfo, NodeType, ScrubReport } from './metadata-store.ts';
 
-/** Bounds on what one request may carry (the 64 MiB message cap bounds the rest). */
+/** Bounds on what one request may carry (the message size cap bounds the rest). */
 export const LIMITS = {
-  batchRefs: 65_536, // PrepareChunks, ReportStored per replica, LocateChunks, corrupt hashes
-  commitRefs: 2_000_000, // ~70 GiB at 36 KiB average chunks; 72 MB of refs
+  batchRefs: MAX_BATCH_REFS, // PrepareChunks, ReportStored per replica, LocateChunks, corrupt hashes
+  // As many refs as fit in the largest message (~1.86M, ~65 GiB at 36 KiB average chunks).
+  commitRefs: Math.floor((MAX_MESSAGE_BYTES - 64 * 1024) / REF_BYTES),
   inventoryPartRefs: 1 << 20,
   storedReplicas: 64,
   leaseIds: 4_096,
@@ -25,46 +29,15 @@ export const LIMITS = {
   symlinkTargetBytes: MAX_PATH_BYTES,
 } as const;
 
-const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-const HOST_RE = /^[A-Za-z0-9._:[\]-]{1,253}$/;
-const ADDRESS_RE = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\]):(\d{1,5})$/;
 const LEASE_RE = /^[0-9a-f]{32}$/;
+const UINT32 = 0xffffffff;
 
-function checkId(id: unknown, what = 'benefactor id'): string {
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
-    throw invalid(`${what} must be 1-64 characters of [A-Za-z0-9_-], not ${JSON.stringify(id)}`);
-  }
-  return id;
-}
-
-function checkAddress(address: unknown): string {
-  const m = typeof address === 'string' ? ADDRESS_RE.exec(address) : null;
-  const port = m ? Number(m[1]) : 0;
-  if (!m || port < 1 || port > 65_535) {
-    throw invalid(`address must be HOST:PORT with a port from 1 to 65535, not ${JSON.stringify(address)}`);
-  }
-  return address as string;
-}
-
-function checkHost(host: unknown): string {
-  if (typeof host !== 'string' || !HOST_RE.test(host)) {
-    throw invalid(`host must be a host name or address, not ${JSON.stringify(host)}`);
-  }
-  return host;
-}
-
-/** A uint64 field as a safe JS integer (longs arrive as Number; above 2^53 they are imprecise). */
-function uint(value: unknown, what: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
-    throw invalid(`${what} must be an integer from 0 to ${max}, not ${String(value)}`);
-  }
-  return value;
+function benefactorId(value: unknown, what = 'benefactor id'): string {
+  return v.id(value, what);
 }
 
 function replicas(value: unknown): number {
-  const n = uint(value, 'replicas', MAX_REPLICAS);
-  if (n < 1) throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not 0`);
-  return n;
+  return v.int(value, 'replicas', 1, MAX_REPLICAS);
 }
 
 function symlinkTarget(value: unknown): string {
@@ -76,27 +49,18 @@ function symlinkTarget(value: unknown): string {
   return value;
 }
 
-function leaseIds(ids: unknown): string[] {
-  if (!Array.isArray(ids) || ids.length > LIMITS.leaseIds) {
-    throw invalid(`lease_ids: at most ${LIMITS.leaseIds} per request`);
-  }
-  for (const id of ids) {
-    if (typeof id !== 'string' || !LEASE_RE.test(id))
-      throw invalid(`lease id ${JSON.stringify(id)} is malformed`);
-  }
-  return ids as string[];
+function leaseIds(ids: readonly unknown[]): string[] {
+  return v
+    .bounded(ids, 'lease_ids', LIMITS.leaseIds)
+    .map((id) => v.matching(id, 'lease id', LEASE_RE, '32 lowercase hex digits'));
 }
 
 function scrubReport(s: ScrubStatus__Output): ScrubReport {
-  const progress = s.progress;
-  if (typeof progress !== 'number' || !(progress >= 0 && progress <= 1)) {
-    throw invalid(`scrub.progress must be a number from 0 to 1, not ${String(progress)}`);
-  }
   return {
-    lastCompletedMs: uint(s.lastCompletedMs, 'scrub.last_completed_ms'),
-    passes: uint(s.passes, 'scrub.passes'),
-    progress,
-    verifiedBytes: uint(s.verifiedBytes, 'scrub.verified_bytes'),
+    lastCompletedMs: v.uint(s.lastCompletedMs, 'scrub.last_completed_ms'),
+    passes: v.uint(s.passes, 'scrub.passes'),
+    progress: v.finite(s.progress, 'scrub.progress', 0, 1),
+    verifiedBytes: v.uint(s.verifiedBytes, 'scrub.verified_bytes'),
   };
 }
 
@@ -120,9 +84,9 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Mkdir: handle(async (req) =>
       toFileInfo(
         await store.mkdir(normalizePath(req.path), {
-          mode: uint(req.mode, 'mode', 0xffffffff),
-          uid: uint(req.uid, 'uid', 0xffffffff),
-          gid: uint(req.gid, 'gid', 0xffffffff),
+          mode: v.uint(req.mode, 'mode', UINT32),
+          uid: v.uint(req.uid, 'uid', UINT32),
+          gid: v.uint(req.gid, 'gid', UINT32),
           parents: req.parents === true,
         }),
       ),
@@ -131,9 +95,9 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Create: handle(async (req) =>
       toFileInfo(
         await store.create(normalizePath(req.path), {
-          mode: uint(req.mode, 'mode', 0xffffffff),
-          uid: uint(req.uid, 'uid', 0xffffffff),
-          gid: uint(req.gid, 'gid', 0xffffffff),
+          mode: v.uint(req.mode, 'mode', UINT32),
+          uid: v.uint(req.uid, 'uid', UINT32),
+          gid: v.uint(req.gid, 'gid', UINT32),
           exclusive: req.exclusive === true,
         }),
       ),
@@ -155,8 +119,8 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Symlink: handle(async (req) =>
       toFileInfo(
         await store.symlink(normalizePath(req.path), symlinkTarget(req.target), {
-          uid: uint(req.uid, 'uid', 0xffffffff),
-          gid: uint(req.gid, 'gid', 0xffffffff),
+          uid: v.uint(req.uid, 'uid', UINT32),
+          gid: v.uint(req.gid, 'gid', UINT32),
         }),
       ),
     ),
@@ -165,18 +129,18 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
       const path = normalizePath(req.path);
       return toFileInfo(
         await store.setAttr(path, {
-          ...(req.mode !== undefined ? { mode: uint(req.mode, 'mode', 0xffffffff) } : {}),
-          ...(req.uid !== undefined ? { uid: uint(req.uid, 'uid', 0xffffffff) } : {}),
-          ...(req.gid !== undefined ? { gid: uint(req.gid, 'gid', 0xffffffff) } : {}),
-          ...(req.atimeMs !== undefined ? { atimeMs: uint(req.atimeMs, 'atime_ms') } : {}),
-          ...(req.mtimeMs !== undefined ? { mtimeMs: uint(req.mtimeMs, 'mtime_ms') } : {}),
-          ...(req.size !== undefined ? { size: uint(req.size, 'size') } : {}),
+          ...(req.mode !== undefined ? { mode: v.uint(req.mode, 'mode', UINT32) } : {}),
+          ...(req.uid !== undefined ? { uid: v.uint(req.uid, 'uid', UINT32) } : {}),
+          ...(req.gid !== undefined ? { gid: v.uint(req.gid, 'gid', UINT32) } : {}),
+          ...(req.atimeMs !== undefined ? { atimeMs: v.uint(req.atimeMs, 'atime_ms') } : {}),
+          ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
+          ...(req.size !== undefined ? { size: v.uint(req.size, 'size') } : {}),
         }),
       );
     }),
 
     OpenVersion: handle(async (req) => {
-      const opened = await store.openVersion(normalizePath(req.path), uint(req.version, 'version'));
+      const opened = await store.openVersion(normalizePath(req.path), v.uint(req.version, 'version'));
       return {
         info: toFileInfo(opened.info),
         refs: opened.refs,
@@ -201,13 +165,13 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         await store.commitVersion({
           path: normalizePath(req.path),
           refs: req.refs,
-          size: uint(req.size, 'size'),
+          size: v.uint(req.size, 'size'),
           replicas: replicas(req.replicas),
-          ...(req.baseVersion !== undefined ? { baseVersion: uint(req.baseVersion, 'base_version') } : {}),
-          mode: uint(req.mode, 'mode', 0xffffffff),
-          uid: uint(req.uid, 'uid', 0xffffffff),
-          gid: uint(req.gid, 'gid', 0xffffffff),
-          ...(req.mtimeMs !== undefined ? { mtimeMs: uint(req.mtimeMs, 'mtime_ms') } : {}),
+          ...(req.baseVersion !== undefined ? { baseVersion: v.uint(req.baseVersion, 'base_version') } : {}),
+          mode: v.uint(req.mode, 'mode', UINT32),
+          uid: v.uint(req.uid, 'uid', UINT32),
+          gid: v.uint(req.gid, 'gid', UINT32),
+          ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
         }),
       );
     }),
@@ -218,19 +182,16 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     }),
 
     ReportStored: handle(async (req) => {
-      if (req.replicas.length > LIMITS.storedReplicas) {
-        throw invalid(`replicas: at most ${LIMITS.storedReplicas} per request`);
-      }
-      const list = req.replicas.map((r, i) => {
+      const list = v.bounded(req.replicas, 'replicas', LIMITS.storedReplicas).map((r, i) => {
         checkPackedRefs(r.refs, `replicas[${i}].refs`, LIMITS.batchRefs);
-        return { benefactorId: checkId(r.benefactorId), refs: r.refs };
+        return { benefactorId: benefactorId(r.benefactorId), refs: r.refs };
       });
       await store.reportStored(list);
       return {};
     }),
 
     LocateChunks: handle(async (req) => {
-      checkPackedHashes(req.hashes, 'hashes', LIMITS.batchRefs);
+      v.packedHashes(req.hashes, 'hashes', LIMITS.batchRefs);
       const located = store.locateChunks(req.hashes);
       return {
         benefactors: located.benefactors,
@@ -239,33 +200,33 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     }),
 
     AllocateTargets: handle(async (req) => {
-      const count = uint(req.count, 'count', MAX_REPLICAS);
-      if (count < 1) throw invalid(`count must be 1 to ${MAX_REPLICAS}`);
-      if (req.exclude.length > LIMITS.exclude) throw invalid(`exclude: at most ${LIMITS.exclude} ids`);
-      const exclude = req.exclude.map((id) => checkId(id, 'excluded benefactor id'));
-      return { targets: store.allocateTargets(count, uint(req.bytes, 'bytes'), exclude) };
+      const count = v.int(req.count, 'count', 1, MAX_REPLICAS);
+      const exclude = v
+        .bounded(req.exclude, 'exclude', LIMITS.exclude)
+        .map((id) => benefactorId(id, 'excluded benefactor id'));
+      return { targets: store.allocateTargets(count, v.uint(req.bytes, 'bytes'), exclude) };
     }),
 
     RegisterBenefactor: handle(async (req) =>
       store.registerBenefactor({
-        id: checkId(req.id),
-        host: checkHost(req.host),
-        address: checkAddress(req.address),
-        capacityBytes: uint(req.capacityBytes, 'capacity_bytes'),
-        usedBytes: uint(req.usedBytes, 'used_bytes'),
-        freeBytes: uint(req.freeBytes, 'free_bytes'),
-        chunks: uint(req.chunks, 'chunks'),
+        id: benefactorId(req.id),
+        host: v.host(req.host),
+        address: v.address(req.address),
+        capacityBytes: v.uint(req.capacityBytes, 'capacity_bytes'),
+        usedBytes: v.uint(req.usedBytes, 'used_bytes'),
+        freeBytes: v.uint(req.freeBytes, 'free_bytes'),
+        chunks: v.uint(req.chunks, 'chunks'),
       }),
     ),
 
     Heartbeat: handle(async (req) => {
-      checkPackedHashes(req.corruptHashes, 'corrupt_hashes', LIMITS.batchRefs);
+      v.packedHashes(req.corruptHashes, 'corrupt_hashes', LIMITS.batchRefs);
       const result = await store.heartbeat({
-        id: checkId(req.id),
-        capacityBytes: uint(req.capacityBytes, 'capacity_bytes'),
-        usedBytes: uint(req.usedBytes, 'used_bytes'),
-        freeBytes: uint(req.freeBytes, 'free_bytes'),
-        chunks: uint(req.chunks, 'chunks'),
+        id: benefactorId(req.id),
+        capacityBytes: v.uint(req.capacityBytes, 'capacity_bytes'),
+        usedBytes: v.uint(req.usedBytes, 'used_bytes'),
+        freeBytes: v.uint(req.freeBytes, 'free_bytes'),
+        chunks: v.uint(req.chunks, 'chunks'),
         corruptHashes: req.corruptHashes,
         ...(req.scrub ? { scrub: scrubReport(req.scrub) } : {}),
       });
@@ -306,16 +267,10 @@ function inventoryHandler(
       }
       callback(toServiceError(e) as grpc.ServiceError);
     };
-    try {
-      authenticate(opts, call);
-    } catch (e) {
-      fail(e);
-      return;
-    }
     call.on('data', (part: InventoryPart__Output) => {
       if (done || sawLast) return;
       try {
-        const id = checkId(part.benefactorId);
+        const id = benefactorId(part.benefactorId);
         if (session && session.benefactorId !== id) {
           throw invalid(`inventory parts name two benefactors (${session.benefactorId}, ${id})`);
         }

@@ -20,6 +20,7 @@ import {
 } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { authInterceptor, verifyToken } from './auth.ts';
+import { guardInterceptor, safeRequestDeserializers } from './server-guard.ts';
 import { channelCredentials, serverCredentials } from './credentials.ts';
 import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
 
@@ -31,22 +32,29 @@ const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 type Services = (ManagerProto & BenefactorProto & SchedulerProto)['stdchk']['v1'];
+let definition: protoLoader.PackageDefinition | undefined;
 let loaded: Services | undefined;
 
-/** Every stdchk service definition, loaded once. */
+/** The protos as proto-loader read them (message descriptors included), loaded once. */
+export function protoDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync(['manager.proto', 'benefactor.proto', 'scheduler.proto'], {
+    includeDirs: [PROTO_DIR],
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  return definition;
+}
+
+/** Every stdchk service definition, loaded once (request deserializers never throw: see server-guard.ts). */
 export function protos(): Services {
-  if (!loaded) {
-    const def = protoLoader.loadSync(['manager.proto', 'benefactor.proto', 'scheduler.proto'], {
-      includeDirs: [PROTO_DIR],
-      keepCase: false,
-      longs: Number,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    loaded = (grpc.loadPackageDefinition(def) as unknown as ManagerProto & BenefactorProto & SchedulerProto)
-      .stdchk.v1;
-  }
+  loaded ??= (
+    grpc.loadPackageDefinition(safeRequestDeserializers(protoDefinition())) as unknown as ManagerProto &
+      BenefactorProto &
+      SchedulerProto
+  ).stdchk.v1;
   return loaded;
 }
 
@@ -225,8 +233,9 @@ export function authenticate(
 }
 
 /**
- * Wraps an async unary handler: authentication, error mapping, logging of
- * unexpected failures. The service keeps running whatever the handler throws.
+ * Wraps an async unary handler: error mapping, logging of unexpected
+ * failures. The service keeps running whatever the handler throws. (The
+ * caller was authenticated before: see createServer.)
  */
 export function unaryHandler<Req, Res>(
   opts: ServerOptions,
@@ -235,7 +244,6 @@ export function unaryHandler<Req, Res>(
   return (call, callback) => {
     let result: Promise<Res>;
     try {
-      authenticate(opts, call);
       result = Promise.resolve(fn(call.request, call));
     } catch (e) {
       result = Promise.reject(e);
@@ -254,9 +262,18 @@ export function unaryHandler<Req, Res>(
 
 const serverOptions = new WeakMap<grpc.Server, ServerOptions>();
 
+/**
+ * A gRPC server whose every call is authenticated (the secret's token, when
+ * a secret is set; the TLS handshake, when `tls` is set: see bind) and whose
+ * undecodable requests are refused with INVALID_ARGUMENT before any handler
+ * runs.
+ */
 export function createServer(opts: ServerOptions): grpc.Server {
   raiseServerFlowControlWindows();
   const server = new grpc.Server({
+    interceptors: [
+      guardInterceptor({ logger: opts.logger, authenticate: (call) => authenticate(opts, call) }),
+    ],
     'grpc.max_receive_message_length': opts.maxReceiveBytes ?? MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_permit_without_calls': 1,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { StdchkError } from '../errors/index.ts';
 import { parseDuration, parseSize } from '../config/units.ts';
+import { show as showValue } from '../validation/index.ts';
 
 /**
  * A job file, validated and normalised. Every rejection names the field:
@@ -42,6 +43,13 @@ export interface Resources {
 
 export const DEFAULT_KEEP = 2;
 export const MIN_INTERVAL_MS = 1_000;
+/** Longest checkpoint interval (a year) and MTBF (a century) a job file may give. */
+export const MAX_INTERVAL_MS = 365 * 24 * 3600 * 1000;
+export const MAX_MTBF_MS = 100 * MAX_INTERVAL_MS;
+/** A memory hint above this (1 PiB) is a typo. */
+const MAX_MEMORY_BYTES = 2 ** 50;
+/** Bounds on the command line (the whole job file is at most 256 KiB anyway). */
+const MAX_ARGS = 4_096;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TOP_FIELDS = new Set(['name', 'kind', 'rootfs', 'args', 'env', 'cwd', 'checkpoint', 'resources']);
@@ -52,10 +60,7 @@ function bad(field: string, message: string): StdchkError {
   return new StdchkError('INVALID_ARGUMENT', `job file: "${field}" ${message}`);
 }
 
-function show(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
+const show = (v: unknown) => showValue(v, 60);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -92,6 +97,8 @@ export function validateJobSpec(raw: unknown): JobSpec {
   if (!Array.isArray(raw.args) || raw.args.length === 0) {
     throw bad('args', 'must be a non-empty array of strings (the command and its arguments)');
   }
+  if (raw.args.length > MAX_ARGS)
+    throw bad('args', `must have at most ${MAX_ARGS} entries, not ${raw.args.length}`);
   const args = raw.args.map((a, i) => {
     if (typeof a !== 'string') throw bad(`args[${i}]`, `must be a string, not ${show(a)}`);
     if (a.includes('\0')) throw bad(`args[${i}]`, 'must not contain NUL');
@@ -172,6 +179,7 @@ function validateCheckpoint(raw: unknown): CheckpointPolicy {
       throw bad('checkpoint.interval', `must be a duration like "30s", "auto" or "off", not ${show(iv)}`);
     }
     if (ms < MIN_INTERVAL_MS) throw bad('checkpoint.interval', `must be at least 1s, not ${show(iv)}`);
+    if (ms > MAX_INTERVAL_MS) throw bad('checkpoint.interval', `must be at most a year, not ${show(iv)}`);
     out.policy = 'fixed';
     out.intervalMs = ms;
   } else {
@@ -186,6 +194,7 @@ function validateCheckpoint(raw: unknown): CheckpointPolicy {
       throw bad('checkpoint.mtbf', `must be a duration like "2h", not ${show(raw.mtbf)}`);
     }
     if (ms < MIN_INTERVAL_MS) throw bad('checkpoint.mtbf', `must be at least 1s, not ${show(raw.mtbf)}`);
+    if (ms > MAX_MTBF_MS) throw bad('checkpoint.mtbf', `must be at most 100 years, not ${show(raw.mtbf)}`);
     out.mtbfMs = ms;
   }
   if (raw.keep !== undefined) {
@@ -213,6 +222,7 @@ function validateResources(raw: unknown): Resources {
     try {
       if (typeof raw.memory !== 'string' && typeof raw.memory !== 'number') throw new Error();
       out.memoryBytes = parseSize(raw.memory, 'resources.memory');
+      if (out.memoryBytes > MAX_MEMORY_BYTES) throw new Error();
     } catch {
       throw bad('resources.memory', `must be a size like "512MiB", not ${show(raw.memory)}`);
     }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { StdchkError } from '../errors/index.ts';
+import { show } from '../validation/index.ts';
 
 /**
  * The layout of job data in the checkpoint storage, shared by workers (which
@@ -28,7 +29,7 @@ export const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
 
 export function checkJobId(id: string): string {
   if (!JOB_ID.test(id) || id.includes('..'))
-    throw new StdchkError('INVALID_ARGUMENT', `not a job id: ${JSON.stringify(id)}`);
+    throw new StdchkError('INVALID_ARGUMENT', `not a job id: ${show(id)}`);
   return id;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StdchkError, errorMessage } from '../errors/index.ts';
+import { show, workerId } from '../validation/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { JobSpec } from './job-spec.ts';
 import { parseJobFile } from './job-spec.ts';
@@ -218,7 +219,7 @@ export class Scheduler {
       if (!(JOB_STATES as readonly string[]).includes(s)) {
         throw new StdchkError(
           'INVALID_ARGUMENT',
-          `unknown job state ${JSON.stringify(s)} (known: ${JOB_STATES.join(', ')})`,
+          `unknown job state ${show(s)} (known: ${JOB_STATES.join(', ')})`,
         );
       }
     }
@@ -283,12 +284,7 @@ export class Scheduler {
   async registerWorker(
     reg: WorkerRegistration,
   ): Promise<{ heartbeatIntervalMs: number; heartbeatTimeoutMs: number; leaseMs: number }> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(reg.workerId)) {
-      throw new StdchkError(
-        'INVALID_ARGUMENT',
-        `worker id must be 1-64 letters, digits, "_", "." or "-", not ${JSON.stringify(reg.workerId)}`,
-      );
-    }
+    workerId(reg.workerId);
     if (!reg.incarnation) throw new StdchkError('INVALID_ARGUMENT', 'worker incarnation is empty');
     if (!Number.isInteger(reg.slots) || reg.slots < 1 || reg.slots > 1024) {
       throw new StdchkError('INVALID_ARGUMENT', `worker slots must be 1-1024, not ${reg.slots}`);
@@ -407,9 +403,12 @@ export class Scheduler {
       const pendingIdx = job.pending.findIndex((p) => p.seq === r.seq);
       const current = job.worker === r.workerId && job.epoch === r.epoch && PLACED_STATES.has(job.state);
       if (!current || pendingIdx < 0) {
-        // A checkpoint from a timeline that was abandoned: its folder goes.
+        // A checkpoint from a timeline that was abandoned: its folder goes. Only
+        // a seq that was handed out can have a folder: anything else is ignored
+        // (a made-up seq would sit in toDelete forever, failing every retry).
         if (pendingIdx >= 0) job.pending.splice(pendingIdx, 1);
-        if (!job.toDelete.includes(r.seq) && !job.checkpoints.some((c) => c.seq === r.seq))
+        const reserved = Number.isSafeInteger(r.seq) && r.seq >= 1 && r.seq < job.nextSeq;
+        if (reserved && !job.toDelete.includes(r.seq) && !job.checkpoints.some((c) => c.seq === r.seq))
           job.toDelete.push(r.seq);
         this.dirtyJobs.add(job);
         throw this.fenced(job, r.workerId, r.epoch);

@@ -5,12 +5,23 @@ import type { WorkerInfo } from '../generated/stdchk/v1/WorkerInfo.ts';
 import type { ServerOptions } from '../rpc/index.ts';
 import { unaryHandler } from '../rpc/index.ts';
 import { StdchkError } from '../errors/index.ts';
+import * as v from '../validation/index.ts';
 import { jobSpecToJson } from './job-spec.ts';
+import { checkJobId } from './layout.ts';
+import { JOB_STATES } from './records.ts';
 import type { JobRecord } from './records.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** Largest job file accepted. */
 const MAX_SPEC_BYTES = 256 * 1024;
+/** Bounds on what workers report (a worker has at most 1024 slots). */
+const MAX_WORKER_JOBS = 4_096;
+const MAX_KINDS = 16;
+/** A checkpoint, start or restore taking longer than this is a bad report. */
+const MAX_SECONDS = 30 * 24 * 3600;
+const PHASES = ['starting', 'restoring', 'running', 'checkpointing', 'paused', 'exited'] as const;
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
 
 export function toJobStatus(j: JobRecord): JobStatus {
   return {
@@ -65,7 +76,10 @@ function required(value: string, what: string): string {
   return value;
 }
 
-/** gRPC handlers: translate request -> scheduler call -> reply, nothing else. */
+const jobId = (value: string) => checkJobId(required(value, 'job id'));
+const seconds = (value: number, what = 'seconds') => v.finite(value, what, 0, MAX_SECONDS);
+
+/** gRPC handlers: validate every field, translate request -> scheduler call -> reply, nothing else. */
 export function schedulerHandlers(s: Scheduler, opts: ServerOptions): SchedulerHandlers {
   const h = <Req, Res>(fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> =>
     unaryHandler(opts, fn);
@@ -76,11 +90,17 @@ export function schedulerHandlers(s: Scheduler, opts: ServerOptions): SchedulerH
       }
       return toJobStatus(await s.submit(req.specJson));
     }),
-    ListJobs: h((req) => ({ jobs: s.list(req.states).map(toJobStatus) })),
-    GetJob: h((req) => toJobStatus(s.get(required(req.id, 'job id')))),
-    CancelJob: h(async (req) => toJobStatus(await s.cancel(required(req.id, 'job id')))),
+    ListJobs: h((req) => ({
+      jobs: s
+        .list(
+          [...v.bounded(req.states, 'states', JOB_STATES.length)].map((x) => v.oneOf(x, 'state', JOB_STATES)),
+        )
+        .map(toJobStatus),
+    })),
+    GetJob: h((req) => toJobStatus(s.get(jobId(req.id)))),
+    CancelJob: h(async (req) => toJobStatus(await s.cancel(jobId(req.id)))),
     JobLogs: h(async (req) => {
-      const r = await s.logs(required(req.id, 'job id'), req.offset, req.maxBytes);
+      const r = await s.logs(jobId(req.id), v.uint(req.offset, 'offset'), v.uint(req.maxBytes, 'max_bytes'));
       return { data: r.data, offset: r.offset, size: r.size, finished: r.finished };
     }),
     ListWorkers: h(() => {
@@ -99,23 +119,23 @@ export function schedulerHandlers(s: Scheduler, opts: ServerOptions): SchedulerH
     }),
     RegisterWorker: h((req) =>
       s.registerWorker({
-        workerId: req.workerId,
-        incarnation: req.incarnation,
-        host: req.host,
-        slots: req.slots,
-        kinds: req.kinds,
+        workerId: v.workerId(req.workerId),
+        incarnation: v.incarnation(req.incarnation),
+        host: v.host(req.host),
+        slots: v.int(req.slots, 'slots', 1, 1024),
+        kinds: [...v.bounded(req.kinds, 'kinds', MAX_KINDS)].map((k) => v.clipText(k, 64)),
       }),
     ),
     WorkerHeartbeat: h(async (req) => {
       const r = await s.heartbeat(
-        required(req.workerId, 'worker id'),
-        req.incarnation,
-        req.jobs.map((j) => ({
-          jobId: j.jobId,
-          epoch: j.epoch,
-          phase: j.phase,
-          exitCode: j.exitCode,
-          error: j.error,
+        v.workerId(req.workerId),
+        v.incarnation(req.incarnation),
+        v.bounded(req.jobs, 'jobs', MAX_WORKER_JOBS).map((j) => ({
+          jobId: checkJobId(j.jobId),
+          epoch: v.uint(j.epoch, 'epoch'),
+          phase: v.oneOf(j.phase, 'phase', PHASES),
+          exitCode: v.int(j.exitCode, 'exit_code', INT32_MIN, INT32_MAX),
+          error: v.clipText(j.error),
         })),
       );
       return {
@@ -131,47 +151,47 @@ export function schedulerHandlers(s: Scheduler, opts: ServerOptions): SchedulerH
       };
     }),
     BeginCheckpoint: h(async (req) => ({
-      seq: await s.beginCheckpoint(req.workerId, required(req.jobId, 'job id'), req.epoch),
+      seq: await s.beginCheckpoint(v.workerId(req.workerId), jobId(req.jobId), v.uint(req.epoch, 'epoch')),
     })),
     ReportCheckpoint: h(async (req) => {
       await s.reportCheckpoint({
-        workerId: req.workerId,
-        jobId: required(req.jobId, 'job id'),
-        epoch: req.epoch,
-        seq: req.seq,
-        ok: req.ok,
-        error: req.error,
-        seconds: req.seconds,
-        bytes: req.bytes,
-        newBytes: req.newBytes,
+        workerId: v.workerId(req.workerId),
+        jobId: jobId(req.jobId),
+        epoch: v.uint(req.epoch, 'epoch'),
+        seq: v.int(req.seq, 'seq', 1, Number.MAX_SAFE_INTEGER),
+        ok: req.ok === true,
+        error: v.clipText(req.error),
+        seconds: seconds(req.seconds),
+        bytes: v.uint(req.bytes, 'bytes'),
+        newBytes: v.uint(req.newBytes, 'new_bytes'),
       });
       return {};
     }),
     ReportJobStarted: h(async (req) => {
       await s.reportStarted(
-        req.workerId,
-        required(req.jobId, 'job id'),
-        req.epoch,
-        req.restoredFromSeq,
-        req.seconds,
+        v.workerId(req.workerId),
+        jobId(req.jobId),
+        v.uint(req.epoch, 'epoch'),
+        v.uint(req.restoredFromSeq, 'restored_from_seq'),
+        seconds(req.seconds),
       );
       return {};
     }),
     ReportJobExit: h(async (req) => {
       await s.reportExit({
-        workerId: req.workerId,
-        jobId: required(req.jobId, 'job id'),
-        epoch: req.epoch,
-        exitCode: req.exitCode,
-        error: req.error,
-        startFailed: req.startFailed,
-        restoreFailed: req.restoreFailed,
-        restoreSeq: req.restoreSeq,
+        workerId: v.workerId(req.workerId),
+        jobId: jobId(req.jobId),
+        epoch: v.uint(req.epoch, 'epoch'),
+        exitCode: v.int(req.exitCode, 'exit_code', INT32_MIN, INT32_MAX),
+        error: v.clipText(req.error),
+        startFailed: req.startFailed === true,
+        restoreFailed: req.restoreFailed === true,
+        restoreSeq: v.uint(req.restoreSeq, 'restore_seq'),
       });
       return {};
     }),
     DeregisterWorker: h(async (req) => {
-      await s.deregister(required(req.workerId, 'worker id'), req.incarnation);
+      await s.deregister(v.workerId(req.workerId), v.incarnation(req.incarnation));
       return {};
     }),
   };

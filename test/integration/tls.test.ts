@@ -15,7 +15,9 @@ import type { LocalGrid } from '../helpers/grid.ts';
 import { makeCa, makeNodeCert } from '../../src/certs/index.ts';
 import type { PemPair } from '../../src/certs/index.ts';
 import { bind, createServer, protos, shutdown, unary } from '../../src/rpc/index.ts';
-import { loadTls } from '../../src/rpc/credentials.ts';
+import { channelCredentials, loadTls } from '../../src/rpc/credentials.ts';
+import { callRaw, rawClient, serviceMethods } from '../helpers/fuzz.ts';
+import type { FuzzMethod, ServiceName } from '../helpers/fuzz.ts';
 import type { StdchkError } from '../../src/errors/index.ts';
 import { silentLogger } from '../../src/logging/index.ts';
 
@@ -250,6 +252,75 @@ test.serial('the services keep serving valid clients after the refusals', async 
     t.is(await sha256File(out), sum);
   }
 });
+
+test.serial(
+  'over mutual TLS, malformed requests get INVALID_ARGUMENT and oversized ones RESOURCE_EXHAUSTED',
+  async (t) => {
+    // The server guard (server-guard.ts) runs on TLS servers too, also on the benefactor's
+    // methods whose replies are pre-encoded.
+    const creds = channelCredentials(loadTls(grid.tlsFiles('client')));
+    const benefactor = ((await status()).benefactors as { address: string; alive: boolean }[]).find(
+      (b) => b.alive,
+    )?.address as string;
+    const method = (service: ServiceName, name: string) =>
+      serviceMethods(service).find((m) => m.name === name) as FuzzMethod;
+    const send = async (service: ServiceName, address: string, name: string, payloads: Buffer[]) => {
+      const client = rawClient(service, address, creds);
+      try {
+        return await callRaw(client, method(service, name), payloads, { deadlineMs: 60_000 });
+      } finally {
+        client.close();
+      }
+    };
+    const store = method('Benefactor', 'StoreChunks');
+    const BAD = grpc.status.INVALID_ARGUMENT;
+    const BIG = grpc.status.RESOURCE_EXHAUSTED;
+    const cases: [ServiceName, string, string, Buffer[], grpc.status, RegExp][] = [
+      ['Manager', grid.managerAddress, 'Stat', [Buffer.from([0x17, 0x01, 0x02])], BAD, /malformed request/],
+      [
+        'Manager',
+        grid.managerAddress,
+        'Stat',
+        [method('Manager', 'Stat').encode({ path: '/a/../b' })],
+        BAD,
+        /\.\./,
+      ],
+      [
+        'Benefactor',
+        benefactor,
+        'StoreChunks',
+        [store.encode({ seq: 1 }), Buffer.from([0xff, 0xff, 0xff])],
+        BAD,
+        /malformed request/,
+      ],
+      [
+        'Benefactor',
+        benefactor,
+        'ReadChunks',
+        [method('Benefactor', 'ReadChunks').encode({ hashes: Buffer.alloc(33) })],
+        BAD,
+        /multiple of 32/,
+      ],
+      ['Manager', grid.managerAddress, 'CommitVersion', [Buffer.alloc(100 * MiB)], BIG, /larger than max/],
+    ];
+    for (const [service, address, name, payloads, code, re] of cases) {
+      const o = await send(service, address, name, payloads);
+      t.is(o.code, code, `${service}.${name}: ${grpc.status[o.code]} ${o.details}`);
+      t.regex(o.details, re);
+    }
+    // Valid calls still work through the guard, pre-encoded replies included.
+    const stat = await send('Manager', grid.managerAddress, 'Stat', [
+      method('Manager', 'Stat').encode({ path: '/data.bin' }),
+    ]);
+    t.is(stat.code, grpc.status.OK);
+    const read = await send('Benefactor', benefactor, 'ReadChunks', [
+      method('Benefactor', 'ReadChunks').encode({ hashes: Buffer.alloc(32, 7) }),
+    ]);
+    t.is(read.code, grpc.status.OK);
+    const reply = method('Benefactor', 'ReadChunks').decodeReply(read.replies[0] as Buffer);
+    t.true(Buffer.from(reply.missing).equals(Buffer.alloc(32, 7)), 'an unknown hash comes back as missing');
+  },
+);
 
 test.serial('a client refuses a server whose certificate has no SAN for the address dialled', async (t) => {
   const clusterCa: PemPair = {
