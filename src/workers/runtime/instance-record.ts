@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobKind } from './types.ts';
-import { findTool, pidAlive, runCommand, signal, toolEnv } from './os-util.ts';
+import { findTool, pidAlive, runCommand, signal, toolEnv, waitPidGone } from './os-util.ts';
 
 /**
  * What a runtime leaves on disk about a live instance, so that whoever finds
@@ -48,12 +48,52 @@ export function processStartTime(pid: number): string | undefined {
 }
 
 /**
- * Kills everything an instance record names: the container (runc kill +
- * delete), the job's process tree (the job is a pid-namespace init, so
- * killing it kills the namespace) and the wrapper's process group.
+ * Checkpoints in progress for this instance: `runc checkpoint ... ID` and
+ * `criu dump -t PID`. Their owner (a worker) may be gone; they hold the
+ * container's lock and the job's tasks seized (ptrace), so runc kill/delete
+ * would wait on them and the job would not die.
+ */
+function checkpointerPids(rec: InstanceRecord): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    let argv: string[];
+    let tool: string;
+    try {
+      // criu renames itself ("criu: dump --rpc -t PID ..."): split on spaces too.
+      argv = readFileSync(`/proc/${e}/cmdline`, 'utf8').split(/[\0 ]/);
+      tool = readFileSync(`/proc/${e}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const runcCheckpoint =
+      tool === 'runc' && argv.includes('checkpoint') && !!rec.containerId && argv.includes(rec.containerId);
+    const t = argv.indexOf('-t');
+    const criuDump =
+      tool === 'criu' && rec.jobPid !== undefined && t >= 0 && argv[t + 1] === String(rec.jobPid);
+    if (runcCheckpoint || criuDump) out.push(Number(e));
+  }
+  return out;
+}
+
+/**
+ * Kills everything an instance record names: a checkpoint in progress, the
+ * container (runc kill + delete), the job's process tree (the job is a
+ * pid-namespace init, so killing it kills the namespace) and the wrapper's
+ * process group.
  */
 export async function killRecordedInstance(rec: InstanceRecord): Promise<boolean> {
   let alive = false;
+  const checkpointers = checkpointerPids(rec);
+  for (const pid of checkpointers) signal(pid, 'SIGKILL');
+  // A seized task dies only once its tracer has let go.
+  for (const pid of checkpointers) await waitPidGone(pid, 5_000);
   if (rec.containerId) {
     const runc = findTool('runc');
     alive =
