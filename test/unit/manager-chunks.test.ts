@@ -308,6 +308,27 @@ test('repair: a lost holder is replaced from a live one, on a distinct host, onc
   t.like(f.store.status(), { underReplicatedChunks: 0, repairsInProgress: 0 });
 });
 
+test('repair: more to copy than one pass may queue (256 MiB per target) is planned over later passes, none forgotten', async (t) => {
+  const f = await open();
+  await f.register('b1', 'h1');
+  await f.register('b2', 'h2');
+  // A --sync-replicas 1 write: 300 one-MiB chunks on b1 only, committed with a target of 2.
+  const refs = Array.from({ length: 300 }, (_, i) => ref(`big-${i}`, 1024 * 1024));
+  await f.store.reportStored([{ benefactorId: 'b1', refs: encodeRefs(refs) }]);
+  await commit(f, '/big', refs);
+  await passTime(f, 11_000, ['b1', 'b2']);
+  const first = f.store.runRepair();
+  t.is(first?.queued, 256, 'one pass fills the target queue');
+  const sent: string[] = [];
+  for (let round = 0; round < 20 && new Set(sent).size < 300; round++) {
+    sent.push(...replicationsIn(await f.beat('b2')).flatMap((c) => c.hashes));
+    f.store.runRepair();
+  }
+  t.is(new Set(sent).size, 300, 'every chunk is copied once');
+  await f.store.reportStored([{ benefactorId: 'b2', refs: encodeRefs(refs) }]);
+  t.like(f.store.status(), { underReplicatedChunks: 0, repairsInProgress: 0 });
+});
+
 test('repair: copies without a report are planned again after the retry delay; corrupt copies are replaced', async (t) => {
   const f = await open({ repairRetryMs: 5_000 });
   await f.register('b1', 'h1');
