@@ -193,16 +193,18 @@ test('put --sync-replicas 1 returns after one copy; the manager makes the second
   const stats = JSON.parse(put.stdout);
   t.is(stats.syncReplicas, 1);
   t.is(stats.bytesSent, stats.bytesUploaded, 'the client sent every new chunk once');
+  const heldBy = (s: { benefactors: { chunks: number }[] }) => s.benefactors.reduce((n, b) => n + b.chunks, 0);
+  // The manager's index settles first; benefactors' own chunk counts arrive with their next heartbeat.
   const healed = await waitFor(
-    'both replicas made',
+    'both replicas made and reported',
     async () => {
       const s = await status(env);
-      return s.underReplicatedChunks === 0 && s.repairsInProgress === 0 ? s : undefined;
+      const settled = s.underReplicatedChunks === 0 && s.repairsInProgress === 0;
+      return settled && heldBy(s) >= 2 * s.chunks ? s : undefined;
     },
     120_000,
   );
-  const held = healed.benefactors.reduce((n: number, b: { chunks: number }) => n + b.chunks, 0);
-  t.is(held, 2 * healed.chunks, 'every chunk is on exactly two benefactors');
+  t.is(heldBy(healed), 2 * healed.chunks, 'every chunk is on exactly two benefactors');
   // Either copy serves the file: lose one benefactor and read it back.
   await grid.kill(grid.benefactors[0], 'SIGKILL');
   const out = path.join(work, 'out');
