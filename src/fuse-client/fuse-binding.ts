@@ -7,7 +7,7 @@ import type { FuseOps, FuseOpts } from 'fuse-native';
 import type { Logger } from '../logging/index.ts';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import { Errno, errnoOf } from './errors.ts';
-import type { Vfs } from './vfs.ts';
+import { O_RDWR, type Vfs } from './vfs.ts';
 import { isMountProcess } from './chunk-cache.ts';
 
 const execFileP = promisify(execFile);
@@ -177,11 +177,11 @@ export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
         (r) => cb(0, r.names, r.stats),
         cb,
       ),
-    mkdir: (p, mode, cb) => call('mkdir', p, () => vfs.mkdir(p, mode), ok(cb), cb),
+    mkdir: (p, mode, cb, caller) => call('mkdir', p, () => vfs.mkdir(p, mode, caller), ok(cb), cb),
     rmdir: (p, cb) => call('rmdir', p, () => vfs.rmdir(p), ok(cb), cb),
     unlink: (p, cb) => call('unlink', p, () => vfs.unlink(p), ok(cb), cb),
     rename: (from, to, cb) => call('rename', from, () => vfs.rename(from, to), ok(cb), cb),
-    symlink: (target, p, cb) => call('symlink', p, () => vfs.symlink(target, p), ok(cb), cb),
+    symlink: (target, p, cb, caller) => call('symlink', p, () => vfs.symlink(target, p, caller), ok(cb), cb),
     readlink: (p, cb) =>
       call(
         'readlink',
@@ -196,11 +196,11 @@ export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
     utimens: (p, atime, mtime, cb) => call('utimens', p, () => vfs.utimens(p, atime, mtime), ok(cb), cb),
     truncate: (p, size, cb) => call('truncate', p, () => vfs.truncate(p, size), ok(cb), cb),
     ftruncate: (p, fd, size, cb) => call('ftruncate', p, () => vfs.ftruncate(fd, size), ok(cb), cb),
-    create: (p, mode, cb) =>
+    create: (p, mode, cb, caller) =>
       call(
         'create',
         p,
-        () => vfs.create(p, mode),
+        () => vfs.create(p, mode, O_RDWR, caller),
         (fd) => cb(0, fd),
         cb,
       ),

@@ -1,6 +1,11 @@
 // Types for the parts of fuse-native 2.2.6 the mount uses (the package ships none).
 declare module 'fuse-native' {
   type Cb = (err: number) => void;
+  /** The calling process's credentials: passed by stdchk's patched build (scripts/build-fuse-native.sh), else undefined. */
+  export interface Caller {
+    uid: number;
+    gid: number;
+  }
 
   export interface FuseOps {
     init?(cb: Cb): void;
@@ -28,12 +33,12 @@ declare module 'fuse-native' {
       cb: (bytes: number) => void,
     ): void;
     release?(path: string, fd: number, cb: Cb): void;
-    create?(path: string, mode: number, cb: (err: number, fd?: number) => void): void;
+    create?(path: string, mode: number, cb: (err: number, fd?: number) => void, caller?: Caller): void;
     unlink?(path: string, cb: Cb): void;
     rename?(src: string, dest: string, cb: Cb): void;
     link?(src: string, dest: string, cb: Cb): void;
-    symlink?(target: string, path: string, cb: Cb): void;
-    mkdir?(path: string, mode: number, cb: Cb): void;
+    symlink?(target: string, path: string, cb: Cb, caller?: Caller): void;
+    mkdir?(path: string, mode: number, cb: Cb, caller?: Caller): void;
     rmdir?(path: string, cb: Cb): void;
   }
 

@@ -50,10 +50,16 @@ export interface VfsOptions {
   /** Gathering buffer for sequential writes. Default 4 MiB. */
   streamBufferBytes?: number;
   chunker?: ChunkerParams;
-  /** Owner of new files and directories (fuse-native does not pass the caller's). */
+  /** Owner of new files and directories when the FUSE binding does not say who called (the unpatched prebuild). */
   uid?: number;
   gid?: number;
   logger?: Logger;
+}
+
+/** Who owns a new file, directory or symlink. */
+export interface Owner {
+  uid: number;
+  gid: number;
 }
 
 export interface StatFs {
@@ -257,12 +263,11 @@ export class Vfs {
 
   // --- namespace --------------------------------------------------------------
 
-  async mkdir(path: string, mode: number): Promise<void> {
+  async mkdir(path: string, mode: number, owner?: Owner): Promise<void> {
     const info = await unary(this.client.manager, 'mkdir', {
       path: normalizePath(path),
       mode: mode & 0o7777,
-      uid: this.uid,
-      gid: this.gid,
+      ...this.ownerOf(owner),
       parents: false,
     });
     this.attrs.set(info);
@@ -306,12 +311,11 @@ export class Vfs {
     }
   }
 
-  async symlink(target: string, path: string): Promise<void> {
+  async symlink(target: string, path: string, owner?: Owner): Promise<void> {
     const info = await unary(this.client.manager, 'symlink', {
       path: normalizePath(path),
       target,
-      uid: this.uid,
-      gid: this.gid,
+      ...this.ownerOf(owner),
     });
     this.attrs.set(info);
   }
@@ -433,6 +437,11 @@ export class Vfs {
     return this.opts.gid ?? process.getgid?.() ?? 0;
   }
 
+  /** A new entry belongs to the process that made it (when the binding says who), else to the mount's user. */
+  private ownerOf(owner: Owner | undefined): Owner {
+    return owner ?? { uid: this.uid, gid: this.gid };
+  }
+
   private addHandle(
     path: string,
     flags: number,
@@ -455,7 +464,7 @@ export class Vfs {
    * until then only this mount sees it. If another mount creates the same
    * name meanwhile, the commit makes a new version of that file.
    */
-  async create(path: string, mode: number, flags = O_RDWR): Promise<number> {
+  async create(path: string, mode: number, flags = O_RDWR, owner?: Owner): Promise<number> {
     const p = normalizePath(path);
     if (p === '/') throw new StdchkError('IS_A_DIRECTORY', '/: is a directory');
     const now = Date.now();
@@ -466,8 +475,7 @@ export class Vfs {
       inode: 0,
       size: 0,
       mode: mode & 0o7777,
-      uid: this.uid,
-      gid: this.gid,
+      ...this.ownerOf(owner),
       atimeMs: now,
       mtimeMs: now,
       ctimeMs: now,
