@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalGrid, STDCHK_BIN } from '../../src/grid/local-grid.ts';
 import type { LocalGridOptions } from '../../src/grid/local-grid.ts';
+import type { StatusJson } from '../../src/cli/commands/status.ts';
 
 export { LocalGrid, STDCHK_BIN };
 
@@ -67,6 +68,13 @@ export function runCli(
   p.kill = () => child.kill('SIGKILL');
   cleanups.push(() => void child.kill('SIGKILL'));
   return p;
+}
+
+/** `stdchk status --json`, as a user reads the cluster's health. */
+export async function statusJson(env: Record<string, string>): Promise<StatusJson> {
+  const r = await runCli(['status', '--json'], env);
+  if (r.code !== 0) throw new Error(`stdchk status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as StatusJson;
 }
 
 /** Writes `size` random bytes. */

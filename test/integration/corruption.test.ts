@@ -4,6 +4,7 @@ import path from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import {
   cleanupAll,
+  statusJson,
   runCli,
   sha256File,
   startGrid,
@@ -38,27 +39,9 @@ const MiB = 1024 * 1024;
 
 test.after.always(cleanupAll);
 
-interface BenefactorJson {
-  id: string;
-  address: string;
-  alive: boolean;
-  corruptChunks: number;
-  scrub: { lastCompletedMs: number; passes: number; progress: number; verifiedBytes: number };
-}
-interface StatusJson {
-  benefactors: BenefactorJson[];
-  underReplicatedChunks: number;
-  repairsInProgress: number;
-  corruptChunks: number;
-  unavailableChunks: number;
-  health: string;
-}
-
-async function status(env: Record<string, string>): Promise<StatusJson> {
-  const r = await runCli(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as StatusJson;
-}
+const status = statusJson;
+type StatusJson = Awaited<ReturnType<typeof statusJson>>;
+type BenefactorJson = StatusJson['benefactors'][number];
 
 const idOf = (grid: LocalGrid, i: number) =>
   readFileSync(path.join(grid.benefactorStore(i), 'benefactor.id'), 'utf8').trim();

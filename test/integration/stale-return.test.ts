@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import {
   cleanupAll,
+  statusJson,
   folderBytes,
   runCli,
   sha256File,
@@ -26,26 +27,9 @@ const MiB = 1024 * 1024;
 
 test.after.always(cleanupAll);
 
-interface BenefactorJson {
-  id: string;
-  address: string;
-  alive: boolean;
-  usedBytes: number;
-  chunks: number;
-}
-interface StatusJson {
-  benefactors: BenefactorJson[];
-  chunks: number;
-  underReplicatedChunks: number;
-  pendingDeletions: number;
-  repairsInProgress: number;
-}
-
-async function status(env: Record<string, string>): Promise<StatusJson> {
-  const r = await runCli(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as StatusJson;
-}
+const status = statusJson;
+type StatusJson = Awaited<ReturnType<typeof statusJson>>;
+type BenefactorJson = StatusJson['benefactors'][number];
 
 const bytesOf = (chunks: ChunkRef[], held: Set<string>) =>
   chunks.reduce((n, c) => n + (held.has(hex(c.hash)) ? c.length + HEADER_BYTES : 0), 0);

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
   cleanupAll,
+  statusJson,
   folderBytes,
   runCli,
   sha256File,
@@ -23,11 +24,7 @@ const MiB = 1024 * 1024;
 
 test.after.always(cleanupAll);
 
-async function status(env: Record<string, string>) {
-  const r = await runCli(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
+const status = statusJson;
 
 test('a benefactor lost for good: underReplicatedChunks returns to 0 within 60 s and every file reads back', async (t) => {
   const grid = await startGrid({ benefactors: 3 });
@@ -85,7 +82,7 @@ test('a wrong secret is refused; a chunk not matching its hash is rejected; a fu
 
   // A chunk whose bytes do not match its hash: INVALID_ARGUMENT, and the benefactor keeps serving.
   const st = await status(env);
-  const address = st.benefactors[0].address as string;
+  const address = st.benefactors[0]!.address;
   const client = connectBenefactor(address, { secret: readSecretFile(grid.secretFile) });
   const store = (chunks: { hash: Buffer; data: Buffer }[]) =>
     new Promise<{ ok: boolean; code?: number; details?: string }>((resolve) => {
@@ -123,8 +120,8 @@ test('a wrong secret is refused; a chunk not matching its hash is rejected; a fu
     t.is(r.code, 0, r.stderr);
   }
   const after = await status(env);
-  const smallOne = after.benefactors.find((b: { capacityBytes: number }) => b.capacityBytes === 24 * MiB);
-  t.truthy(smallOne, 'the small benefactor is registered');
+  const smallOne = after.benefactors.find((b) => b.capacityBytes === 24 * MiB);
+  if (!smallOne) return t.fail('the small benefactor is registered');
   t.true(smallOne.usedBytes <= 24 * MiB, `used ${smallOne.usedBytes} stays within capacity`);
   t.true(
     folderBytes(grid.benefactorStore(small)) <= 24 * MiB + 64 * 1024,
@@ -193,7 +190,8 @@ test('put --sync-replicas 1 returns after one copy; the manager makes the second
   const stats = JSON.parse(put.stdout);
   t.is(stats.syncReplicas, 1);
   t.is(stats.bytesSent, stats.bytesUploaded, 'the client sent every new chunk once');
-  const heldBy = (s: { benefactors: { chunks: number }[] }) => s.benefactors.reduce((n, b) => n + b.chunks, 0);
+  const heldBy = (s: { benefactors: { chunks: number }[] }) =>
+    s.benefactors.reduce((n, b) => n + b.chunks, 0);
   // The manager's index settles first; benefactors' own chunk counts arrive with their next heartbeat.
   const healed = await waitFor(
     'both replicas made and reported',

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import {
   cleanupAll,
+  statusJson,
   runCli,
   sha256File,
   startGrid,
@@ -61,11 +62,7 @@ function logLines(name: string): LogLine[] {
 
 const refusals = (name: string) => logLines(name).filter((l) => l.msg === 'refused TLS connection');
 
-async function status() {
-  const r = await runCli(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout);
-}
+const status = () => statusJson(env);
 
 /** Files for a certificate pair, written under the test's folder. */
 function writePair(name: string, ca: PemPair, pair: PemPair) {

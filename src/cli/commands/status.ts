@@ -54,7 +54,7 @@ export function statusJson(s: StatusReply__Output) {
   };
 }
 
-type StatusJson = ReturnType<typeof statusJson>;
+export type StatusJson = ReturnType<typeof statusJson>;
 
 /** "3 h ago", "never". */
 function ago(whenMs: number, now: number): string {
