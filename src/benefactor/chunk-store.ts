@@ -25,6 +25,8 @@ export interface ChunkStore {
    * returned: it is reported (onCorrupt), dropped, and reads as missing.
    */
   get(hash: Buffer): Promise<Buffer | undefined>;
+  /** `get` of each hash, in order; chunks stored side by side are read together. */
+  getMany(hashes: Buffer[]): Promise<(Buffer | undefined)[]>;
   /**
    * Verifies every chunk, then stores the new ones. Resolves only once they are
    * durable; a chunk not matching its hash rejects the whole batch

@@ -24,8 +24,8 @@ export const MAX_RECEIVE_BYTES = MAX_DATA_BYTES_PER_MESSAGE + 8 * 1024 * 1024;
 export const READ_REPLY_BYTES = 4 * 1024 * 1024;
 /** StoreChunks requests being stored at once per stream before the stream is paused. */
 const MAX_IN_FLIGHT = 16;
-/** ReadChunks reads this many chunks at once (replies stay in request order). */
-const READ_AHEAD = 16;
+/** ReadChunks asks the store for this many chunks at once (replies stay in request order). */
+const READ_AHEAD = 64;
 
 export interface BenefactorServiceOptions extends ServerOptions {
   store: ChunkStore;
@@ -135,7 +135,7 @@ function readChunks(
       };
       for (let i = 0; i < hashes.length && !call.cancelled; i += READ_AHEAD) {
         const slice = hashes.slice(i, i + READ_AHEAD);
-        const datas = await Promise.all(slice.map((h) => opts.store.get(h)));
+        const datas = await opts.store.getMany(slice);
         for (const [j, hash] of slice.entries()) {
           const data = datas[j];
           if (data) reply.push({ hash, data });

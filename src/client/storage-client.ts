@@ -1,4 +1,5 @@
-import { open, rename, unlink } from 'node:fs/promises';
+import { once } from 'node:events';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
 import type { ManagerClient } from '../rpc/index.ts';
@@ -150,10 +151,32 @@ export class StorageClient {
   }
 
   /** Reads `remote` into a local file (written to a temp name, then renamed). */
+  /**
+   * Reads `remote` into `local`: a regular file is written beside it and renamed
+   * over it when complete; anything else that exists (/dev/null, a FIFO) is
+   * written in place; "-" is standard output.
+   */
   async getFile(remote: string, local: string, opts: ReadOptions = {}): Promise<ReadStats> {
     const started = performance.now();
     const reader = await this.openReader(remote, opts);
-    const tmp = `${local}.stdchk-${process.pid}.tmp`;
+    const done = () => ({
+      bytes: reader.size,
+      chunks: reader.refs.length,
+      seconds: (performance.now() - started) / 1000,
+    });
+    if (local === '-') {
+      try {
+        for await (const piece of reader.stream()) {
+          if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
+        }
+      } finally {
+        await reader.close();
+      }
+      return done();
+    }
+    const existing = await stat(local).catch(() => undefined);
+    const inPlace = existing !== undefined && !existing.isFile();
+    const tmp = inPlace ? local : `${local}.stdchk-${process.pid}.tmp`;
     let out: FileHandle;
     try {
       out = await open(tmp, 'w');
@@ -164,15 +187,15 @@ export class StorageClient {
     try {
       for await (const piece of reader.stream()) await out.write(piece);
       await out.close();
-      await rename(tmp, local);
+      if (!inPlace) await rename(tmp, local);
     } catch (e) {
       await out.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
+      if (!inPlace) await unlink(tmp).catch(() => undefined);
       throw e;
     } finally {
       await reader.close();
     }
-    return { bytes: reader.size, chunks: reader.refs.length, seconds: (performance.now() - started) / 1000 };
+    return done();
   }
 
   close(): void {

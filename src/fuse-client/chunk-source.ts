@@ -9,6 +9,8 @@ export interface ChunkSourceStats {
   diskHits: number;
   fetched: number;
   fetchedBytes: number;
+  /** Requests to the benefactors (each for many chunks). */
+  fetches: number;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface ChunkSourceStats {
  */
 export class ChunkSource {
   private readonly inflight = new Map<string, Promise<Buffer>>();
-  readonly stats: ChunkSourceStats = { memoryHits: 0, diskHits: 0, fetched: 0, fetchedBytes: 0 };
+  readonly stats: ChunkSourceStats = { memoryHits: 0, diskHits: 0, fetched: 0, fetchedBytes: 0, fetches: 0 };
 
   constructor(
     private readonly client: StorageClient,
@@ -98,6 +100,7 @@ export class ChunkSource {
       });
     }
     if (remote.length) {
+      this.stats.fetches++;
       const got = await this.client.fetchChunks(remote.map(([, h]) => h));
       for (const [key, h] of remote) {
         const d = got.get(hex(h));

@@ -46,6 +46,8 @@ export type HandleState = 'clean' | 'stream' | 'scratch';
 const SEED_PIECE = 4 * 1024 * 1024;
 const FETCH_SEGMENT = 2 * 1024 * 1024;
 const MIN_READ_AHEAD = 2 * 1024 * 1024;
+/** How far from the furthest read so far a read may start and still count as sequential. */
+const SEQUENTIAL_SLACK = 4 * 1024 * 1024;
 
 /** One open file of the mount (a FUSE file handle). */
 export class OpenFile {
@@ -414,10 +416,11 @@ export class OpenFile {
   private async readBase(position: number, length: number): Promise<Buffer> {
     const v = this.base;
     if (!v) return Buffer.alloc(0);
-    const sequential = position === this.nextReadAt || position === 0;
-    const out = await this.readFrom(v, position, length, sequential);
-    this.nextReadAt = position + out.length;
-    return out;
+    // The kernel's read-ahead sends several reads at once and they arrive out of
+    // order: near the furthest read so far still counts as sequential.
+    const sequential = position === 0 || Math.abs(position - this.nextReadAt) <= SEQUENTIAL_SLACK;
+    this.nextReadAt = Math.max(sequential ? this.nextReadAt : 0, position + length);
+    return this.readFrom(v, position, length, sequential);
   }
 
   /** Bytes [position, position + length) of a chunk list, with read-ahead when sequential. */

@@ -1,10 +1,25 @@
 import test from 'ava';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { writeFileSync, existsSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cleanupAll, runCli, startGrid, tempDir, STDCHK_BIN, waitFor } from '../helpers/grid.ts';
 
 test.after.always(cleanupAll);
+
+/** `stdchk ARGS` with its standard output kept as bytes. */
+function runCliBytes(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: Buffer; stderr: string }>((resolve) => {
+    const child = spawn(STDCHK_BIN, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+  });
+}
 
 const noGridEnv = {
   STDCHK_MANAGER: '',
@@ -113,6 +128,39 @@ test('client commands report bad input with one line and an exit code', async (t
     JSON.parse(ls.stdout).map((e: { name: string }) => e.name),
     ['hostname'],
   );
+});
+
+test('get writes to standard output with "-", and into /dev/null or a FIFO in place (never replacing them)', async (t) => {
+  const grid = await startGrid({ benefactors: 2 });
+  const env = grid.env();
+  const work = tempDir();
+  const src = path.join(work, 'src.bin');
+  const data = (await import('node:crypto')).randomBytes(3 * 1024 * 1024 + 17);
+  writeFileSync(src, data);
+  t.is((await runCli(['put', src, '/f', '--replicas', '1'], env)).code, 0);
+
+  const toStdout = await runCliBytes(['get', '/f', '-'], env);
+  t.is(toStdout.code, 0, toStdout.stderr);
+  t.true(toStdout.stdout.equals(data), 'standard output carries exactly the file');
+  t.regex(toStdout.stderr, /^read \/f: /, 'the summary goes to standard error');
+
+  const devNull = await runCli(['get', '/f', '/dev/null'], env);
+  t.is(devNull.code, 0, devNull.stderr);
+  t.true(statSync('/dev/null').isCharacterDevice(), '/dev/null is still the device');
+  t.deepEqual(
+    readdirSync('/dev').filter((n) => n.includes('.stdchk-')),
+    [],
+  );
+
+  const fifo = path.join(work, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  const reader = new Promise<Buffer>((resolve) =>
+    execFile('cat', [fifo], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (_e, out) => resolve(out)),
+  );
+  const viaFifo = await runCli(['get', '/f', fifo], env);
+  t.is(viaFifo.code, 0, viaFifo.stderr);
+  t.true((await reader).equals(data), 'the FIFO carried the file');
+  t.true(statSync(fifo).isFIFO());
 });
 
 test('the demo (README command) stores, dedups and reads back a file, then stops its grid', async (t) => {

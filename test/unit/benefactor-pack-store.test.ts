@@ -293,6 +293,35 @@ test('a flipped byte makes get() return undefined, reports the chunk, and the dr
   await s.close();
 });
 
+test('getMany reads neighbours together, in request order, and still never serves a corrupt chunk', async (t) => {
+  const dir = tempDir();
+  const reported: string[] = [];
+  const s = await openStore(dir, {
+    packTargetBytes: 4 * MiB,
+    onCorrupt: (h) => reported.push(h.toString('hex')),
+  });
+  const cs = chunks(200, 1, 24 * KiB);
+  await s.putBatch(cs.slice(0, 100));
+  await s.putBatch(cs.slice(100));
+  const victim = cs[150]!;
+  const f = packFiles(dir).find((p) => readFileSync(p).includes(victim.data)) as string;
+  const buf = readFileSync(f);
+  const at = buf.indexOf(victim.data);
+  buf[at] = (buf[at] as number) ^ 0x01;
+  writeFileSync(f, buf);
+  // Out of order, a hash twice, one never stored: each answer in its place.
+  const absent = chunk(100);
+  const ask = [...cs.slice(120, 180).reverse(), ...cs.slice(0, 120), absent, cs[7]!, ...cs.slice(180)];
+  const got = await s.getMany(ask.map((c) => c.hash));
+  t.is(got.length, ask.length);
+  ask.forEach((c, i) => {
+    if (c === victim || c === absent) t.is(got[i], undefined, `#${i} must read as missing`);
+    else t.true(got[i]?.equals(c.data), `#${i} has its own bytes`);
+  });
+  t.deepEqual(reported, [victim.hash.toString('hex')], 'the corrupt chunk is reported once and dropped');
+  t.false(s.has(victim.hash));
+});
+
 test('damage in the middle of the newest pack drops only that chunk at open', async (t) => {
   const dir = tempDir();
   const reported: string[] = [];

@@ -88,16 +88,18 @@ export function registerFileCommands(program: Command): void {
       .command('get')
       .description('read REMOTE (its newest version) into a local file')
       .argument('<remote>', 'path in the storage')
-      .argument('<local>', 'local file to write')
+      .argument('<local>', 'local file to write (- for standard output)')
       .option('--json', 'print {"bytes","chunks","seconds"}'),
   ).action(
     action(async (remote: string, local: string, opts: ClientFlags & { json?: boolean }) => {
       const client = openClient(opts);
       try {
         const s = await client.getFile(remote, local);
-        if (opts.json) printJson({ path: remote, ...s });
+        // With "-" the data is standard output, so the summary goes to standard error.
+        const summary = local === '-' ? process.stderr : process.stdout;
+        if (opts.json) summary.write(JSON.stringify({ path: remote, ...s }, null, 2) + '\n');
         else
-          process.stdout.write(
+          summary.write(
             `read ${remote}: ${formatSize(s.bytes)} in ${s.chunks} chunks in ${s.seconds.toFixed(2)} s` +
               ` (${formatSize(s.bytes / Math.max(s.seconds, 1e-9))}/s)\n`,
           );
