@@ -88,7 +88,9 @@ async function rate(
   const deadline = started + seconds * 1000;
   const lane = async (w: number) => {
     for (let i = w; performance.now() < deadline; i += inFlight) {
-      items += await call(i);
+      // Not `items += await call(i)`: that reads `items` before the await and loses the other lanes' counts.
+      const n = await call(i);
+      items += n;
       calls++;
     }
   };

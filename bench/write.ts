@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageClient } from '../src/client/storage-client.ts';
 import { StdchkError } from '../src/errors/index.ts';
 import { BenchCluster } from './lib/cluster.ts';
-import type { BenchMount, ExistingCluster } from './lib/cluster.ts';
+import type { BenchMount, CpuSnapshot, ExistingCluster } from './lib/cluster.ts';
 import { FreshData } from './lib/data.ts';
 import { StatefulProcess, criuCheck, criuDump, folderBytes, fsyncTree, runTs, tempDir } from './lib/proc.ts';
 import {
@@ -105,6 +105,37 @@ export interface WriteRow {
   /** MB/s until close over the same writer's local-disk MB/s in this run. */
   closeVsLocal: number | null;
   replicatedVsLocal: number | null;
+  /** Where the CPU went (mount rows): seconds per GiB written, from open() until fully replicated. */
+  cpu?: CpuPerGiB;
+}
+
+/** CPU seconds per GiB written, by process; `cores` = all of them over the wall time (2 = both cores busy). */
+export interface CpuPerGiB {
+  writer: number | null;
+  mount: number;
+  benefactors: number | null;
+  manager: number | null;
+  total: number;
+  cores: number;
+}
+
+function cpuPerGiB(before: CpuSnapshot, after: CpuSnapshot, bytes: number, writer: number | null): CpuPerGiB {
+  const per = (a: number | null, b: number | null) =>
+    a === null || b === null ? null : ((b - a) * GiB) / bytes;
+  const mount = per(before.mount, after.mount) as number;
+  const benefactors = per(before.benefactors, after.benefactors);
+  const manager = per(before.manager, after.manager);
+  const w = writer === null ? null : (writer * GiB) / bytes;
+  const total = mount + (benefactors ?? 0) + (manager ?? 0) + (w ?? 0);
+  const wall = (after.atMs - before.atMs) / 1000;
+  return {
+    writer: w,
+    mount,
+    benefactors,
+    manager,
+    total,
+    cores: wall > 0 ? (total * bytes) / GiB / wall : 0,
+  };
 }
 
 interface IoResult {
@@ -114,6 +145,7 @@ interface IoResult {
   fsyncSeconds: number;
   closeSeconds: number;
   seconds: number;
+  cpuSeconds: number;
 }
 
 async function ioWrite(file: string, size: number, block: number): Promise<IoResult> {
@@ -254,10 +286,11 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         await settle();
         const m = mounts.get(cfg) as BenchMount;
         const rel = `${base}/${writer}-${configName(cfg)}.bin`;
+        const cpu0 = c.cpu(m);
         const res = await ioWrite(path.join(m.mountpoint, rel), size, block);
         const replicatedAt = await waitFullyReplicated(c);
-        rows.push(
-          row(
+        rows.push({
+          ...row(
             {
               writer,
               target: 'mount',
@@ -270,7 +303,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             },
             localMBps,
           ),
-        );
+          cpu: cpuPerGiB(cpu0, c.cpu(m), size, res.cpuSeconds),
+        });
         await c.remove(rel);
       }
     };
@@ -338,11 +372,14 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         let bytes = 0;
         try {
           const started = Date.now();
+          const cpu0 = c.cpu(m);
           seconds = await criuDump(p.pid, path.join(m.mountpoint, rel), { workDir: work });
-          bytes = folderBytes(path.join(m.mountpoint, rel));
           const replicatedAt = await waitFullyReplicated(c);
-          rows.push(
-            row(
+          const cpu1 = c.cpu(m);
+          bytes = folderBytes(path.join(m.mountpoint, rel));
+          rows.push({
+            cpu: cpuPerGiB(cpu0, cpu1, bytes, null),
+            ...row(
               {
                 writer: 'criu-dump',
                 target: 'mount',
@@ -355,7 +392,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
               },
               localMBps,
             ),
-          );
+          });
         } finally {
           p.kill();
         }
@@ -431,6 +468,37 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       x.target === 'local-disk' ? 1 : x.closeVsLocal,
     ]),
   });
+  const withCpu = rows.filter((x) => x.cpu);
+  if (withCpu.length > 0) {
+    report.tables.push({
+      title:
+        'where the CPU goes: CPU seconds (user + system) per GiB written, by process, from open() until every chunk is on all replicas; ' +
+        'cores = all of it over the wall time',
+      columns: [
+        'writer',
+        'target',
+        'writer process',
+        'mount',
+        'benefactors',
+        'manager',
+        'total',
+        'cores busy',
+      ],
+      rows: withCpu.map((x): Cell[] => {
+        const u = x.cpu as CpuPerGiB;
+        return [
+          label[x.writer],
+          `mount, ${configLabel({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 })}`,
+          u.writer,
+          u.mount,
+          u.benefactors,
+          u.manager,
+          u.total,
+          u.cores,
+        ];
+      }),
+    });
+  }
   for (const x of rows) {
     if (x.target === 'local-disk' || x.closeVsLocal === null) continue;
     const key = `${x.writer}_${x.target}_${configName({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 }).replace('-', '_')}`;
@@ -464,6 +532,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     '"to r replicas": until `stdchk status` first showed, after close(), no under-replicated chunk and no repair in progress (polled every 50 ms); ' +
       'each measurement starts once the previous one is fully replicated',
     'local CRIU dumps are timed until their images are fsynced (criu itself does not fsync); results.criuLocalWithoutFsync has the time without',
+    "CPU: read from /proc for the mount, manager and benefactor processes; the writer process reports its own (its system time includes the kernel copying writes to FUSE); criu's own CPU is not counted",
   );
   return finishReport(report);
 }

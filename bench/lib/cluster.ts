@@ -8,7 +8,7 @@ import { StorageClient } from '../../src/client/storage-client.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
 import type { ClusterCredentials, TlsMaterial } from '../../src/rpc/credentials.ts';
 import { StdchkError } from '../../src/errors/index.ts';
-import { run } from './proc.ts';
+import { cpuSeconds, run } from './proc.ts';
 
 /** An existing cluster to measure instead of a one-machine grid. */
 export interface ExistingCluster {
@@ -27,6 +27,14 @@ export interface BenchMountOptions {
   cacheDir?: string;
   chunker?: string;
   name: string;
+}
+
+/** CPU seconds (user + system) of the processes of a write, at one moment. */
+export interface CpuSnapshot {
+  atMs: number;
+  mount: number;
+  manager: number | null;
+  benefactors: number | null;
 }
 
 export interface BenchMount {
@@ -148,6 +156,22 @@ export class BenchCluster {
       if (Date.now() > deadline) throw new StdchkError('TIMEOUT', `${opts.name} did not mount ${mp} in time`);
       await sleep(50);
     }
+  }
+
+  /**
+   * CPU seconds used so far by the processes a write goes through: this mount and, on the
+   * local grid, the manager and the benefactors (null for an existing cluster's).
+   */
+  cpu(m: BenchMount): CpuSnapshot {
+    const pidOf = (p: GridProcess | undefined) => p?.child.pid;
+    const sum = (ps: (GridProcess | undefined)[]) =>
+      ps.reduce((n, p) => n + (pidOf(p) ? cpuSeconds(pidOf(p) as number) : 0), 0);
+    return {
+      atMs: performance.now(),
+      mount: m.proc.child.pid ? cpuSeconds(m.proc.child.pid) : 0,
+      manager: this.grid ? sum([this.grid.manager]) : null,
+      benefactors: this.grid ? sum(this.grid.benefactors) : null,
+    };
   }
 
   /** Stops a mount (SIGTERM: it unmounts); clears what a stuck one leaves. */
