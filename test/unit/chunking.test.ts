@@ -137,7 +137,7 @@ test('page hash is pinned, and equal on aligned and unaligned memory', (t) => {
 });
 
 // 1 MiB of xorshift128 data (seed 1), default params (fastcdc 4k/16k/64k): [length, BLAKE3].
-const EXPECTED_DEFAULT: [number, string][] = [
+const EXPECTED_FASTCDC_16K: [number, string][] = [
   [23769, 'd0844c760badb5bd128f2380af85da35f976536ac535524be02ef58289a13a5a'],
   [28518, '7c12b56b16b1c5ca7752c36e176b38350c96677d2b1f101c7c9dcea92279eab8'],
   [26372, '445947735109878158198ded7f9fbab36d0536f14448527fee28ecd470d12a58'],
@@ -195,14 +195,14 @@ const EXPECTED_DEFAULT: [number, string][] = [
   [16738, '0d078707fecf95603b59feecc50a20eccf3ac82db116500b02059a84234e8f86'],
 ];
 
-test('default chunker: pinned cut points and digests', (t) => {
+test('fastcdc:16k: pinned cut points and digests', (t) => {
   const data = seededBytes(1, MiB);
   t.is(sha256(data), 'e6ea89623d3176ed61f30f22afcc11dd30049b9b955e3a7fe5a0e1f03e36c163', 'test data');
-  const got = chunkBuffer(data).map((c): [number, string] => [c.length, c.hash.toString('hex')]);
-  t.deepEqual(got, EXPECTED_DEFAULT);
+  const got = chunkBuffer(data, parseChunkerSpec('fastcdc:16k')).map((c): [number, string] => [c.length, c.hash.toString('hex')]);
+  t.deepEqual(got, EXPECTED_FASTCDC_16K);
 });
 
-test('other chunkers: pinned cut points', (t) => {
+test('other chunkers (pages:16k is the default): pinned cut points', (t) => {
   const data = seededBytes(2, 4 * MiB);
   const pinned: [string, number, number[], string][] = [
     [
@@ -372,7 +372,7 @@ test('an insertion keeps >= 95% of the bytes in shared chunks', (t) => {
 // ---- Parameters ----
 
 test('parseChunkerSpec: the documented specs', (t) => {
-  t.deepEqual({ ...parseChunkerSpec('fastcdc:16k') }, { ...DEFAULT_CHUNKER_PARAMS });
+  t.deepEqual({ ...parseChunkerSpec('pages:16k') }, { ...DEFAULT_CHUNKER_PARAMS });
   t.deepEqual(
     { ...parseChunkerSpec('pages:16k') },
     { algorithm: 'pages', minSize: 4 * KiB, avgSize: 16 * KiB, maxSize: 64 * KiB },

@@ -26,7 +26,7 @@ export function registerMountCommand(program: Command): void {
       '--scratch <dir>',
       'folder for scratch files of non-sequential writes (default: CACHE/scratch or /tmp)',
     )
-    .option('--chunker <spec>', 'chunking of written files: fastcdc:16k (default), pages:16k or fixed:64k')
+    .option('--chunker <spec>', 'chunking of written files: pages:16k (default), fastcdc:16k (byte-level) or fixed:64k')
     .action(
       action(
         async (
