@@ -198,7 +198,10 @@ const EXPECTED_FASTCDC_16K: [number, string][] = [
 test('fastcdc:16k: pinned cut points and digests', (t) => {
   const data = seededBytes(1, MiB);
   t.is(sha256(data), 'e6ea89623d3176ed61f30f22afcc11dd30049b9b955e3a7fe5a0e1f03e36c163', 'test data');
-  const got = chunkBuffer(data, parseChunkerSpec('fastcdc:16k')).map((c): [number, string] => [c.length, c.hash.toString('hex')]);
+  const got = chunkBuffer(data, parseChunkerSpec('fastcdc:16k')).map((c): [number, string] => [
+    c.length,
+    c.hash.toString('hex'),
+  ]);
   t.deepEqual(got, EXPECTED_FASTCDC_16K);
 });
 

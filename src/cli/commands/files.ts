@@ -36,7 +36,10 @@ export function registerFileCommands(program: Command): void {
         '--sync-replicas <n>',
         'replicas durable before the put returns (default all); the manager makes the rest in the background',
       )
-      .option('--chunker <spec>', 'chunking: pages:16k (default), fastcdc:16k (byte-level, for files edited in place) or fixed:64k')
+      .option(
+        '--chunker <spec>',
+        'chunking: pages:16k (default), fastcdc:16k (byte-level, for files edited in place) or fixed:64k',
+      )
       .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
   ).action(
     action(

@@ -26,7 +26,10 @@ export function registerMountCommand(program: Command): void {
       '--scratch <dir>',
       'folder for scratch files of non-sequential writes (default: CACHE/scratch or /tmp)',
     )
-    .option('--chunker <spec>', 'chunking of written files: pages:16k (default), fastcdc:16k (byte-level) or fixed:64k')
+    .option(
+      '--chunker <spec>',
+      'chunking of written files: pages:16k (default), fastcdc:16k (byte-level) or fixed:64k',
+    )
     .action(
       action(
         async (
