@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 log() { echo "setup: $*"; }
 export DEBIAN_FRONTEND=noninteractive
 
-SYSTEM_PACKAGES=(libfuse2 fuse3 runc iptables busybox-static fio iproute2 psmisc procps util-linux python3 ca-certificates xz-utils)
+# gcc and libc6-dev build fuse-native's addon with the caller's uid/gid (scripts/build-fuse-native.sh).
+SYSTEM_PACKAGES=(libfuse2 fuse3 runc iptables busybox-static fio iproute2 psmisc procps util-linux python3 ca-certificates xz-utils gcc libc6-dev)
 CRIU_BUILD_DEPS=(build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev libgnutls28-dev uuid-dev)
 CRIU_VERSION=4.1.1
@@ -77,4 +78,6 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s <(tail -n +1 package-loc
   npm ci --no-audit --no-fund --loglevel=error
   sha256sum <package-lock.json >node_modules/.stdchk-lock-hash
 fi
+# The patched FUSE addon (npm ci's postinstall builds it; again here if gcc came later).
+[ -f node_modules/fuse-native/build/Release/fuse.node ] || bash scripts/build-fuse-native.sh
 log "done"
