@@ -243,6 +243,8 @@ export class LocalGrid {
       ...(opts.replicas !== undefined ? ['--replicas', String(opts.replicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.cacheSize ? ['--cache-size', opts.cacheSize] : []),
+      // Inside the grid's folder, so a mount killed with -9 leaves nothing behind once the grid is removed.
+      ...(opts.args?.includes('--scratch') ? [] : ['--scratch', path.join(this.dir, 'scratch')]),
       ...(opts.args ?? []),
     ];
     const p = this.spawnRole(opts.name ?? `mount-${this.mounts.length}`, args);
