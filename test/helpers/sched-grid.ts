@@ -330,6 +330,9 @@ export class SchedGrid {
         `${host.serverIp}:${this.managerPort}`,
         '--secret-file',
         this.secretFile,
+        // In the test's folder: a host killed with -9 leaves no scratch folder in /tmp.
+        '--scratch',
+        path.join(this.dir, `scratch-${host.name}`),
       ],
       host.netns,
     );
