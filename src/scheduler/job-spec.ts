@@ -171,7 +171,7 @@ function validateCheckpoint(raw: unknown): CheckpointPolicy {
   const iv = raw.interval ?? 'auto';
   if (iv === 'auto' || iv === 'off') {
     out.policy = iv;
-  } else if (typeof iv === 'string' || typeof iv === 'number') {
+  } else if (typeof iv === 'string') {
     let ms: number;
     try {
       ms = parseDuration(iv, 'checkpoint.interval');
@@ -188,7 +188,8 @@ function validateCheckpoint(raw: unknown): CheckpointPolicy {
   if (raw.mtbf !== undefined) {
     let ms: number;
     try {
-      if (typeof raw.mtbf !== 'string' && typeof raw.mtbf !== 'number') throw new Error();
+      // A bare number has no unit: refused like on the command line.
+      if (typeof raw.mtbf !== 'string') throw new Error();
       ms = parseDuration(raw.mtbf, 'checkpoint.mtbf');
     } catch {
       throw bad('checkpoint.mtbf', `must be a duration like "2h", not ${show(raw.mtbf)}`);

@@ -78,6 +78,25 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
   t.is(badCapacity.code, 2);
   t.regex(badCapacity.stderr, /^stdchk: --capacity: not a size: "banana"/);
 
+  // Sizes and durations are strict: no unit read as bytes or milliseconds, no unknown unit.
+  for (const [args, message] of [
+    [
+      ['benefactor', '--manager', '127.0.0.1:1', '--store', dir, '--capacity', '1XB', '--insecure'],
+      /--capacity: not a size: "1XB"/,
+    ],
+    [
+      ['manager', '--data', dir, '--insecure', '--heartbeat-timeout', '10'],
+      /--heartbeat-timeout: not a duration: "10" \(a unit is needed/,
+    ],
+    [['manager', '--data', dir, '--insecure', '--gc-grace', '1M'], /--gc-grace: not a duration: "1M"/],
+    [['bench', 'write', '--size', '1XB'], /--size: not a size: "1XB"/],
+    [['mount', '/nonexistent-mountpoint', '--cache-size', '8Gx'], /--cache-size: not a size: "8Gx"/],
+  ] as const) {
+    const r = await runCli([...args], noGridEnv);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, new RegExp(`^stdchk: ${message.source}[^\\n]*\\n$`), args.join(' '));
+  }
+
   const shortSecret = path.join(dir, 'short');
   writeFileSync(shortSecret, 'abc\n');
   const short = await runCli(['manager', '--data', dir, '--secret-file', shortSecret], noGridEnv);

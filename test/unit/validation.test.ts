@@ -90,8 +90,13 @@ test('job files: absurd intervals, MTBFs, memory and argument counts are refused
     JSON.stringify({ kind: 'process', args: ['sleep', '1'], ...extra });
   refused(
     t,
-    () => parseJobFile(job({ checkpoint: { interval: 1e300 } })),
+    () => parseJobFile(job({ checkpoint: { interval: '400d' } })),
     /checkpoint.interval" must be at most a year/,
+  );
+  refused(
+    t,
+    () => parseJobFile(job({ checkpoint: { interval: 30 } })),
+    /checkpoint.interval" must be a duration/,
   );
   refused(t, () => parseJobFile(job({ checkpoint: { mtbf: '1e400h' } })), /checkpoint.mtbf/);
   refused(t, () => parseJobFile(job({ resources: { memory: -5 } })), /resources.memory/);

@@ -68,10 +68,7 @@ function percentList(value: string, flag: string): number[] {
 }
 
 function secondsList(value: string, flag: string): number[] {
-  const list = value.split(',').map((s) => {
-    const t = s.trim();
-    return /^\d+(\.\d+)?$/.test(t) ? Number(t) : parseDuration(t, flag) / 1000;
-  });
+  const list = value.split(',').map((s) => parseDuration(s, flag) / 1000);
   if (!list.length || list.some((n) => !Number.isFinite(n) || n < 1 || n > 3600)) {
     throw bad(
       `${flag} must be a comma-separated list of durations from 1s to 1h (e.g. 2s,5s,10s), not ${JSON.stringify(value)}`,
