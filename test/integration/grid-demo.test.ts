@@ -37,7 +37,12 @@ test('stdchk demo-grid: a job resumes on the other worker from its last checkpoi
   t.timeout(180_000);
   const started = Date.now();
   const code = await new Promise<number | null>((resolve) => {
-    child = spawn(STDCHK, ['demo-grid'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A checkpoint completes (every 5 s) between the demo noting the newest one
+    // and the kill: the restore rightly uses it, and the demo must agree.
+    child = spawn(STDCHK, ['demo-grid'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, STDCHK_TEST_DEMO_KILL_DELAY_MS: '7000' },
+    });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     child.on('exit', (c) => resolve(c));
@@ -50,6 +55,9 @@ test('stdchk demo-grid: a job resumes on the other worker from its last checkpoi
   t.regex(output, /^\d+\. simulating the loss of worker-\d: kill -9/m);
   t.regex(output, /^\s+verified: job \S+ resumed on worker-\d from checkpoint [1-9]\d*, counting on/m);
   t.regex(output, /grid demo finished/);
+  const noted = Number(/newest complete checkpoint so far (\d+)/.exec(output)?.[1]);
+  const restoredFrom = Number(/restored on worker-\d from checkpoint (\d+)/.exec(output)?.[1]);
+  t.true(restoredFrom > noted, `a later checkpoint (${restoredFrom}) than the one noted (${noted}) was used`);
 
   // Nothing left: folder, mounts, containers.
   const dir = demoDir();

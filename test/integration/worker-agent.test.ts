@@ -80,7 +80,13 @@ async function runAndCrash(t: ExecutionContext, spec: Record<string, unknown>, n
   await waitFor('the job restored on the other worker', () => s.get(id).restores.length > 0, 20_000);
   const moved = s.get(id);
   t.not(moved.worker, holder.id);
-  t.like(moved.restores[0], { fromSeq: lastSeq, fromWorker: holder.id, worker: moved.worker });
+  // A checkpoint can complete between reading `before` and the crash: the
+  // restore must come from the newest one the scheduler had from the holder.
+  const newestOfHolder = Math.max(
+    lastSeq,
+    ...moved.checkpoints.filter((c) => c.worker === holder.id).map((c) => c.seq),
+  );
+  t.like(moved.restores[0], { fromSeq: newestOfHolder, fromWorker: holder.id, worker: moved.worker });
   await waitFor('the job done', () => s.get(id).state === 'done', 60_000, 250);
   const done = s.get(id);
   t.is(done.exitCode, 0);
