@@ -10,6 +10,14 @@ import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
 import { fail } from './output.ts';
 
+// `stdchk status | head -1`: a reader that stopped reading is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const program = new Command()
   .name('stdchk')
   .description('checkpoint storage on donated desktop disk: manager, benefactors and client')

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { runCli } from './grid.ts';
 
 // Small pieces the fault-injection tests share (churn, disk full, manager restart).
 
@@ -8,29 +7,8 @@ const MiB = 1024 * 1024;
 
 export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-export interface ClusterStatus {
-  benefactors: {
-    id: string;
-    address: string;
-    capacityBytes: number;
-    usedBytes: number;
-    freeBytes: number;
-    alive: boolean;
-    chunks: number;
-  }[];
-  files: number;
-  storedBytes: number;
-  freeBytes: number;
-  underReplicatedChunks: number;
-  repairsInProgress: number;
-}
-
-/** `stdchk status --json`, as a user would run it. */
-export async function clusterStatus(env: Record<string, string>): Promise<ClusterStatus> {
-  const r = await runCli(['status', '--json'], env);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as ClusterStatus;
-}
+/** `stdchk status --json`, as a user would run it (the CLI's own shape). */
+export { statusJson as clusterStatus } from './grid.ts';
 
 /** Rejects with a clear message if `p` takes longer than `ms`: an error must come back, not a hang. */
 export function noHang<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

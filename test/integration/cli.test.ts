@@ -138,6 +138,20 @@ test('client commands report bad input with one line and an exit code', async (t
   t.is(noManager.code, 2);
   t.regex(noManager.stderr, /no manager address/);
 
+  // A reader that stops early (`stdchk status | head -1`) ends the command quietly.
+  const closed = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(STDCHK_BIN, ['status'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  t.is(closed.code, 0, closed.stderr);
+  t.is(closed.stderr, '', 'no EPIPE stack trace');
+
   // The manager is still serving after all that.
   const ok = await runCli(['put', '/etc/hostname', '/hostname', '--json'], env);
   t.is(ok.code, 0, ok.stderr);

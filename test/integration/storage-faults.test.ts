@@ -39,6 +39,8 @@ test('a benefactor lost for good: underReplicatedChunks returns to 0 within 60 s
     t.is(r.code, 0, r.stderr);
   }
   t.is((await status(env)).underReplicatedChunks, 0);
+  const healthy = await runCli(['status'], env);
+  t.is(healthy.code, 0, 'status exits 0 when the cluster is ok');
   await grid.kill(grid.benefactors[0], 'SIGKILL');
   const lostAt = Date.now();
   await waitFor(
@@ -46,6 +48,10 @@ test('a benefactor lost for good: underReplicatedChunks returns to 0 within 60 s
     async () => (await status(env)).underReplicatedChunks > 0,
     30_000,
   );
+  // Health as an exit code, for scripts and probes: 3 while degraded (a copy of each chunk still readable).
+  const degraded = await runCli(['status', '--json'], env);
+  t.is(degraded.code, 3, degraded.stderr);
+  t.is(JSON.parse(degraded.stdout).health, 'degraded');
   const healed = await waitFor(
     'underReplicatedChunks back to 0',
     async () => {

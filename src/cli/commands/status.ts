@@ -56,6 +56,12 @@ export function statusJson(s: StatusReply__Output) {
 
 export type StatusJson = ReturnType<typeof statusJson>;
 
+/**
+ * `stdchk status` exits by health, for scripts and probes: 0 ok, 3 degraded,
+ * 4 unavailable (1 is a failed call, 2 bad usage, as everywhere).
+ */
+export const HEALTH_EXIT_CODES: Record<Health, number> = { ok: 0, degraded: 3, unavailable: 4 };
+
 /** "3 h ago", "never". */
 function ago(whenMs: number, now: number): string {
   if (whenMs <= 0) return 'never';
@@ -97,7 +103,7 @@ export function registerStatusCommand(program: Command): void {
     program
       .command('status')
       .description(
-        'cluster health at a glance: benefactors alive/lost, replication, corruption, scrub, capacity',
+        'cluster health at a glance: benefactors alive/lost, replication, corruption, scrub, capacity; exits 0 ok, 3 degraded, 4 unavailable',
       )
       .option('--json', 'print the status as JSON'),
   ).action(
@@ -105,6 +111,7 @@ export function registerStatusCommand(program: Command): void {
       const client = openClient(opts);
       try {
         const s = statusJson(await client.status());
+        process.exitCode = HEALTH_EXIT_CODES[s.health];
         if (opts.json) {
           printJson(s);
           return;
