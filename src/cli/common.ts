@@ -88,7 +88,9 @@ export function resolveClientConfig(flags: ClientFlags): {
   if (!managerAddress) {
     throw new StdchkError(
       'INVALID_ARGUMENT',
-      'no manager address: pass --manager HOST:PORT or set STDCHK_MANAGER',
+      existsSync(DEFAULT_UP_DIR)
+        ? `the grid in ./${DEFAULT_UP_DIR} is not running (start it with \`stdchk up\`), and no --manager HOST:PORT or STDCHK_MANAGER is given`
+        : 'no manager address: pass --manager HOST:PORT or set STDCHK_MANAGER',
     );
   }
   const { secret, tls } = resolveGridCredentials(flags, fromGrid);

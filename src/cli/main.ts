@@ -22,8 +22,17 @@ const program = new Command()
   .name('stdchk')
   .description('checkpoint storage on donated desktop disk: manager, benefactors and client')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+  .exitOverride()
+  .configureOutput({
+    // One line, like every other error: "stdchk: unknown option '--x' (see --help)".
+    outputError: (text, write) =>
+      write(
+        `stdchk: ${text
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim()} (see --help)\n`,
+      ),
+  });
 
 registerDaemonCommands(program);
 registerFileCommands(program);

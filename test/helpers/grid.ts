@@ -53,10 +53,12 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
+  cwd?: string,
 ): Promise<CliResult> & { kill(): void } {
   const child = spawn(STDCHK_BIN, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   let stdout = '';
   let stderr = '';

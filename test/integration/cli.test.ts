@@ -1,8 +1,8 @@
 import test from 'ava';
 import path from 'node:path';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { cleanupAll, runCli, startGrid, tempDir, STDCHK_BIN, waitFor } from '../helpers/grid.ts';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cleanupAll, runCli, startGrid, statusJson, tempDir, STDCHK_BIN, waitFor } from '../helpers/grid.ts';
 
 test.after.always(cleanupAll);
 
@@ -97,6 +97,19 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
     t.regex(r.stderr, new RegExp(`^stdchk: ${message.source}[^\\n]*\\n$`), args.join(' '));
   }
 
+  // Argument errors are one line too.
+  for (const args of [['put'], ['put', '--bogus', 'a', 'b'], ['frob']]) {
+    const r = await runCli(args, noGridEnv);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, /^stdchk: [^\n]+ \(see --help\)\n$/, args.join(' '));
+  }
+
+  // A stopped `stdchk up` grid in ./.stdchk is named as such.
+  mkdirSync(path.join(dir, '.stdchk'));
+  const stopped = await runCli(['status'], noGridEnv, dir);
+  t.is(stopped.code, 2);
+  t.regex(stopped.stderr, /^stdchk: the grid in \.\/\.stdchk is not running \(start it with `stdchk up`\)/);
+
   const shortSecret = path.join(dir, 'short');
   writeFileSync(shortSecret, 'abc\n');
   const short = await runCli(['manager', '--data', dir, '--secret-file', shortSecret], noGridEnv);
@@ -138,6 +151,27 @@ test('client commands report bad input with one line and an exit code', async (t
   t.is(noManager.code, 2);
   t.regex(noManager.stderr, /no manager address/);
 
+  // rm of a folder hints at -r; ls -h prints IEC sizes.
+  // put checks its target before sending a byte: a missing folder is refused
+  // (nothing stored), made with --parents; onto a folder it stores inside.
+  const storedBefore = (await statusJson(env)).storedBytes;
+  const noFolder = await runCli(['put', '/etc/services', '/d/services'], env);
+  t.is(noFolder.code, 1);
+  t.is(noFolder.stderr, 'stdchk: /d: no such folder (use --parents to create it)\n');
+  t.is((await statusJson(env)).storedBytes, storedBefore, 'nothing was uploaded');
+  const parents = await runCli(['put', '/etc/services', '/d/services', '--parents'], env);
+  t.is(parents.code, 0, parents.stderr);
+  const intoFolder = await runCli(['put', '/etc/hostname', '/d', '--json'], env);
+  t.is(intoFolder.code, 0, intoFolder.stderr);
+  t.is(JSON.parse(intoFolder.stdout).path, '/d/hostname');
+  t.is((await runCli(['ls', '/d/hostname'], env)).code, 0);
+  const rmDir = await runCli(['rm', '/d'], env);
+  t.is(rmDir.code, 1);
+  t.regex(rmDir.stderr, /^stdchk: .*\(use rm -r to remove a directory tree\)\n$/);
+  const human = await runCli(['ls', '/d', '-h'], env);
+  t.is(human.code, 0, human.stderr);
+  t.regex(human.stdout, /^file +\d+(\.\d)? KiB /m);
+
   // A reader that stops early (`stdchk status | head -1`) ends the command quietly.
   const closed = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(STDCHK_BIN, ['status'], {
@@ -159,7 +193,7 @@ test('client commands report bad input with one line and an exit code', async (t
   const ls = await runCli(['ls', '/', '--json'], env);
   t.deepEqual(
     JSON.parse(ls.stdout).map((e: { name: string }) => e.name),
-    ['hostname'],
+    ['d', 'hostname'],
   );
 });
 

@@ -1,3 +1,4 @@
+import path, { posix } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
@@ -5,7 +6,9 @@ import { addClientOptions, openClient, parseReplicas, parseSyncReplicas } from '
 import type { ClientFlags } from '../common.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { formatSize } from '../../config/units.ts';
+import type { StorageClient } from '../../client/storage-client.ts';
 import type { FileInfo__Output } from '../../generated/stdchk/v1/FileInfo.ts';
+import { StdchkError, isStdchkError } from '../../errors/index.ts';
 
 function describeEntry(e: FileInfo__Output) {
   return {
@@ -40,19 +43,27 @@ export function registerFileCommands(program: Command): void {
         '--chunker <spec>',
         'chunking: pages:16k (default), fastcdc:16k (byte-level, for files edited in place) or fixed:64k',
       )
+      .option('-p, --parents', "create REMOTE's missing parent folders")
       .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
   ).action(
     action(
       async (
         local: string,
-        remote: string,
-        opts: ClientFlags & { replicas: string; syncReplicas?: string; chunker?: string; json?: boolean },
+        remoteArg: string,
+        opts: ClientFlags & {
+          replicas: string;
+          syncReplicas?: string;
+          chunker?: string;
+          parents?: boolean;
+          json?: boolean;
+        },
       ) => {
         const replicas = parseReplicas(opts.replicas);
         const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
         const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
         const client = openClient(opts);
         try {
+          const remote = await putTarget(client, local, remoteArg, opts.parents ?? false);
           const s = await client.putFile(local, remote, {
             replicas,
             ...(syncReplicas !== undefined ? { syncReplicas } : {}),
@@ -117,9 +128,12 @@ export function registerFileCommands(program: Command): void {
       .command('ls')
       .description('list a directory (or show one file)')
       .argument('[path]', 'path in the storage', '/')
+      // -h is human sizes here, as in ls(1); help stays on --help.
+      .helpOption('--help', 'display help for command')
+      .option('-h, --human-readable', 'sizes with IEC units (1.5 GiB)')
       .option('--json', 'print an array of entries'),
   ).action(
-    action(async (path: string, opts: ClientFlags & { json?: boolean }) => {
+    action(async (path: string, opts: ClientFlags & { json?: boolean; humanReadable?: boolean }) => {
       const client = openClient(opts);
       try {
         const info = await client.stat(path);
@@ -134,7 +148,7 @@ export function registerFileCommands(program: Command): void {
             const d = describeEntry(e);
             return [
               d.type,
-              d.type === 'directory' ? '-' : String(d.size),
+              d.type === 'directory' ? '-' : opts.humanReadable ? formatSize(d.size) : String(d.size),
               d.type === 'file' ? String(d.version) : '-',
               new Date(d.mtimeMs).toISOString(),
               d.type === 'symlink' ? `${d.name} -> ${e.target}` : d.name,
@@ -158,6 +172,10 @@ export function registerFileCommands(program: Command): void {
       const client = openClient(opts);
       try {
         await client.remove(path, { recursive: opts.recursive ?? false });
+      } catch (e) {
+        if (!opts.recursive && (isStdchkError(e, 'NOT_EMPTY') || isStdchkError(e, 'IS_A_DIRECTORY')))
+          throw new StdchkError(e.code, `${e.message} (use rm -r to remove a directory tree)`);
+        throw e;
       } finally {
         client.close();
       }
@@ -180,4 +198,36 @@ export function registerFileCommands(program: Command): void {
       }
     }),
   );
+}
+
+/**
+ * Where `put LOCAL REMOTE` stores, checked before any byte is sent: into
+ * REMOTE/basename(LOCAL) when REMOTE is a folder (as cp does); else REMOTE,
+ * whose parent must exist (or is made with --parents).
+ */
+async function putTarget(
+  client: StorageClient,
+  local: string,
+  remote: string,
+  parents: boolean,
+): Promise<string> {
+  const kind = async (p: string) => {
+    try {
+      return (await client.stat(p)).type;
+    } catch (e) {
+      if (isStdchkError(e, 'NOT_FOUND')) return undefined;
+      throw e;
+    }
+  };
+  if ((await kind(remote)) === 'DIRECTORY') return posix.join(remote, path.basename(local));
+  const parent = posix.dirname(posix.resolve('/', remote));
+  const parentKind = await kind(parent);
+  if (parentKind === undefined) {
+    if (!parents)
+      throw new StdchkError('NOT_FOUND', `${parent}: no such folder (use --parents to create it)`);
+    await client.mkdir(parent, { parents: true });
+  } else if (parentKind !== 'DIRECTORY') {
+    throw new StdchkError('NOT_A_DIRECTORY', `${parent}: not a folder`);
+  }
+  return remote;
 }

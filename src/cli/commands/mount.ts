@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { addTlsOptions, parseReplicas, parseSyncReplicas, resolveClientConfig } from '../common.ts';
+import { addClientOptions, parseReplicas, parseSyncReplicas, resolveClientConfig } from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
@@ -13,8 +13,6 @@ export function registerMountCommand(program: Command): void {
     .command('mount')
     .description('mount the storage as a file system (foreground; Ctrl-C or SIGTERM unmounts)')
     .argument('<mountpoint>', 'folder to mount at (created if missing; a stale mount there is cleared)')
-    .option('--manager <addr>', 'manager address HOST:PORT (default: $STDCHK_MANAGER)')
-    .option('--secret-file <file>', 'cluster secret (default: $STDCHK_SECRET_FILE)')
     .option('--replicas <n>', 'replicas of every chunk before close()/fsync() return', '2')
     .option(
       '--sync-replicas <n>',
@@ -81,5 +79,5 @@ export function registerMountCommand(program: Command): void {
         },
       ),
     );
-  addTlsOptions(mount);
+  addClientOptions(mount);
 }
