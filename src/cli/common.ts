@@ -97,9 +97,23 @@ export function resolveClientConfig(flags: ClientFlags): {
   return { managerAddress, secret, tls };
 }
 
+/** How long a CLI command waits for an unreachable manager: seconds, not the daemons' half minute. */
+export const CLI_RETRY_MS = 5_000;
+
 export function openClient(flags: ClientFlags): StorageClient {
   const { managerAddress, secret, tls } = resolveClientConfig(flags);
-  return new StorageClient({ managerAddress, secret, tls });
+  return new StorageClient({
+    managerAddress,
+    secret,
+    tls,
+    retryForMs: CLI_RETRY_MS,
+    onRetry: () => {
+      if (process.stderr.isTTY)
+        process.stderr.write(
+          `stdchk: manager at ${managerAddress} does not answer; retrying for ${CLI_RETRY_MS / 1000} s ...\n`,
+        );
+    },
+  });
 }
 
 export function parseReplicas(value: string): number {

@@ -9,7 +9,7 @@ import { FileWriter } from './writer.ts';
 import type { WriteOptions, WriteStats } from './writer.ts';
 import { FileReader, fetchChunks } from './reader.ts';
 import type { ReadOptions } from './reader.ts';
-import { StdchkError, isStdchkError } from '../errors/index.ts';
+import { StdchkError, connectionFailure, isStdchkError } from '../errors/index.ts';
 import { normalizePath } from '../config/paths.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { StatusReply__Output } from '../generated/stdchk/v1/StatusReply.ts';
@@ -21,6 +21,8 @@ export interface StorageClientOptions {
   tls?: TlsMaterial | undefined;
   /** How long retryable manager calls keep retrying (manager restarts). */
   retryForMs?: number;
+  /** Told once per retried call that the manager did not answer (a CLI says "retrying" on a terminal). */
+  onRetry?: (e: StdchkError) => void;
 }
 
 export interface ReadStats {
@@ -38,7 +40,7 @@ export class StorageClient {
   readonly pool: BenefactorPool;
   private readonly retryForMs: number;
 
-  constructor(opts: StorageClientOptions) {
+  constructor(private readonly opts: StorageClientOptions) {
     const creds = { secret: opts.secret, tls: opts.tls };
     this.manager = connectManager(opts.managerAddress, creds);
     this.pool = new BenefactorPool(creds);
@@ -47,18 +49,28 @@ export class StorageClient {
 
   /** Retries an idempotent call while the manager is unreachable (e.g. restarting). */
   async withRetry<T>(fn: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.retryForMs;
+    const started = Date.now();
+    const deadline = started + this.retryForMs;
     let delay = 100;
+    let told = false;
     for (;;) {
       try {
         return await fn();
       } catch (e) {
-        if (
-          !isStdchkError(e) ||
-          !(e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT') ||
-          Date.now() > deadline
-        ) {
-          throw e;
+        if (!isStdchkError(e) || !(e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT')) throw e;
+        const down = connectionFailure(e.message);
+        if (Date.now() > deadline) {
+          if (!down) throw e;
+          const after = ((Date.now() - started) / 1000).toFixed(0);
+          throw new StdchkError(
+            'UNAVAILABLE',
+            `manager at ${this.opts.managerAddress} is not reachable: ${down} (gave up after ${after} s)`,
+            { cause: e },
+          );
+        }
+        if (!told) {
+          told = true;
+          this.opts.onRetry?.(e);
         }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 2000);

@@ -143,11 +143,31 @@ export function fromServiceError(e: unknown, context?: string): StdchkError {
     const detail = se.details || se.message || 'request failed';
     const tls = code === 'UNAVAILABLE' ? tlsFailure(detail) : undefined;
     if (tls) return new StdchkError('UNAUTHENTICATED', context ? `${context}: ${tls}` : tls, { cause: e });
-    return new StdchkError(code, context ? `${context}: ${detail}` : detail, { cause: e });
+    const down = code === 'UNAVAILABLE' ? connectionFailure(detail) : undefined;
+    const text = down ? `cannot connect: ${down}` : detail;
+    return new StdchkError(code, context ? `${context}: ${text}` : text, { cause: e });
   }
   return new StdchkError('INTERNAL', context ? `${context}: ${errorMessage(e)}` : errorMessage(e), {
     cause: e,
   });
+}
+
+/**
+ * grpc-js's "No connection established. Last error: Error: connect
+ * ECONNREFUSED 127.0.0.1:1. Resolution note: ..." as "connect ECONNREFUSED
+ * 127.0.0.1:1"; undefined when the call failed for another reason.
+ */
+export function connectionFailure(detail: string): string | undefined {
+  if (
+    !/No connection established|cannot connect: |Failed to connect|connect E[A-Z]+|getaddrinfo/i.test(detail)
+  )
+    return undefined;
+  if (detail.startsWith('cannot connect: ')) return detail.slice('cannot connect: '.length);
+  const last =
+    /Last error: (?:Error(?: \[\w+\])?: )?([\s\S]*?)(?: \(\d{4}-\d\d-\d\dT[^)]*\))?\.? Resolution note:/.exec(
+      detail,
+    );
+  return (last?.[1] ?? detail).replace(/\.$/, '').trim() || 'no connection';
 }
 
 /** OpenSSL's "80FC...:error:0A00045C:SSL routines:fn:reason:file:line:..." as just "reason". */

@@ -104,6 +104,30 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
     t.regex(r.stderr, /^stdchk: [^\n]+ \(see --help\)\n$/, args.join(' '));
   }
 
+  // An unreachable manager or scheduler: one line naming it, in seconds (it used to be 33 s of silence).
+  const secret = path.join(dir, 'secret');
+  writeFileSync(secret, 'abcdefghijklmnopqrstuvwxyz012345\n', { mode: 0o600 });
+  for (const [args, message] of [
+    [
+      ['ls', '/', '--manager', '127.0.0.1:1'],
+      /^stdchk: manager at 127\.0\.0\.1:1 is not reachable: connect ECONNREFUSED 127\.0\.0\.1:1 \(gave up after \d+ s\)\n$/,
+    ],
+    [
+      ['mkdir', '/x', '--manager', '127.0.0.1:1'],
+      /^stdchk: cannot connect: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
+    ],
+    [
+      ['jobs', '--scheduler', '127.0.0.1:1'],
+      /^stdchk: scheduler at 127\.0\.0\.1:1 is not reachable: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
+    ],
+  ] as const) {
+    const started = Date.now();
+    const r = await runCli([...args, '--secret-file', secret], noGridEnv);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.stderr, message, args.join(' '));
+    t.true(Date.now() - started < 25_000, `${args.join(' ')}: an answer within seconds`);
+  }
+
   // A stopped `stdchk up` grid in ./.stdchk is named as such.
   mkdirSync(path.join(dir, '.stdchk'));
   const stopped = await runCli(['status'], noGridEnv, dir);

@@ -17,7 +17,7 @@ import { describeCredentials } from '../../rpc/credentials.ts';
 import type { ClusterCredentials, CredentialFlags } from '../../rpc/credentials.ts';
 import { createLogger } from '../../logging/index.ts';
 import { formatSize, parseDuration } from '../../config/units.ts';
-import { StdchkError } from '../../errors/index.ts';
+import { StdchkError, connectionFailure } from '../../errors/index.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { SchedulerClient } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
@@ -66,15 +66,10 @@ async function withScheduler<T>(flags: SchedulerFlags, fn: (c: SchedulerClient) 
   try {
     return await fn(client);
   } catch (e) {
-    if (
-      e instanceof StdchkError &&
-      e.code === 'UNAVAILABLE' &&
-      /connect|No connection|ECONNREFUSED/i.test(e.message)
-    ) {
-      throw new StdchkError('UNAVAILABLE', `scheduler at ${address} is not reachable: ${e.message}`, {
-        cause: e,
-      });
-    }
+    const down =
+      e instanceof StdchkError && e.code === 'UNAVAILABLE' ? connectionFailure(e.message) : undefined;
+    if (down)
+      throw new StdchkError('UNAVAILABLE', `scheduler at ${address} is not reachable: ${down}`, { cause: e });
     throw e;
   } finally {
     client.close();
