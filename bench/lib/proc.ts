@@ -15,11 +15,11 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StdchkError } from '../../src/errors/index.ts';
+import { PACKAGE_ROOT } from '../../src/config/package-root.ts';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ROOT = PACKAGE_ROOT;
 export const CRIU = existsSync('/usr/local/sbin/criu') ? '/usr/local/sbin/criu' : 'criu';
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const TSX_LOADER = `file://${path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')}`;

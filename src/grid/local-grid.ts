@@ -3,7 +3,6 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSecretFile, readSecretFile } from '../config/secret.ts';
 import { loadTls } from '../rpc/credentials.ts';
@@ -12,8 +11,9 @@ import { StorageClient } from '../client/storage-client.ts';
 import { StdchkError } from '../errors/index.ts';
 import { connectScheduler, unary } from '../rpc/index.ts';
 import { killInstancesUnder } from '../workers/runtime/instance-record.ts';
+import { PACKAGE_ROOT } from '../config/package-root.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = PACKAGE_ROOT;
 /** The CLI entry, so every role runs as its own `stdchk` process. */
 export const STDCHK_BIN = path.join(ROOT, 'bin/stdchk');
 

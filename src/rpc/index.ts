@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -23,10 +22,11 @@ import { authInterceptor, verifyToken } from './auth.ts';
 import { guardInterceptor, safeRequestDeserializers } from './server-guard.ts';
 import { channelCredentials, serverCredentials } from './credentials.ts';
 import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
+import { PACKAGE_ROOT } from '../config/package-root.ts';
 
 export type { ManagerClient, BenefactorClient, SchedulerClient };
 
-const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
+const PROTO_DIR = path.join(PACKAGE_ROOT, 'proto');
 
 /** Largest gRPC message accepted (a commit of a ~10 GiB file's chunk list fits). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

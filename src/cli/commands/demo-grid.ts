@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action } from '../output.ts';
@@ -11,8 +10,9 @@ import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize } from '../../config/units.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
+import { PACKAGE_ROOT } from '../../config/package-root.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const ROOT = PACKAGE_ROOT;
 const EXAMPLE = path.join(ROOT, 'examples/counter-container.json');
 const MAKE_ROOTFS = path.join(ROOT, 'scripts/make-busybox-rootfs.sh');
 /** Where the image goes in the storage; relative, so each worker finds it in its own mount. */
