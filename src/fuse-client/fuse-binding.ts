@@ -225,7 +225,8 @@ export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
       call('write', p, () => vfs.write(fd, len === buf.length ? buf : buf.subarray(0, len), pos), cb, cb),
     flush: (p, fd, cb) => call('flush', p, () => vfs.flush(fd), ok(cb), cb),
     fsync: (p, _datasync, fd, cb) => call('fsync', p, () => vfs.fsync(fd), ok(cb), cb),
-    fsyncdir: (_p, _datasync, _fd, cb) => cb(0),
+    // The folder barrier: fsync(2) of a directory fd (`sync DIR`, os.fsync) waits for the subtree's commits.
+    fsyncdir: (p, _datasync, _fd, cb) => call('fsyncdir', p, () => vfs.fsyncdir(p), ok(cb), cb),
     release: (p, fd, cb) => call('release', p, () => vfs.release(fd), ok(cb), cb),
   };
 }
@@ -237,6 +238,7 @@ const TIMEOUTS: Record<string, number | false> = {
   write: false,
   flush: false,
   fsync: false,
+  fsyncdir: false,
   release: false,
   create: false,
   open: false,

@@ -10,6 +10,7 @@ import { PinnedVersion } from './pinned-version.ts';
 import type { ChunkSource } from './chunk-source.ts';
 import { ScratchFile } from './scratch.ts';
 import { Errno, FsError } from './errors.ts';
+import type { OutstandingWrite, WriteRegistry } from './write-registry.ts';
 import { hashChunk } from '../hashing/index.ts';
 
 /** What an open file needs from the VFS around it. */
@@ -28,6 +29,8 @@ export interface HandleContext {
   onCommit(path: string, info: FileInfo__Output): void;
   /** In-thread chunker (same parameters as the writers') for files of at most INLINE_CHUNKING_BYTES. */
   inlineChunker: ChunkStream;
+  /** Where a handle with uncommitted writes registers, and where its failed commits are recorded. */
+  writes: WriteRegistry;
 }
 
 /** Files this small are chunked on the calling thread at commit: cheaper than two worker round trips. */
@@ -49,11 +52,14 @@ const MIN_READ_AHEAD = 2 * 1024 * 1024;
 /** How far from the furthest read so far a read may start and still count as sequential. */
 const SEQUENTIAL_SLACK = 4 * 1024 * 1024;
 
-/** One open file of the mount (a FUSE file handle). */
-export class OpenFile {
+/**
+ * One open file of the mount (a FUSE file handle). While it holds writes
+ * that are not committed it is an outstanding write of the mount's
+ * WriteRegistry (the folder barrier waits for it, and sync() commits it).
+ */
+export class OpenFile implements OutstandingWrite {
   state: HandleState = 'clean';
-  /** Content differs from what this handle last committed (or from the base). */
-  dirty = false;
+  private dirty_ = false;
   /** Last time a write changed the content (ms), for stat during writes. */
   modifiedAt = 0;
   /**
@@ -72,6 +78,8 @@ export class OpenFile {
   private pendingPush: Promise<void> | undefined;
   private scratch: ScratchFile | undefined;
   private failure: unknown;
+  /** Why the last commit failed (what a commit after release reports). */
+  private lostWrites: unknown;
   private chain: Promise<unknown> = Promise.resolve();
   private released = false;
   // Read-ahead state.
@@ -90,6 +98,18 @@ export class OpenFile {
     private readonly ctx: HandleContext,
   ) {
     this.base = base;
+  }
+
+  /** Content differs from what this handle last committed (or from the base). */
+  get dirty(): boolean {
+    return this.dirty_;
+  }
+
+  /** The content changed (a write, a truncation, a creation): outstanding until committed. */
+  markDirty(): void {
+    if (this.dirty_) return;
+    this.dirty_ = true;
+    this.ctx.writes.begin(this);
   }
 
   /** The content's current size as this handle sees it. */
@@ -137,11 +157,11 @@ export class OpenFile {
   }
 
   private checkFailed(): void {
-    if (this.failure !== undefined) {
-      throw this.failure instanceof StdchkError
-        ? this.failure
-        : new StdchkError('INTERNAL', errorMessage(this.failure));
+    if (this.failure === undefined) return;
+    if (!(this.failure instanceof StdchkError)) {
+      this.failure = new StdchkError('INTERNAL', errorMessage(this.failure), { cause: this.failure });
     }
+    throw this.failure;
   }
 
   read(position: number, length: number): Promise<Buffer> {
@@ -168,7 +188,7 @@ export class OpenFile {
       else if (this.state === 'clean') await this.toScratch();
       if (this.state === 'stream') await this.streamWrite(data);
       else await (this.scratch as ScratchFile).write(data, position);
-      this.dirty = true;
+      this.markDirty();
       this.modifiedAt = Date.now();
       this.mtimeMs = undefined;
       return data.length;
@@ -189,7 +209,7 @@ export class OpenFile {
         if (this.state !== 'scratch') await this.toScratch();
         await (this.scratch as ScratchFile).truncate(size);
       }
-      this.dirty = true;
+      this.markDirty();
       this.modifiedAt = Date.now();
     });
   }
@@ -203,11 +223,21 @@ export class OpenFile {
     return this.serial(() => this.commitNow());
   }
 
+  /** OutstandingWrite: the folder barrier commits the handle now (or waits for its running commit). */
+  sync(): Promise<void> {
+    return this.commit();
+  }
+
   private async commitNow(): Promise<void> {
+    if (this.released) {
+      // After release nothing is left to commit: writes that were not committed are lost.
+      if (this.dirty) throw this.lostWrites ?? new StdchkError('INTERNAL', 'closed with uncommitted writes');
+      return;
+    }
     if (!this.dirty) return;
-    this.checkFailed();
     let info: FileInfo__Output;
     try {
+      this.checkFailed();
       if (this.state === 'stream') {
         const w = this.writer as FileWriter;
         if (
@@ -242,14 +272,20 @@ export class OpenFile {
         );
       }
     } catch (e) {
-      // A stream writer cannot be retried; a scratch file can (the next flush tries again).
-      if (this.state === 'stream') this.failure = e;
-      this.ctx.logger.warn({ path: this.path, err: errorMessage(e) }, 'commit failed');
+      if (e !== this.failure) {
+        // A stream writer cannot be retried; a scratch file can (the next flush tries again).
+        if (this.state === 'stream') this.failure = e;
+        this.ctx.logger.warn({ path: this.path, err: errorMessage(e) }, 'commit failed');
+      }
+      this.lostWrites = e;
+      this.ctx.writes.failed(this, e);
       throw e;
     }
-    this.dirty = false;
+    this.dirty_ = false;
+    this.lostWrites = undefined;
     this.pendingCreate = false;
     this.info = info;
+    this.ctx.writes.committed(this);
     this.ctx.onCommit(this.path, info);
   }
 
@@ -314,6 +350,7 @@ export class OpenFile {
         err = e;
       }
       this.released = true;
+      this.ctx.writes.end(this);
       await this.dropStream();
       await this.scratch?.close();
       this.scratch = undefined;

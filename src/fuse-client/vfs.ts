@@ -19,6 +19,7 @@ import { LeaseKeeper, PinnedVersion } from './pinned-version.ts';
 import { OpenFile } from './handle.ts';
 import type { HandleContext } from './handle.ts';
 import { prepareScratchDir } from './scratch.ts';
+import { WriteRegistry } from './write-registry.ts';
 import { Errno, FsError, badHandle } from './errors.ts';
 
 export { FsError, Errno };
@@ -140,6 +141,7 @@ export class Vfs {
     };
     const attrs = new AttrCache(opts.attrCacheMs ?? 500);
     const ctx: HandleContext = {
+      writes: new WriteRegistry(),
       client,
       source,
       scratchDir,
@@ -159,6 +161,11 @@ export class Vfs {
 
   get openHandles(): number {
     return this.handles.size;
+  }
+
+  /** What is written and not yet durable, and what failed, by path (what the folder barrier reads). */
+  get writes(): WriteRegistry {
+    return this.ctx.writes;
   }
 
   // --- attributes -------------------------------------------------------------
@@ -278,6 +285,10 @@ export class Vfs {
     await this.materialize(p); // a pending file inside makes it not empty
     try {
       await this.client.remove(p, { directory: true });
+      this.ctx.writes.removed(p);
+    } catch (e) {
+      if (isStdchkError(e, 'NOT_FOUND')) this.ctx.writes.removed(p);
+      throw e;
     } finally {
       this.attrs.deleteTree(p);
     }
@@ -288,6 +299,11 @@ export class Vfs {
     await this.materialize(p);
     try {
       await this.client.remove(p); // IS_A_DIRECTORY for a directory
+      this.ctx.writes.removed(p);
+    } catch (e) {
+      // A new file whose first commit failed never reached the manager: unlinking it drops its failure.
+      if (isStdchkError(e, 'NOT_FOUND')) this.ctx.writes.removed(p);
+      throw e;
     } finally {
       this.attrs.delete(p);
     }
@@ -303,6 +319,7 @@ export class Vfs {
       this.attrs.deleteTree(f);
       this.attrs.deleteTree(t);
     }
+    this.ctx.writes.renamed(f, t);
     // Open handles follow their file (commits go to the new name).
     const prefix = f + '/';
     for (const h of this.handles.values()) {
@@ -488,7 +505,7 @@ export class Vfs {
     const fh = this.addHandle(p, (flags & ~O_ACCMODE) | O_RDWR, info, undefined);
     const h = this.handles.get(fh) as OpenFile;
     h.pendingCreate = true;
-    h.dirty = true;
+    h.markDirty();
     h.modifiedAt = now;
     return fh;
   }
@@ -517,7 +534,7 @@ export class Vfs {
       this.attrs.set(info, p);
       const fh = this.addHandle(p, flags, info, undefined);
       // Truncating a non-empty file commits an empty version at close even without writes.
-      if (info.size > 0) (this.handles.get(fh) as OpenFile).dirty = true;
+      if (info.size > 0) (this.handles.get(fh) as OpenFile).markDirty();
       return fh;
     }
     const v = await PinnedVersion.open(this.client, this.leases, p);
@@ -555,6 +572,18 @@ export class Vfs {
 
   fsync(fh: number): Promise<void> {
     return this.handle(fh).commit();
+  }
+
+  /**
+   * The folder barrier (fsync of a directory): resolves once everything
+   * written at or beneath `path` through this mount is committed on its
+   * replicas, committing files still open with uncommitted writes and
+   * waiting for commits running in flush, fsync or release. Throws EIO if a
+   * file beneath could not be committed (see WriteRegistry for how long a
+   * failure is reported).
+   */
+  fsyncdir(path: string): Promise<void> {
+    return this.ctx.writes.barrier(normalizePath(path));
   }
 
   /** Last close of the handle: commits what is left and frees it. */
