@@ -21,9 +21,11 @@ export async function collectGarbage(ctx: StoreContext): Promise<number> {
     const due = ctx.zeroQueue.takeDue(now - ctx.settings.gcGraceMs, GC_BATCH, stillDue);
     due.push(...ctx.uploadQueue.takeDue(now - ctx.settings.uploadGraceMs, GC_BATCH - due.length, stillDue));
     if (due.length === 0) return 0;
+    // Synced before any delete is queued: after a power loss the index must not list
+    // chunks whose copies are being deleted (a writer would deduplicate against them).
     await ctx.kv.batch(
       due.map((id) => ({ type: 'del' as const, key: KEYS.chunk(index.hashHex(id)) })),
-      { sync: false },
+      { sync: true },
     );
     const alive = registry.aliveMask(now);
     let deletes = 0;
