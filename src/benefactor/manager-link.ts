@@ -15,6 +15,7 @@ import type { ReadReply__Output } from '../generated/stdchk/v1/ReadReply.ts';
 import type { InventoryPart } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { ChunkStore, StoredChunk } from './chunk-store.ts';
 import type { ScrubProgress } from './scrub.ts';
+import { PendingDeletes } from './stamps.ts';
 import type { StoreStamps } from './stamps.ts';
 
 export interface ManagerLinkOptions {
@@ -82,10 +83,8 @@ export class ManagerLink {
   private failures = 0;
   /** Commands run one at a time, off the heartbeat loop so beats stay on time. */
   private commands: Promise<void> = Promise.resolve();
-  /** Delete commands received and not yet applied, oldest first (their bounds increase). */
-  private readonly pendingDeletes: { keys: string[]; bound: number }[] = [];
-  /** Per hash (latin1) with a pending delete: the highest bound among them and how many. */
-  private readonly pendingByHash = new Map<string, { bound: number; n: number }>();
+  /** Delete commands received and not yet applied. */
+  private readonly pendingDeletes = new PendingDeletes();
   private loop: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ManagerLinkOptions) {
@@ -191,7 +190,7 @@ export class ManagerLink {
     const { stamps } = this.opts;
     // Deletes still to come are bounded by a pending one's bound or by this beat's stamp:
     // older stamps can be forgotten (the only heartbeat in flight is this one).
-    stamps.prune(Math.min(this.pendingDeletes[0]?.bound ?? Infinity, stamps.current()));
+    stamps.prune(Math.min(this.pendingDeletes.lowestBound, stamps.current()));
     const stamp = stamps.current();
     const reply = await this.unary(
       'heartbeat',
@@ -226,13 +225,14 @@ export class ManagerLink {
   }
 
   private enqueue(command: Command__Output): void {
-    let pending: { keys: string[]; bound: number } | undefined;
+    let pending: object | undefined;
     if (command.kind === 'delete' && command.delete) {
       // Known as pending from now on: the inventory leaves out what it is about to remove.
       try {
-        const hashes = decodeHashes(command.delete.hashes, 'delete command');
-        pending = { keys: hashes.map((h) => h.toString('latin1')), bound: command.delete.bound };
-        this.addPending(pending);
+        pending = this.pendingDeletes.add(
+          decodeHashes(command.delete.hashes, 'delete command'),
+          command.delete.bound,
+        );
       } catch {
         // Malformed: execute() reports it.
       }
@@ -244,35 +244,9 @@ export class ManagerLink {
       } catch (e) {
         if (!this.stopped) this.opts.logger.error({ err: e, command: command.kind }, 'command failed');
       } finally {
-        if (pending) this.removePending(pending);
+        if (pending) this.pendingDeletes.done(pending);
       }
     });
-  }
-
-  private addPending(p: { keys: string[]; bound: number }): void {
-    this.pendingDeletes.push(p);
-    for (const k of p.keys) {
-      const e = this.pendingByHash.get(k);
-      if (e) {
-        e.n++;
-        e.bound = Math.max(e.bound, p.bound);
-      } else this.pendingByHash.set(k, { bound: p.bound, n: 1 });
-    }
-  }
-
-  private removePending(p: { keys: string[]; bound: number }): void {
-    const i = this.pendingDeletes.indexOf(p);
-    if (i >= 0) this.pendingDeletes.splice(i, 1);
-    for (const k of p.keys) {
-      const e = this.pendingByHash.get(k);
-      if (e && --e.n === 0) this.pendingByHash.delete(k);
-    }
-  }
-
-  /** A delete received and not applied yet would remove this chunk (so it must not be listed as held). */
-  private aboutToDelete(hash: Buffer): boolean {
-    const e = this.pendingByHash.get(hash.toString('latin1'));
-    return e !== undefined && this.opts.stamps.mayDelete(hash, e.bound);
   }
 
   private async execute(command: Command__Output): Promise<void> {
@@ -332,7 +306,7 @@ export class ManagerLink {
         };
         for (const ref of this.opts.store.list()) {
           // On its way out: listing it would bring its location back after the delete.
-          if (this.pendingByHash.size > 0 && this.aboutToDelete(ref.hash)) continue;
+          if (this.pendingDeletes.aboutToDelete(ref.hash, this.opts.stamps)) continue;
           part.push(ref);
           if (part.length >= INVENTORY_PART_REFS) await send(false);
           if (this.stopped) return;

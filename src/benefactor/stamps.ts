@@ -175,3 +175,56 @@ export class StoreStamps {
     this.floor_ = Math.max(this.floor_, highest);
   }
 }
+
+/**
+ * Delete commands a benefactor received and has not applied yet (they wait
+ * behind other commands). Its inventory must leave out the chunks they are
+ * about to remove: listed, the manager would record the copy again just
+ * before it goes. Their bounds also tell which stamps are still needed.
+ */
+export class PendingDeletes {
+  /** Oldest first; bounds come from successive heartbeats, so they increase. */
+  private readonly list: { keys: string[]; bound: number }[] = [];
+  /** Per hash: the highest bound of its pending deletes and how many there are. */
+  private readonly byHash = new Map<string, { bound: number; n: number }>();
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  /** The lowest bound still pending (Infinity: none). */
+  get lowestBound(): number {
+    return this.list[0]?.bound ?? Infinity;
+  }
+
+  /** Records a delete command; returns the token to pass to `done` once it ran. */
+  add(hashes: readonly Uint8Array[], bound: number): object {
+    const entry = { keys: hashes.map(keyOf), bound };
+    this.list.push(entry);
+    for (const k of entry.keys) {
+      const e = this.byHash.get(k);
+      if (e) {
+        e.n++;
+        e.bound = Math.max(e.bound, bound);
+      } else this.byHash.set(k, { bound, n: 1 });
+    }
+    return entry;
+  }
+
+  done(token: object): void {
+    const i = this.list.indexOf(token as { keys: string[]; bound: number });
+    if (i < 0) return;
+    const [entry] = this.list.splice(i, 1);
+    for (const k of entry!.keys) {
+      const e = this.byHash.get(k);
+      if (e && --e.n === 0) this.byHash.delete(k);
+    }
+  }
+
+  /** Would a pending delete remove this chunk if it ran now? */
+  aboutToDelete(hash: Uint8Array, stamps: StoreStamps): boolean {
+    if (this.byHash.size === 0) return false;
+    const e = this.byHash.get(keyOf(hash));
+    return e !== undefined && stamps.mayDelete(hash, e.bound);
+  }
+}
