@@ -33,8 +33,12 @@ export interface ChunkStore {
    * (INVALID_ARGUMENT) and nothing of it is stored; NO_SPACE when over capacity.
    */
   putBatch(chunks: StoredChunk[]): Promise<{ stored: number; existing: number }>;
-  /** Deletes durably; resolves with how many of the hashes were held. */
-  delete(hashes: Buffer[]): Promise<number>;
+  /**
+   * Deletes durably; resolves with how many were deleted. `mayDelete` is
+   * asked for each held chunk at the moment it is removed from the index (in
+   * the same tick, so no store can slip in between); false keeps it.
+   */
+  delete(hashes: Buffer[], mayDelete?: (hash: Buffer) => boolean): Promise<number>;
   list(): Iterable<{ hash: Buffer; length: number }>;
   stats(): ChunkStoreStats;
   close(): Promise<void>;

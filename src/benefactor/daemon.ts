@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { hex } from '../hashing/index.ts';
+import { StdchkError } from '../errors/index.ts';
 import { bind, createServer, shutdown } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
@@ -10,6 +11,7 @@ import { PackChunkStore } from './pack-store.ts';
 import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
 import { ManagerLink } from './manager-link.ts';
 import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE_BYTES, Scrubber } from './scrub.ts';
+import { StoreStamps } from './stamps.ts';
 
 export interface BenefactorOptions {
   managerAddress: string;
@@ -31,6 +33,12 @@ export interface BenefactorOptions {
   scrubIntervalMs?: number;
   /** Most bytes per second a scrub reads (default 16 MiB/s). */
   scrubRateBytesPerSec?: number;
+  /**
+   * Test-only fault injection: wait this long before applying each delete
+   * command. Default: the environment variable STDCHK_FAULT_DELETE_DELAY_MS
+   * (milliseconds), else 0.
+   */
+  faultDeleteDelayMs?: number;
 }
 
 export interface BenefactorHandle {
@@ -71,6 +79,20 @@ function loadOrCreateId(storeDir: string): string {
   return id;
 }
 
+/** STDCHK_FAULT_DELETE_DELAY_MS, for tests that need a delete to be slow on its way (0 if unset). */
+function deleteDelayFromEnv(): number {
+  const text = process.env.STDCHK_FAULT_DELETE_DELAY_MS;
+  if (!text) return 0;
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `STDCHK_FAULT_DELETE_DELAY_MS must be a whole number of ms, not ${text}`,
+    );
+  }
+  return ms;
+}
+
 /** The address peers use: --advertise, else the bound one (a wildcard host replaced by the host name). */
 function publicAddress(bound: string, advertise: string | undefined): string {
   const port = bound.slice(bound.lastIndexOf(':') + 1);
@@ -104,9 +126,14 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   });
   let id: string;
   let bound: string;
+  let stamps: StoreStamps;
+  let deleteDelayMs: number;
   try {
     id = loadOrCreateId(opts.storeDir);
-    addBenefactorService(server, { store, id, host, secret: opts.secret, logger });
+    // A new epoch per start, durable before any store is acknowledged with a stamp of it.
+    stamps = StoreStamps.open(opts.storeDir);
+    deleteDelayMs = opts.faultDeleteDelayMs ?? deleteDelayFromEnv();
+    addBenefactorService(server, { store, id, host, secret: opts.secret, logger, stamps });
     bound = await bind(server, opts.listen);
   } catch (e) {
     server.forceShutdown();
@@ -133,7 +160,10 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     heartbeatIntervalMs: opts.heartbeatIntervalMs,
     corrupt,
     scrub: () => scrubber.report(),
+    stamps,
+    deleteDelayMs,
   });
+  if (deleteDelayMs > 0) logger.warn({ deleteDelayMs }, 'fault injection: delete commands are delayed');
   link.start();
   scrubber.start();
   logger.info({ id, address, listen: bound, host, manager: opts.managerAddress }, 'benefactor started');

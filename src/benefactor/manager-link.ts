@@ -15,6 +15,8 @@ import type { ReadReply__Output } from '../generated/stdchk/v1/ReadReply.ts';
 import type { InventoryPart } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { ChunkStore, StoredChunk } from './chunk-store.ts';
 import type { ScrubProgress } from './scrub.ts';
+import { PendingDeletes } from './stamps.ts';
+import type { StoreStamps } from './stamps.ts';
 
 export interface ManagerLinkOptions {
   managerAddress: string;
@@ -32,6 +34,14 @@ export interface ManagerLinkOptions {
   corrupt: Map<string, Buffer>;
   /** The scrub's progress, sent with each heartbeat. */
   scrub?: () => ScrubProgress;
+  /** The store's stamps: heartbeats carry the current one, deletes are checked against them. */
+  stamps: StoreStamps;
+  /**
+   * Test-only fault injection (STDCHK_FAULT_DELETE_DELAY_MS): wait this long
+   * before applying each delete command, as a benefactor busy with other
+   * commands would.
+   */
+  deleteDelayMs?: number | undefined;
 }
 
 /** Refs per ReportInventory part. */
@@ -73,6 +83,8 @@ export class ManagerLink {
   private failures = 0;
   /** Commands run one at a time, off the heartbeat loop so beats stay on time. */
   private commands: Promise<void> = Promise.resolve();
+  /** Delete commands received and not yet applied. */
+  private readonly pendingDeletes = new PendingDeletes();
   private loop: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ManagerLinkOptions) {
@@ -175,6 +187,11 @@ export class ManagerLink {
   private async heartbeat(): Promise<void> {
     const s = this.opts.store.stats();
     const corrupt = [...this.opts.corrupt.entries()];
+    const { stamps } = this.opts;
+    // Deletes still to come are bounded by a pending one's bound or by this beat's stamp:
+    // older stamps can be forgotten (the only heartbeat in flight is this one).
+    stamps.prune(Math.min(this.pendingDeletes.lowestBound, stamps.current()));
+    const stamp = stamps.current();
     const reply = await this.unary(
       'heartbeat',
       {
@@ -185,6 +202,7 @@ export class ManagerLink {
         chunks: s.chunks,
         corruptHashes: encodeHashes(corrupt.map(([, h]) => h)),
         ...(this.opts.scrub ? { scrub: this.opts.scrub() } : {}),
+        stamp,
       },
       { timeoutMs: RPC_TIMEOUT_MS },
     );
@@ -207,12 +225,26 @@ export class ManagerLink {
   }
 
   private enqueue(command: Command__Output): void {
+    let pending: object | undefined;
+    if (command.kind === 'delete' && command.delete) {
+      // Known as pending from now on: the inventory leaves out what it is about to remove.
+      try {
+        pending = this.pendingDeletes.add(
+          decodeHashes(command.delete.hashes, 'delete command'),
+          command.delete.bound,
+        );
+      } catch {
+        // Malformed: execute() reports it.
+      }
+    }
     this.commands = this.commands.then(async () => {
       if (this.stopped) return;
       try {
         await this.execute(command);
       } catch (e) {
         if (!this.stopped) this.opts.logger.error({ err: e, command: command.kind }, 'command failed');
+      } finally {
+        if (pending) this.pendingDeletes.done(pending);
       }
     });
   }
@@ -220,8 +252,29 @@ export class ManagerLink {
   private async execute(command: Command__Output): Promise<void> {
     if (command.kind === 'delete' && command.delete) {
       const hashes = decodeHashes(command.delete.hashes, 'delete command');
-      const n = await this.opts.store.delete(hashes);
-      this.opts.logger.info({ requested: hashes.length, deleted: n }, 'deleted chunks');
+      const bound = command.delete.bound;
+      if (this.opts.deleteDelayMs) {
+        this.opts.logger.warn(
+          { chunks: hashes.length, bound, delayMs: this.opts.deleteDelayMs },
+          'fault injection: delete command delayed',
+        );
+        await sleep(this.opts.deleteDelayMs, undefined, { signal: this.abort.signal });
+      }
+      // Stored or answered "existing" after the heartbeat this delete answers: a writer has
+      // just referenced that copy, so it stays (an orphan at worst, which inventories remove).
+      let refused = 0;
+      const n = await this.opts.store.delete(hashes, (h) => {
+        if (this.opts.stamps.mayDelete(h, bound)) return true;
+        refused++;
+        return false;
+      });
+      this.opts.logger.info({ requested: hashes.length, deleted: n, refused, bound }, 'deleted chunks');
+      if (refused > 0) {
+        this.opts.logger.info(
+          { chunks: refused, bound, floor: this.opts.stamps.floor },
+          'delete refused: chunks stored again since the heartbeat it answers, or a bound from before this start',
+        );
+      }
     } else if (command.kind === 'replicate' && command.replicate) {
       await this.replicate(command.replicate);
     } else {
@@ -252,6 +305,8 @@ export class ManagerLink {
           if (!more) await writable(call);
         };
         for (const ref of this.opts.store.list()) {
+          // On its way out: listing it would bring its location back after the delete.
+          if (this.pendingDeletes.aboutToDelete(ref.hash, this.opts.stamps)) continue;
           part.push(ref);
           if (part.length >= INVENTORY_PART_REFS) await send(false);
           if (this.stopped) return;
@@ -305,9 +360,14 @@ export class ManagerLink {
       'replicated chunks',
     );
     if (held.length === 0 || this.stopped) return;
+    // Stamped now, in the same tick as checking they are still held: a delete bounded
+    // below this stamp will not remove them, so the report is true whenever it arrives.
+    const still = held.filter((r) => this.opts.store.has(r.hash));
+    if (still.length === 0) return;
+    const stamp = this.opts.stamps.stamp(still.map((r) => r.hash));
     await this.unary(
       'reportStored',
-      { replicas: [{ benefactorId: this.opts.id, refs: encodeRefs(held) }] },
+      { replicas: [{ benefactorId: this.opts.id, refs: encodeRefs(still), stamp }] },
       { timeoutMs: RPC_TIMEOUT_MS },
     );
   }

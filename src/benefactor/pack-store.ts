@@ -452,14 +452,15 @@ export class PackChunkStore implements ChunkStore {
     });
   }
 
-  delete(hashes: Buffer[]): Promise<number> {
+  delete(hashes: Buffer[], mayDelete?: (hash: Buffer) => boolean): Promise<number> {
     return this.track(() =>
       this.maintenance(async () => {
         const entries: DeletionEntry[] = [];
+        // One synchronous pass: no store can answer "existing" between a check and its unindex.
         for (const hash of hashes) {
           const key = keyOf(hash);
           const loc = this.index.get(key);
-          if (!loc) continue;
+          if (!loc || (mayDelete && !mayDelete(hash))) continue;
           this.unindex(key, loc);
           entries.push({ pack: loc.pack, offset: loc.offset, hash: hashOf(key) });
         }

@@ -17,6 +17,7 @@ import type { StoreAck } from '../generated/stdchk/v1/StoreAck.ts';
 import type { ReadRequest__Output } from '../generated/stdchk/v1/ReadRequest.ts';
 import type { ReadReply } from '../generated/stdchk/v1/ReadReply.ts';
 import type { ChunkStore, StoredChunk } from './chunk-store.ts';
+import type { StoreStamps } from './stamps.ts';
 
 /** The server refuses larger messages before buffering them (a full message plus framing). */
 export const MAX_RECEIVE_BYTES = MAX_DATA_BYTES_PER_MESSAGE + 8 * 1024 * 1024;
@@ -31,6 +32,8 @@ export interface BenefactorServiceOptions extends ServerOptions {
   store: ChunkStore;
   id: string;
   host: string;
+  /** Stamps every store request (see stamps.ts); its acks carry the stamp. */
+  stamps: StoreStamps;
 }
 
 /** A StoreRequest's chunks, validated; throws INVALID_ARGUMENT / TOO_LARGE. */
@@ -71,8 +74,13 @@ function storeChunks(
     call.on('data', (req: StoreRequest__Output) => {
       if (failed || refused) return;
       let result: Promise<{ stored: number; existing: number }>;
+      let stamp = 0;
       try {
-        result = opts.store.putBatch(parseStoreRequest(req));
+        const chunks = parseStoreRequest(req);
+        // Stamped in the same tick as the store's own "held already?" check, so a delete
+        // applied later sees the stamp, and one applied earlier made this a fresh write.
+        stamp = opts.stamps.stamp(chunks.map((c) => c.hash));
+        result = opts.store.putBatch(chunks);
       } catch (e) {
         refused = true;
         result = Promise.reject(e);
@@ -83,7 +91,7 @@ function storeChunks(
       acks = acks.then(async () => {
         try {
           const r = await result;
-          if (!failed) call.write({ seq: req.seq, stored: r.stored, existing: r.existing });
+          if (!failed) call.write({ seq: req.seq, stored: r.stored, existing: r.existing, stamp });
         } catch (e) {
           fail(e);
         } finally {

@@ -88,7 +88,8 @@ export async function commitWithRecovery(opts: CommitRecoveryOptions): Promise<F
       const found: Chunk[] = [];
       const lost: PlacedChunk[] = [];
       for (const c of missing) {
-        const data = opts.recover ? await opts.recover(c) : undefined;
+        // A source that cannot give it back (a pipe cannot be read again) counts as lost.
+        const data = opts.recover ? await Promise.resolve(opts.recover(c)).catch(() => undefined) : undefined;
         if (data && data.length === c.length && hashChunk(data).equals(c.hash)) {
           found.push({ hash: c.hash, length: c.length, data, zero: false });
         } else lost.push(c);

@@ -134,8 +134,11 @@ export class FileReader {
 
   /** Data of each ref, in order; holes are zeros. */
   private async fetch(refs: ChunkRef[]): Promise<Buffer[]> {
-    const wanted = refs.filter((r) => !isHole(r)).map((r) => r.hash);
-    const found = await this.client.fetchChunks(wanted);
+    const stored = refs.filter((r) => !isHole(r));
+    const found = await this.client.fetchChunks(
+      stored.map((r) => r.hash),
+      stored.map((r) => r.length),
+    );
     return refs.map((r) => {
       if (isHole(r)) return Buffer.alloc(r.length);
       const d = found.get(hex(r.hash));
@@ -145,11 +148,27 @@ export class FileReader {
   }
 }
 
-/** Fetches verified chunk data, trying replicas in the manager's order; throws if any chunk is on no live replica. */
-export async function fetchChunks(client: StorageClient, hashes: Buffer[]): Promise<Map<string, Buffer>> {
+/**
+ * Fetches verified chunk data, trying replicas in the manager's order; throws
+ * if any chunk is on no live replica. With `lengths` (one per hash: the
+ * length the version records), a chunk of another length is not accepted
+ * from a replica (its hash checks, but the version would be read misaligned):
+ * the next replica is tried, and if none has it at that length the read fails.
+ */
+export async function fetchChunks(
+  client: StorageClient,
+  hashes: readonly Buffer[],
+  lengths?: readonly number[],
+): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();
   const unique = new Map<string, Buffer>();
-  for (const h of hashes) unique.set(hex(h), h);
+  const expected = new Map<string, number>();
+  hashes.forEach((h, i) => {
+    const k = hex(h);
+    unique.set(k, h);
+    const length = lengths?.[i];
+    if (length !== undefined) expected.set(k, length);
+  });
   const all = [...unique.values()];
   for (let i = 0; i < all.length; i += LOCATE_BATCH) {
     const part = all.slice(i, i + LOCATE_BATCH);
@@ -186,7 +205,14 @@ export async function fetchChunks(client: StorageClient, hashes: Buffer[]): Prom
         [...byAddress].map(async ([addr, hs]) => {
           try {
             const got = await client.pool.read(addr, hs);
-            for (const [k, v] of got) out.set(k, v);
+            for (const [k, v] of got) {
+              const want = expected.get(k);
+              if (want !== undefined && v.length !== want) {
+                errors.push(`${addr}: chunk ${k} has ${v.length} bytes, the version records ${want}`);
+                continue;
+              }
+              out.set(k, v);
+            }
           } catch (e) {
             errors.push(`${addr}: ${errorMessage(e)}`);
           }

@@ -120,8 +120,9 @@ export class StorageClient {
     return FileReader.open(this, normalizePath(path), opts);
   }
 
-  fetchChunks(hashes: Buffer[]): Promise<Map<string, Buffer>> {
-    return fetchChunks(this, hashes);
+  /** Verified chunk data by hex hash; `lengths` (one per hash) also checks each chunk's length. */
+  fetchChunks(hashes: readonly Buffer[], lengths?: readonly number[]): Promise<Map<string, Buffer>> {
+    return fetchChunks(this, hashes, lengths);
   }
 
   /** Stores a local file as a new version of `remote`. */

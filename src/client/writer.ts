@@ -349,7 +349,11 @@ export class FileWriter {
     const bytes = missing.reduce((n, c) => n + c.length, 0);
     const stored = await this.storeOnReplicas(frame, bytes, prep.targets);
     const refs = encodeRefs(missing.map((c) => ({ hash: c.hash, length: c.length })));
-    const report: ReportStoredRequest = { replicas: stored.map((id) => ({ benefactorId: id, refs })) };
+    // Each replica's store stamp goes with it: the manager ignores a report older than
+    // a delete it sent there since (this report, sent again after a CONFLICT, may be).
+    const report: ReportStoredRequest = {
+      replicas: stored.map((r) => ({ benefactorId: r.id, refs, stamp: r.stamp })),
+    };
     await this.client.withRetry(() => unary(this.client.manager, 'reportStored', report));
     this.reports.push(report);
     this.stats.chunksUploaded += missing.length;
@@ -365,10 +369,10 @@ export class FileWriter {
     frame: StoreFrame,
     bytes: number,
     initial: BenefactorRef__Output[],
-  ): Promise<string[]> {
+  ): Promise<{ id: string; stamp: number }[]> {
     const tried = new Set<string>();
     const errors: string[] = [];
-    const stored: string[] = [];
+    const stored: { id: string; stamp: number }[] = [];
     /** Some target (or the manager) refused for lack of space: the cluster is short of it. */
     let noSpace = false;
     const attempt = async (
@@ -396,8 +400,8 @@ export class FileWriter {
         }
         tried.add(target.id);
         try {
-          await this.client.pool.store(target.address, frame);
-          stored.push(target.id);
+          const ack = await this.client.pool.store(target.address, frame);
+          stored.push({ id: target.id, stamp: ack.stamp });
           return;
         } catch (e) {
           errors.push(`${target.id} (${target.address}): ${errorMessage(e)}`);

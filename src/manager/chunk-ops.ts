@@ -6,7 +6,7 @@ import type { Benefactor } from './registry.ts';
 import type { StoreContext } from './context.ts';
 import { checkPackedRefs, hashView, isZeroAt, refLength } from './packed.ts';
 import { MAX_REPLICAS } from './types.ts';
-import type { BenefactorAddress, LocateResult, PrepareResult } from './types.ts';
+import type { BenefactorAddress, LocateResult, PrepareResult, StoredReport } from './types.ts';
 
 /**
  * The chunk side of the write and read paths: batched dedup lookups with
@@ -127,15 +127,23 @@ export class ChunkOps {
     return true;
   }
 
-  async reportStored(replicas: readonly { benefactorId: string; refs: Uint8Array }[]): Promise<void> {
-    const { index, registry, commands } = this.ctx;
+  /**
+   * Benefactors hold these chunks. A chunk a benefactor is not yet recorded
+   * as holding is added only if the report is not older than a delete sent
+   * there since (delete-ledger.ts): such a copy may be gone, and recording
+   * it would let a commit reference a chunk stored nowhere. A refused report
+   * changes nothing; the writer's commit then finds the chunk missing and
+   * uploads it again.
+   */
+  async reportStored(replicas: readonly StoredReport[]): Promise<void> {
+    const { index, registry, commands, ledger } = this.ctx;
     await this.ctx.queue.run(async () => {
       const now = this.ctx.clock();
       const resolved = replicas.map((r) => {
         const b = registry.get(r.benefactorId);
         if (!b) throw new StdchkError('NOT_FOUND', `unknown benefactor ${r.benefactorId}`);
         checkPackedRefs(r.refs);
-        return { b, refs: r.refs };
+        return { b, refs: r.refs, stamp: r.stamp ?? 0 };
       });
       // Validate everything before changing anything.
       for (const { refs } of resolved) {
@@ -151,36 +159,49 @@ export class ChunkOps {
       }
       const touched = new Set<number>();
       const alive = registry.aliveMask(now);
-      let surplus = 0;
-      for (const { b, refs } of resolved) {
+      const surplus: { num: number; hash: Buffer }[] = [];
+      const refused = new Map<string, number>();
+      for (const { b, refs, stamp } of resolved) {
         for (let off = 0, i = 0; off < refs.length; off += REF_BYTES, i++) {
           if (isZeroAt(refs, off)) continue;
           let id = index.find(refs, off);
+          if (id >= 0) this.ctx.keepForCommit(id, now);
+          if (id >= 0 && index.hasHolder(id, b.num)) continue;
+          if (ledger.refuses(b.num, refs, off, stamp)) {
+            refused.set(b.id, (refused.get(b.id) ?? 0) + 1);
+            continue;
+          }
           if (id < 0) {
             id = index.insert(refs, off, refLength(refs, i), 0, now);
             this.ctx.uploadQueue.push(id, now);
             touched.add(id);
           }
-          this.ctx.keepForCommit(id, now);
-          // A delete still queued there would remove the copy just stored.
+          // A delete still queued there (not sent) would remove the copy just stored.
           commands.cancelDelete(b.num, hashView(refs, off));
           if (index.addHolder(id, b.num)) {
             touched.add(id);
             if (this.ctx.holderAdded(id, b.num) && this.isSurplus(id, b.num, alive)) {
               index.removeHolder(id, b.num);
-              commands.queueDelete(b.num, index.hash(id));
-              surplus++;
+              surplus.push({ num: b.num, hash: index.hash(id) });
             }
           }
         }
       }
-      if (surplus > 0) {
+      for (const [benefactor, chunks] of refused) {
         this.ctx.logger.info(
-          { chunks: surplus },
+          { benefactor, chunks },
+          'stale chunk reports refused: a delete was sent there after those stores',
+        );
+      }
+      // The removed locations are durable before their deletes can leave.
+      await this.ctx.persistChunks(touched, surplus.length > 0);
+      for (const d of surplus) commands.queueDelete(d.num, d.hash);
+      if (surplus.length > 0) {
+        this.ctx.logger.info(
+          { chunks: surplus.length },
           'repair copies no longer needed (a holder came back): deleted',
         );
       }
-      await this.ctx.persistChunks(touched);
     });
   }
 }

@@ -47,6 +47,11 @@ export class CommandQueues {
     if (set?.delete(hash.toString('latin1'))) this.deleteCount--;
   }
 
+  /** Deletes queued (not sent yet) for one benefactor. */
+  deletesFor(num: number): number {
+    return this.deletes.get(num)?.size ?? 0;
+  }
+
   hasDelete(num: number, hash: Buffer): boolean {
     return this.deletes.get(num)?.has(hash.toString('latin1')) ?? false;
   }

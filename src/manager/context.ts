@@ -8,6 +8,7 @@ import { CommandQueues } from './commands.ts';
 import type { CommandLimits } from './commands.ts';
 import { RepairPlanner } from './repair.ts';
 import { OrphanTracker, ZeroQueue } from './gc.ts';
+import { DeleteLedger } from './delete-ledger.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { KEYS, encodeChunk } from './records.ts';
 import type { BenefactorAddress, InventorySession } from './types.ts';
@@ -21,6 +22,8 @@ export interface StoreSettings {
   reconcileIntervalMs: number;
   repairRetryMs: number;
   commandLimits: CommandLimits;
+  /** How long a sent delete is remembered per chunk before it folds into the benefactor's floor. */
+  deleteRetainMs: number;
 }
 
 /**
@@ -39,6 +42,9 @@ export class StoreContext {
   /** Uploads no commit has referenced yet (collected after uploadGraceMs). */
   readonly uploadQueue = new ZeroQueue();
   readonly orphans = new OrphanTracker();
+  /** Deletes sent, by bound: stale reports of deleted copies are refused (delete-ledger.ts). */
+  readonly ledger: DeleteLedger;
+  private boundWrites: Promise<void> = Promise.resolve();
   /** The single writer: every read-modify-write of persistent state runs here. */
   readonly queue = new SerialQueue();
   readonly inventories = new Map<number, InventorySession>();
@@ -53,6 +59,7 @@ export class StoreContext {
     readonly random: () => number,
   ) {
     this.registry = new BenefactorRegistry(settings.heartbeatTimeoutMs);
+    this.ledger = new DeleteLedger({ retainMs: settings.deleteRetainMs });
     this.repair = new RepairPlanner(this.index, this.registry, this.commands, random);
   }
 
@@ -82,13 +89,36 @@ export class StoreContext {
   }
 
   /**
-   * Writes index records whose locations changed in memory. Not synced:
-   * locations are soft state that inventory reconciliation restores.
+   * Writes index records whose locations changed in memory. Not synced by
+   * default: locations are soft state that inventory reconciliation
+   * restores. Synced when a location was removed because a delete is about
+   * to go there: a crash must not bring back a holder told to delete its copy.
    */
-  async persistChunks(ids: Iterable<number>): Promise<void> {
+  async persistChunks(ids: Iterable<number>, sync = false): Promise<void> {
     const ops: KvOp[] = [];
     for (const id of ids) if (this.index.isLive(id)) ops.push(this.chunkPut(id));
-    await this.kv.batch(ops, { sync: false });
+    await this.kv.batch(ops, { sync });
+  }
+
+  /**
+   * Makes `bound` durable as the lowest floor of `b` after a restart (see
+   * delete-ledger.ts); resolves once it (or a higher one) is synced. Called
+   * before a heartbeat reply carries deletes bounded by it. Writes for all
+   * benefactors go one at a time, so the stored value only increases.
+   */
+  async saveDeleteBound(b: Benefactor, bound: number): Promise<void> {
+    if (bound <= b.deleteBoundSaved) return;
+    b.deleteBoundWanted = Math.max(b.deleteBoundWanted, bound);
+    const run = this.boundWrites.then(async () => {
+      const want = b.deleteBoundWanted;
+      if (want <= b.deleteBoundSaved) return;
+      await this.kv.batch([{ type: 'put', key: KEYS.deleteBound(b.id), value: Buffer.from(String(want)) }], {
+        sync: true,
+      });
+      b.deleteBoundSaved = Math.max(b.deleteBoundSaved, want);
+    });
+    this.boundWrites = run.catch(() => undefined);
+    await run;
   }
 
   /** A benefactor now holds the chunk: repairs planned there are done. True if it was a planned copy. */

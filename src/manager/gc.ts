@@ -18,12 +18,18 @@ export async function collectGarbage(ctx: StoreContext): Promise<number> {
     const now = ctx.clock();
     const stillDue = (id: number, t: number) =>
       index.isLive(id) && index.refcount(id) === 0 && index.zeroSince(id) === t;
-    const due = ctx.zeroQueue.takeDue(now - ctx.settings.gcGraceMs, GC_BATCH, stillDue);
-    due.push(...ctx.uploadQueue.takeDue(now - ctx.settings.uploadGraceMs, GC_BATCH - due.length, stillDue));
+    const released = ctx.zeroQueue.takeDue(now - ctx.settings.gcGraceMs, GC_BATCH, stillDue);
+    released.push(
+      ...ctx.uploadQueue.takeDue(now - ctx.settings.uploadGraceMs, GC_BATCH - released.length, stillDue),
+    );
+    // A chunk released in the same millisecond it was uploaded is due in both queues: once.
+    const due = [...new Set(released)];
     if (due.length === 0) return 0;
+    // Synced before any delete is queued: after a power loss the index must not list
+    // chunks whose copies are being deleted (a writer would deduplicate against them).
     await ctx.kv.batch(
       due.map((id) => ({ type: 'del' as const, key: KEYS.chunk(index.hashHex(id)) })),
-      { sync: false },
+      { sync: true },
     );
     const alive = registry.aliveMask(now);
     let deletes = 0;

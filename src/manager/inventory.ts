@@ -63,6 +63,7 @@ export class InventoryReconciler {
       const alive = this.ctx.registry.aliveMask(now);
       const num = b.num;
       const touched = new Set<number>();
+      const surplus: Buffer[] = [];
       for (let off = 0; off < refs.length; off += REF_BYTES) {
         if (isZeroAt(refs, off)) continue;
         // Already on its way out: listing it again must not bring the location back.
@@ -96,12 +97,14 @@ export class InventoryReconciler {
         }
         if (b.returned && index.liveCount(id, alive) > index.target(id)) {
           index.removeHolder(id, num);
-          commands.queueDelete(num, index.hash(id));
+          surplus.push(index.hash(id));
           touched.add(id);
           session.orphaned++;
         }
       }
-      await this.ctx.persistChunks(touched);
+      // Removed locations are durable before their deletes can leave.
+      await this.ctx.persistChunks(touched, surplus.length > 0);
+      for (const h of surplus) commands.queueDelete(num, h);
     });
   }
 

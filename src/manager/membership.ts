@@ -87,20 +87,35 @@ export class Membership {
   }
 
   async heartbeat(input: HeartbeatInput): Promise<HeartbeatResult> {
-    const { registry, commands, settings } = this.ctx;
+    const { registry, commands, settings, ledger } = this.ctx;
     const b = registry.get(input.id);
     if (!b) return { commands: [], reregister: true, sendInventory: false };
     const now = this.ctx.clock();
     this.beat(b, input, now);
     if (input.scrub) b.scrub = { ...input.scrub };
-    if (input.corruptHashes?.length) {
-      const hashes = input.corruptHashes;
-      b.corruptReported += Math.floor(hashes.length / HASH_BYTES);
-      await this.ctx.queue.run(() => this.dropLocations(b, hashes, 'corrupt'));
+    // Deletes in the reply are bounded by this beat's stamp; the bound is durable before
+    // they leave, so a restarted manager still refuses reports older than them.
+    const stamp = input.stamp ?? 0;
+    const corrupt = input.corruptHashes?.length ? input.corruptHashes : undefined;
+    if (stamp > 0 && (corrupt || commands.deletesFor(b.num) > 0)) await this.ctx.saveDeleteBound(b, stamp);
+    if (corrupt) {
+      b.corruptReported += Math.floor(corrupt.length / HASH_BYTES);
+      // Dropped there before this beat: a report of such a copy made before it is stale too.
+      const hashes: Buffer[] = [];
+      for (let off = 0; off + HASH_BYTES <= corrupt.length; off += HASH_BYTES) {
+        hashes.push(Buffer.from(corrupt.subarray(off, off + HASH_BYTES)));
+      }
+      ledger.sent(b.num, hashes, stamp, now);
+      await this.ctx.queue.run(() => this.dropLocations(b, corrupt, 'corrupt'));
     }
     const { deletes, replications } = commands.take(b.num, settings.commandLimits);
     const out: ManagerCommand[] = [];
-    if (deletes.length) out.push({ kind: 'delete', hashes: Buffer.concat(deletes) });
+    if (deletes.length) {
+      // Taken and recorded in one tick: a report judged after this sees the record.
+      ledger.sent(b.num, deletes, stamp, now);
+      out.push({ kind: 'delete', hashes: Buffer.concat(deletes), bound: stamp });
+    }
+    ledger.expire(now);
     out.push(...this.replicationCommands(b, replications, now));
     let sendInventory = false;
     const due =

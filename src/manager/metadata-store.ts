@@ -11,6 +11,7 @@ import {
   KEYS,
   decodeBenefactor,
   decodeChunk,
+  decodeDeleteBound,
   decodeInode,
   decodeVersion,
   encodeInode,
@@ -19,6 +20,7 @@ import {
 } from './records.ts';
 import type { VersionRecord } from './records.ts';
 import { DEFAULT_COMMAND_LIMITS } from './commands.ts';
+import { DEFAULT_DELETE_RETAIN_MS } from './delete-ledger.ts';
 import type { RepairSummary } from './repair.ts';
 import { collectGarbage } from './gc.ts';
 import { LeaseTable } from './leases.ts';
@@ -51,6 +53,7 @@ import type {
   RegisterInput,
   RemoveOptions,
   StatusInfo,
+  StoredReport,
 } from './types.ts';
 
 export * from './types.ts';
@@ -99,6 +102,7 @@ export class MetadataStore {
         reconcileIntervalMs: opts.reconcileIntervalMs ?? 300_000,
         repairRetryMs: opts.repairRetryMs ?? 30_000,
         commandLimits: opts.commandLimits ?? DEFAULT_COMMAND_LIMITS,
+        deleteRetainMs: opts.deleteRetainMs ?? DEFAULT_DELETE_RETAIN_MS,
       },
       opts.logger ?? silentLogger,
       opts.clock ?? Date.now,
@@ -191,6 +195,13 @@ export class MetadataStore {
 
     for await (const [key, value] of this.ctx.kv.entries(KEYS.benefactorPrefix)) {
       this.ctx.registry.add(decodeBenefactor(key, value));
+    }
+    // The deletes sent before the restart are forgotten: reports older than the last of them are not trusted.
+    for await (const [key, value] of this.ctx.kv.entries(KEYS.deleteBoundPrefix)) {
+      const b = this.ctx.registry.get(key.slice(KEYS.deleteBoundPrefix.length));
+      if (!b) continue;
+      b.deleteBoundSaved = decodeDeleteBound(key, value);
+      this.ctx.ledger.raiseFloor(b.num, b.deleteBoundSaved);
     }
 
     const zero: [number, number][] = [];
@@ -735,8 +746,12 @@ export class MetadataStore {
     return this.chunks.locate(hashes);
   }
 
-  /** Benefactors now hold these chunks. Unknown chunks enter with refcount 0 (GC'd unless committed). */
-  async reportStored(replicas: readonly { benefactorId: string; refs: Uint8Array }[]): Promise<void> {
+  /**
+   * Benefactors now hold these chunks (stored at `stamp`). Unknown chunks enter
+   * with refcount 0 (GC'd unless committed). Reports older than a delete sent
+   * to that benefactor since are ignored (see chunk-ops.ts).
+   */
+  async reportStored(replicas: readonly StoredReport[]): Promise<void> {
     this.checkOpen();
     await this.chunks.reportStored(replicas);
   }

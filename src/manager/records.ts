@@ -11,6 +11,7 @@ import type { Inode } from './namespace.ts';
  *   v:<ino>:<version>   a file version: header + packed chunk refs
  *   c:<hash hex>        chunk: length, refcount, target, zeroSince, holders
  *   b:<benefactor id>   benefactor registry entry (JSON), with its small number
+ *   d:<benefactor id>   highest bound of a delete ever sent to it (decimal; see delete-ledger.ts)
  */
 export const FORMAT_VERSION = '1';
 
@@ -25,7 +26,17 @@ export const KEYS = {
   chunk: (hashHex: string) => `c:${hashHex}`,
   benefactorPrefix: 'b:',
   benefactor: (id: string) => `b:${id}`,
+  deleteBoundPrefix: 'd:',
+  deleteBound: (id: string) => `d:${id}`,
 } as const;
+
+/** A persisted delete bound: a non-negative safe integer in decimal. */
+export function decodeDeleteBound(key: string, value: Buffer): number {
+  const text = value.toString('utf8');
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw corrupt(`delete bound ${key}`);
+  return n;
+}
 
 function corrupt(what: string): StdchkError {
   return new StdchkError('CORRUPT', `metadata database: malformed ${what}`, { retryable: false });

@@ -28,6 +28,10 @@ export interface Benefactor extends BenefactorRecord {
   scrub: ScrubReport;
   /** Bytes placed on it since its last heartbeat (its free space does not show them yet). */
   reservedBytes: number;
+  /** Highest delete bound durably recorded for it (KEYS.deleteBound). */
+  deleteBoundSaved: number;
+  /** Highest delete bound a heartbeat waits to have recorded. */
+  deleteBoundWanted: number;
 }
 
 /** The largest registry number (holders are stored as uint16). */
@@ -72,6 +76,8 @@ export class BenefactorRegistry {
       corruptReported: 0,
       scrub: { ...NO_SCRUB },
       reservedBytes: 0,
+      deleteBoundSaved: 0,
+      deleteBoundWanted: 0,
     };
     this.byId.set(b.id, b);
     this.byNum[b.num] = b;

@@ -184,7 +184,11 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     ReportStored: handle(async (req) => {
       const list = v.bounded(req.replicas, 'replicas', LIMITS.storedReplicas).map((r, i) => {
         checkPackedRefs(r.refs, `replicas[${i}].refs`, LIMITS.batchRefs);
-        return { benefactorId: benefactorId(r.benefactorId), refs: r.refs };
+        return {
+          benefactorId: benefactorId(r.benefactorId),
+          refs: r.refs,
+          stamp: v.uint(r.stamp, `replicas[${i}].stamp`),
+        };
       });
       await store.reportStored(list);
       return {};
@@ -229,10 +233,11 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         chunks: v.uint(req.chunks, 'chunks'),
         corruptHashes: req.corruptHashes,
         ...(req.scrub ? { scrub: scrubReport(req.scrub) } : {}),
+        stamp: v.uint(req.stamp, 'stamp'),
       });
       const commands: Command[] = result.commands.map((c) =>
         c.kind === 'delete'
-          ? { delete: { hashes: c.hashes } }
+          ? { delete: { hashes: c.hashes, bound: c.bound } }
           : { replicate: { hashes: c.hashes, source: c.source } },
       );
       return { commands, reregister: result.reregister, sendInventory: result.sendInventory };

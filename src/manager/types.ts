@@ -28,6 +28,12 @@ export interface MetadataStoreOptions {
   reconcileIntervalMs?: number;
   /** A copy handed to a benefactor without a report after this long is planned again (default 30 s). */
   repairRetryMs?: number;
+  /**
+   * How long a delete sent to a benefactor is remembered per chunk (default
+   * 2 min); a report of that copy older than the delete is refused (see
+   * delete-ledger.ts).
+   */
+  deleteRetainMs?: number;
   commandLimits?: CommandLimits;
   clock?: () => number;
   random?: () => number;
@@ -126,10 +132,21 @@ export interface HeartbeatInput extends BenefactorStats {
   /** Packed 32-byte hashes that failed verification there. */
   corruptHashes?: Uint8Array;
   scrub?: ScrubReport;
+  /** Its store stamp when it sent the beat; bounds the deletes of the reply (0: a benefactor without stamps). */
+  stamp?: number;
 }
 
+/** A delete removes a chunk only if it was not stored or renewed there after `bound` (a store stamp). */
 export type ManagerCommand =
-  { kind: 'delete'; hashes: Buffer } | { kind: 'replicate'; hashes: Buffer; source: BenefactorAddress };
+  | { kind: 'delete'; hashes: Buffer; bound: number }
+  | { kind: 'replicate'; hashes: Buffer; source: BenefactorAddress };
+
+/** Chunks a benefactor stored (or found held), at its store stamp `stamp` (0 or absent: unknown, the oldest). */
+export interface StoredReport {
+  benefactorId: string;
+  refs: Uint8Array;
+  stamp?: number;
+}
 
 export interface HeartbeatResult {
   commands: ManagerCommand[];

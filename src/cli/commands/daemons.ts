@@ -19,6 +19,10 @@ export function registerDaemonCommands(program: Command): void {
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:7070')
     .option('--heartbeat-timeout <duration>', 'declare a silent benefactor lost after this long', '10s')
     .option('--gc-grace <duration>', 'delete unreferenced chunks after this long', '60s')
+    .option(
+      '--upload-grace <duration>',
+      'keep uploaded chunks no commit references yet this long (default: the larger of --gc-grace and 1h)',
+    )
     .option('--lease-ttl <duration>', 'how long a reader keeps an old version alive without renewing', '60s')
     .option('--reconcile-interval <duration>', 'how often each benefactor inventory is reconciled', '5m')
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
@@ -34,6 +38,7 @@ export function registerDaemonCommands(program: Command): void {
           insecure?: boolean;
           heartbeatTimeout: string;
           gcGrace: string;
+          uploadGrace?: string;
           leaseTtl: string;
           reconcileInterval: string;
           addressFile?: string;
@@ -49,6 +54,9 @@ export function registerDaemonCommands(program: Command): void {
             logger,
             heartbeatTimeoutMs: parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout'),
             gcGraceMs: parseDuration(opts.gcGrace, '--gc-grace'),
+            ...(opts.uploadGrace !== undefined
+              ? { uploadGraceMs: parseDuration(opts.uploadGrace, '--upload-grace') }
+              : {}),
             leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
             reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
           });

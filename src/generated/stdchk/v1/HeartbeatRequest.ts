@@ -11,6 +11,7 @@ export interface HeartbeatRequest {
   'chunks'?: (number | string | Long);
   'corruptHashes'?: (Buffer | Uint8Array | string);
   'scrub'?: (_stdchk_v1_ScrubStatus | null);
+  'stamp'?: (number | string | Long);
 }
 
 export interface HeartbeatRequest__Output {
@@ -21,4 +22,5 @@ export interface HeartbeatRequest__Output {
   'chunks': (number);
   'corruptHashes': (Buffer);
   'scrub': (_stdchk_v1_ScrubStatus__Output | null);
+  'stamp': (number);
 }
