@@ -28,10 +28,14 @@ export class ChunkSource {
     readonly disk: DiskChunkCache | undefined,
   ) {}
 
-  /** The data of each hash, in order (no holes here: callers skip zero refs). */
-  async get(hashes: Buffer[]): Promise<Buffer[]> {
+  /**
+   * The data of each hash, in order (no holes here: callers skip zero refs).
+   * With `lengths` (the version's, one per hash), a fetched replica of another
+   * length is refused as corrupt and another replica is read.
+   */
+  async get(hashes: Buffer[], lengths?: readonly number[]): Promise<Buffer[]> {
     const out: (Buffer | Promise<Buffer>)[] = new Array(hashes.length);
-    const misses: { i: number; key: string; hash: Buffer }[] = [];
+    const misses: { i: number; key: string; hash: Buffer; length: number | undefined }[] = [];
     hashes.forEach((hash, i) => {
       const key = chunkKey(hash);
       const m = this.memory.get(key);
@@ -45,7 +49,7 @@ export class ChunkSource {
         out[i] = p;
         return;
       }
-      misses.push({ i, key, hash });
+      misses.push({ i, key, hash, length: lengths?.[i] });
     });
     if (misses.length) {
       // One shared promise per missing chunk, resolved by a single batched load.
@@ -61,7 +65,7 @@ export class ChunkSource {
         out[m.i] = p;
       }
       const todo = misses.filter((m) => resolvers.has(m.key));
-      const unique = new Map(todo.map((m) => [m.key, m.hash]));
+      const unique = new Map(todo.map((m) => [m.key, { hash: m.hash, length: m.length }]));
       void this.load([...unique]).then(
         (found) => {
           for (const [key, r] of resolvers) {
@@ -83,26 +87,34 @@ export class ChunkSource {
   }
 
   /** Loads chunks from disk or network into memory; keyed by chunkKey. */
-  private async load(wanted: [string, Buffer][]): Promise<Map<string, Buffer>> {
+  private async load(
+    wanted: [string, { hash: Buffer; length: number | undefined }][],
+  ): Promise<Map<string, Buffer>> {
     const found = new Map<string, Buffer>();
     let remote = wanted;
     if (this.disk) {
       const disk = this.disk;
-      const local = await Promise.all(wanted.map(([, h]) => disk.get(h)));
+      const local = await Promise.all(wanted.map(([, w]) => disk.get(w.hash)));
       remote = [];
-      wanted.forEach(([key, h], i) => {
+      wanted.forEach(([key, w], i) => {
         const d = local[i];
         if (d) {
           this.stats.diskHits++;
           found.set(key, d);
           this.memory.set(key, d);
-        } else remote.push([key, h]);
+        } else remote.push([key, w]);
       });
     }
     if (remote.length) {
       this.stats.fetches++;
-      const got = await this.client.fetchChunks(remote.map(([, h]) => h));
-      for (const [key, h] of remote) {
+      const lengths = remote.every(([, w]) => w.length !== undefined)
+        ? remote.map(([, w]) => w.length as number)
+        : undefined;
+      const got = await this.client.fetchChunks(
+        remote.map(([, w]) => w.hash),
+        lengths,
+      );
+      for (const [key, { hash: h }] of remote) {
         const d = got.get(hex(h));
         if (!d) continue;
         // gRPC may hand us a slice of a larger message buffer; keep only this chunk.

@@ -474,7 +474,10 @@ export class OpenFile implements OutstandingWrite {
     if (sequential) this.readAhead(v, end);
     const wanted: number[] = [];
     for (let i = first; i <= last; i++) if (!v.isHoleAt(i)) wanted.push(i);
-    const datas = await this.ctx.source.get(wanted.map((i) => v.hashAt(i)));
+    const datas = await this.ctx.source.get(
+      wanted.map((i) => v.hashAt(i)),
+      wanted.map((i) => v.lengthAt(i)),
+    );
     const out = Buffer.alloc(end - position);
     wanted.forEach((i, k) => {
       const data = datas[k] as Buffer;
@@ -496,13 +499,17 @@ export class OpenFile implements OutstandingWrite {
     if (v.offsetOf(i) < this.aheadUntil) i++;
     while (i < v.count && v.offsetOf(i) < target) {
       const hashes: Buffer[] = [];
+      const lengths: number[] = [];
       let bytes = 0;
       while (i < v.count && v.offsetOf(i) < target && bytes < FETCH_SEGMENT) {
-        if (!v.isHoleAt(i)) hashes.push(v.hashAt(i));
+        if (!v.isHoleAt(i)) {
+          hashes.push(v.hashAt(i));
+          lengths.push(v.lengthAt(i));
+        }
         bytes += v.lengthAt(i);
         i++;
       }
-      if (hashes.length) this.ctx.source.get(hashes).catch(() => undefined);
+      if (hashes.length) this.ctx.source.get(hashes, lengths).catch(() => undefined);
     }
     this.aheadUntil = i < v.count ? v.offsetOf(i) : v.size;
   }

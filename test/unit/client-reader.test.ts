@@ -11,6 +11,10 @@ import { encodeRefs } from '../../src/chunking/refs.ts';
 import { hashChunk } from '../../src/hashing/index.ts';
 import { silentLogger } from '../../src/logging/index.ts';
 import { unary } from '../../src/rpc/index.ts';
+import { Vfs } from '../../src/fuse-client/vfs.ts';
+import { constants } from 'node:fs';
+
+const { O_RDONLY } = constants;
 
 // Issue 19 item 3: a chunk's length comes from the first writer's report, and
 // the reader used to trust whatever bytes came back for a hash. It now checks
@@ -92,6 +96,14 @@ test('a fetched chunk whose length differs from the version is refused on every 
   t.regex(e!.message, /not readable on any replica/);
   t.regex(e!.message, /has 20000 bytes, the version records 20005/);
   t.deepEqual(asked.sort(), benefactors.map((b) => b.address).sort(), 'every replica was tried');
+
+  // The mount's reader checks the same: a read of the file fails, never bytes at wrong offsets.
+  const vfs = await Vfs.create(client, { scratchDir: tempDir() });
+  stops.push(() => vfs.close());
+  const fh = await vfs.open('/liar', O_RDONLY);
+  const viaMount = await t.throwsAsync(vfs.read(fh, 0, data.length + 5));
+  t.regex(viaMount!.message, /the version records 20005/);
+  await vfs.release(fh);
 
   // What `stdchk get` runs fails too, leaving no partial file.
   const out = path.join(tempDir(), 'liar');
