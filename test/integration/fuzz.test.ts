@@ -212,7 +212,14 @@ interface Case {
   token: string;
 }
 
-function badToken(rng: Rng, m: { path: string }, all: FuzzMethod[]): string | undefined {
+/** What a valid token covers: the one request message of a call, nothing for a client stream. */
+const bound = (m: { requestStream: boolean }, payloads: Buffer[]) =>
+  m.requestStream ? undefined : payloads[0];
+
+/** Tokens the services accepted, with the requests they carried: replayed, they must be refused. */
+const accepted: { path: string; token: string; payloads: Buffer[] }[] = [];
+
+function badToken(rng: Rng, m: FuzzMethod, all: FuzzMethod[]): string | undefined {
   const now = Date.now();
   const valid = makeToken(secret, m.path);
   return rng.pick([
@@ -224,9 +231,11 @@ function badToken(rng: Rng, m: { path: string }, all: FuzzMethod[]): string | un
     'v1.x.y.z',
     `v1.${now}.abcd.${'0'.repeat(64)}`,
     makeToken(randomBytes(32), m.path),
-    makeToken(secret, m.path, now - 10 * 60_000), // expired
-    makeToken(secret, m.path, now + 10 * 60_000), // from the future
+    makeToken(secret, m.path, undefined, now - 10 * 60_000), // expired
+    makeToken(secret, m.path, undefined, now + 10 * 60_000), // from the future
     makeToken(secret, all.find((o) => o.path !== m.path)?.path ?? '/other/Method'), // another method's
+    makeToken(secret, m.path, m.requestStream ? Buffer.from('a request') : Buffer.from('another request')), // another request's
+    `v1.${now}.${randomBytes(8).toString('hex')}.${'a'.repeat(64)}`, // the old format
     valid.replace(/^v1/, 'v2'),
     `${valid}.x`,
     valid.slice(0, -1),
@@ -316,7 +325,15 @@ function makeCase(
     requests.push(req);
   }
   const md = new grpc.Metadata();
-  const token = mode === 'unauthenticated' ? badToken(rng, m, methods) : makeToken(secret, m.path);
+  let token =
+    mode === 'unauthenticated' ? badToken(rng, m, methods) : makeToken(secret, m.path, bound(m, payloads));
+  const used = mode === 'unauthenticated' && rng.chance(0.2) ? accepted.filter((a) => a.path === m.path) : [];
+  if (used.length > 0) {
+    // A token the service already accepted, replayed with its own request or with this one.
+    const u = rng.pick(used);
+    token = u.token;
+    if (rng.chance(0.5)) payloads.splice(0, payloads.length, ...u.payloads);
+  }
   if (token !== undefined) md.set(AUTH_HEADER, token);
   const c: Case = { index, method: m, mode, payloads, requests, metadata: md, token: token ?? '(none)' };
   if ((m.requestStream || m.responseStream) && rng.chance(0.1)) c.cancelAfterMs = rng.int(0, 300);
@@ -398,6 +415,15 @@ function describe(c: Case, o: Outcome, why: string, seed: number): string {
   );
 }
 
+/** Statuses after which the service may not have seen (and remembered) the token. */
+const NOT_SEEN = new Set([
+  grpc.status.CANCELLED,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.UNAVAILABLE,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.UNAUTHENTICATED,
+]);
+
 async function fuzzService(
   t: ExecutionContext,
   service: ServiceName,
@@ -425,6 +451,13 @@ async function fuzzService(
       });
       report.sent++;
       trace(c, o);
+      if (
+        (c.mode === 'structured' || c.mode === 'mutated' || c.mode === 'random' || c.mode === 'wire') &&
+        !NOT_SEEN.has(o.code)
+      ) {
+        accepted.push({ path: c.method.path, token: c.token, payloads: c.payloads });
+        if (accepted.length > 500) accepted.splice(0, 100);
+      }
       report.byMode[c.mode] = (report.byMode[c.mode] ?? 0) + 1;
       const code = grpc.status[o.code] ?? String(o.code);
       report.byCode[code] = (report.byCode[code] ?? 0) + 1;
@@ -531,11 +564,11 @@ test.serial('requests that once crashed a service or hung its caller get a prope
   const benefactor = (await benefactorAddresses())[0] as string;
   const send = async (service: ServiceName, address: string, name: string, requests: object[] | Buffer[]) => {
     const m = serviceMethods(service).find((x) => x.name === name) as FuzzMethod;
+    const payloads = requests.map((r) => (Buffer.isBuffer(r) ? r : m.encode(r)));
     const md = new grpc.Metadata();
-    md.set(AUTH_HEADER, makeToken(secret, m.path));
+    md.set(AUTH_HEADER, makeToken(secret, m.path, bound(m, payloads)));
     const client = rawClient(service, address);
     try {
-      const payloads = requests.map((r) => (Buffer.isBuffer(r) ? r : m.encode(r)));
       return await callRaw(client, m, payloads, { metadata: md, deadlineMs: 30_000 });
     } finally {
       client.close();
@@ -598,7 +631,7 @@ test.serial('requests that once crashed a service or hung its caller get a prope
   const garbage = Buffer.from([0x17, 0x01, 0x02]);
   const unauthenticated = await callRaw(client, stat, [garbage], { deadlineMs: 30_000 });
   const md = new grpc.Metadata();
-  md.set(AUTH_HEADER, makeToken(secret, stat.path));
+  md.set(AUTH_HEADER, makeToken(secret, stat.path, garbage));
   const malformed = await callRaw(client, stat, [garbage], { metadata: md, deadlineMs: 30_000 });
   client.close();
   t.is(unauthenticated.code, grpc.status.UNAUTHENTICATED);
