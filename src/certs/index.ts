@@ -267,11 +267,12 @@ export function readCa(dir: string): PemPair {
       throw new StdchkError('INVALID_ARGUMENT', `cannot read the CA's ${f} in ${dir}: ${errorMessage(e)}`);
     }
   };
-  const keyFile = path.join(dir, CA_KEY_FILE);
+  const cert = read(CA_CERT_FILE);
   const key = read(CA_KEY_FILE);
   // The CA's key signs every identity in the cluster: refused if others could read or change it.
+  const keyFile = path.join(dir, CA_KEY_FILE);
   checkPrivateFile(keyFile, statSync(keyFile), "the CA's key");
-  return { cert: read(CA_CERT_FILE), key };
+  return { cert, key };
 }
 
 export interface NodeFiles {
