@@ -210,6 +210,8 @@ interface Case {
   metadata: grpc.Metadata;
   cancelAfterMs?: number;
   token: string;
+  /** The server to send it to (default: by index). */
+  target?: number;
 }
 
 /** What a valid token covers: the one request message of a call, nothing for a client stream. */
@@ -217,7 +219,7 @@ const bound = (m: { requestStream: boolean }, payloads: Buffer[]) =>
   m.requestStream ? undefined : payloads[0];
 
 /** Tokens the services accepted, with the requests they carried: replayed, they must be refused. */
-const accepted: { path: string; token: string; payloads: Buffer[] }[] = [];
+const accepted: { path: string; token: string; payloads: Buffer[]; target: number }[] = [];
 
 function badToken(rng: Rng, m: FuzzMethod, all: FuzzMethod[]): string | undefined {
   const now = Date.now();
@@ -236,10 +238,10 @@ function badToken(rng: Rng, m: FuzzMethod, all: FuzzMethod[]): string | undefine
     makeToken(secret, all.find((o) => o.path !== m.path)?.path ?? '/other/Method'), // another method's
     makeToken(secret, m.path, m.requestStream ? Buffer.from('a request') : Buffer.from('another request')), // another request's
     `v1.${now}.${randomBytes(8).toString('hex')}.${'a'.repeat(64)}`, // the old format
-    valid.replace(/^v1/, 'v2'),
+    valid.replace(/^v2/, 'v3'),
     `${valid}.x`,
     valid.slice(0, -1),
-    `v1.NaN.${valid.split('.')[2]}.${valid.split('.')[3]}`,
+    `v2.NaN.${valid.split('.')[2]}.${valid.split('.')[3]}`,
     `v1.1e400.x.${'a'.repeat(64)}`,
     'v1.' + 'x'.repeat(4000),
     rng
@@ -336,6 +338,8 @@ function makeCase(
   }
   if (token !== undefined) md.set(AUTH_HEADER, token);
   const c: Case = { index, method: m, mode, payloads, requests, metadata: md, token: token ?? '(none)' };
+  // To the server that accepted it: each server remembers its own nonces (docs/security.md).
+  if (used.length > 0) c.target = (used.find((u) => u.token === token) as { target: number }).target;
   if ((m.requestStream || m.responseStream) && rng.chance(0.1)) c.cancelAfterMs = rng.int(0, 300);
   return c;
 }
@@ -393,7 +397,7 @@ function trace(c: Case, o: Outcome): void {
   const replied = o.replies.reduce((n, r) => n + r.length, 0);
   appendFileSync(
     file,
-    `${new Date().toISOString()} #${c.index} ${c.method.path} ${c.mode} ${sizes} -> ${grpc.status[o.code]} (${replied} bytes back) ${o.details.slice(0, 120)}\n`,
+    `${new Date().toISOString()} #${c.index} ${c.method.path} ${c.mode} ${c.token.slice(0, 60)} ${sizes} -> ${grpc.status[o.code]} (${replied} bytes back) ${o.details.slice(0, 120)}\n`,
   );
 }
 
@@ -443,7 +447,8 @@ async function fuzzService(
     while (index < ITERATIONS && Date.now() < stopAt && report.failures.length < 20) {
       const c = makeCase(rng, fuzzer, methods, index++, service);
       if (ONLY && !ONLY.has(c.index)) continue;
-      const client = clients[c.index % clients.length] as grpc.Client;
+      const target = c.target ?? c.index % clients.length;
+      const client = clients[target] as grpc.Client;
       const o = await callRaw(client, c.method, c.payloads, {
         metadata: c.metadata,
         deadlineMs: DEADLINE_MS,
@@ -455,7 +460,7 @@ async function fuzzService(
         (c.mode === 'structured' || c.mode === 'mutated' || c.mode === 'random' || c.mode === 'wire') &&
         !NOT_SEEN.has(o.code)
       ) {
-        accepted.push({ path: c.method.path, token: c.token, payloads: c.payloads });
+        accepted.push({ path: c.method.path, token: c.token, payloads: c.payloads, target });
         if (accepted.length > 500) accepted.splice(0, 100);
       }
       report.byMode[c.mode] = (report.byMode[c.mode] ?? 0) + 1;
