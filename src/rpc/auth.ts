@@ -195,7 +195,12 @@ export function authInterceptor(secret: Buffer): Interceptor {
       },
       sendMessage(message, next) {
         const bytes = def.requestSerialize(message);
-        if (typeof message === 'object' && message !== null) serialized.set(message as object, bytes);
+        if (typeof message === 'object' && message !== null) {
+          // Taken by grpc-js in this same turn; dropped after it in any case, so a message object
+          // reused later (changed, or on another client) is never sent with stale bytes.
+          serialized.set(message as object, bytes);
+          queueMicrotask(() => serialized.delete(message as object));
+        }
         if (held) {
           const h = held;
           held = undefined;
