@@ -25,7 +25,7 @@ export function currentUmask(): number {
 
 const mode = (st: Stats) => `0${(st.mode & 0o777).toString(8)}`;
 
-/** Is this a file the process may trust as its own: owned by it (or by root) and closed to group and others? */
+/** The permission bits that let group or others in. */
 function looseBits(st: Stats): number {
   return st.mode & 0o077;
 }
@@ -51,11 +51,7 @@ export function checkPrivateFile(file: string, st: Stats, what: string): void {
   }
 }
 
-/**
- * Creates `dir` (and missing parents) with mode 0700, or tightens an
- * existing one to 0700 (the folders given with --data, --store, --cache are
- * stdchk's own). Follows a symlink the operator put there.
- */
+/** Creates `dir` (and missing parents) with mode 0700; an existing one is left as it is (see tightenTree). */
 export function ensurePrivateDir(dir: string, what = 'folder'): void {
   try {
     mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -119,9 +115,13 @@ export function preparePrivateTree(dir: string, what: string): { changed: number
  */
 export function ownPrivateDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    mkdirSync(path.dirname(dir), { recursive: true, mode: PRIVATE_DIR_MODE });
+    mkdirSync(dir, { mode: PRIVATE_DIR_MODE });
   } catch (e) {
-    throw new StdchkError('INVALID_ARGUMENT', `cannot create ${dir}: ${errorMessage(e)}`);
+    // Whatever is there already (a folder, a symlink, a file) is judged below, not trusted.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new StdchkError('INVALID_ARGUMENT', `cannot create ${dir}: ${errorMessage(e)}`);
+    }
   }
   const st = lstatSync(dir);
   const uid = process.getuid?.() ?? 0;
