@@ -7,8 +7,9 @@ import { NonceCache } from './nonce-cache.ts';
 /**
  * Shared-secret authentication (docs/security.md). Every call carries
  *
- *   x-stdchk-auth: v2.<unix ms>.<nonce: 32 hex>.<hex HMAC-SHA256(secret, MAC input)>
- *   MAC input = "stdchk-token-v2" NUL ms NUL nonce NUL method path NUL binding
+ *   x-stdchk-auth: v2.<unix ms>.<nonce: 32 hex>.<call MAC: 64 hex>.<request MAC: 64 hex>
+ *   call MAC    = HMAC-SHA256(secret, "stdchk-token-v2/call" NUL ms NUL nonce NUL method path)
+ *   request MAC = HMAC-SHA256(secret, "stdchk-token-v2/request" NUL ms NUL nonce NUL method path NUL binding)
  *
  * where `binding` says what the token authorises:
  *
@@ -25,6 +26,11 @@ import { NonceCache } from './nonce-cache.ts';
  *   protects (see docs/security.md), and hashing every chunk message again
  *   would cost the data path (chunks are verified by their BLAKE3 hash on
  *   the benefactor anyway).
+ *
+ * The call MAC is checked from the metadata alone, with the nonce not used
+ * before: a caller without the secret (or with a spent token) is refused
+ * before its request is even read. The request MAC is checked once the
+ * request's bytes are in; only then is the nonce remembered.
  *
  * A server accepts a token within MAX_SKEW_MS of its clock, minted no more
  * than START_SLACK_MS before the server started (a restart does not reopen
@@ -48,9 +54,15 @@ export function requestBinding(request: Uint8Array | undefined): string {
   return `sha256:${createHash('sha256').update(request).digest('hex')}`;
 }
 
-function mac(secret: Buffer, ts: string, nonce: string, method: string, binding: string): Buffer {
+function callMac(secret: Buffer, ts: string, nonce: string, method: string): Buffer {
   return createHmac('sha256', secret)
-    .update(`stdchk-token-${TOKEN_VERSION}\0${ts}\0${nonce}\0${method}\0${binding}`)
+    .update(`stdchk-token-${TOKEN_VERSION}/call\0${ts}\0${nonce}\0${method}`)
+    .digest();
+}
+
+function requestMac(secret: Buffer, ts: string, nonce: string, method: string, binding: string): Buffer {
+  return createHmac('sha256', secret)
+    .update(`stdchk-token-${TOKEN_VERSION}/request\0${ts}\0${nonce}\0${method}\0${binding}`)
     .digest();
 }
 
@@ -61,19 +73,22 @@ function mac(secret: Buffer, ts: string, nonce: string, method: string, binding:
 export function makeToken(secret: Buffer, method: string, request?: Uint8Array, now = Date.now()): string {
   const ts = String(now);
   const nonce = randomBytes(NONCE_BYTES).toString('hex');
-  const m = mac(secret, ts, nonce, method, requestBinding(request)).toString('hex');
-  return `${TOKEN_VERSION}.${ts}.${nonce}.${m}`;
+  const call = callMac(secret, ts, nonce, method).toString('hex');
+  const req = requestMac(secret, ts, nonce, method, requestBinding(request)).toString('hex');
+  return `${TOKEN_VERSION}.${ts}.${nonce}.${call}.${req}`;
 }
 
-/** A token whose form and time were checked; its HMAC and nonce are checked by `TokenVerifier.verify`. */
+/** A token whose form, time, call MAC and freshness were checked; `TokenVerifier.verify` finishes. */
 export interface ParsedToken {
   ts: string;
   time: number;
   nonce: string;
-  mac: Buffer;
+  method: string;
+  requestMac: Buffer;
 }
 
 const unauthenticated = (message: string) => new StdchkError('UNAUTHENTICATED', message);
+const REPLAYED = 'replayed cluster credentials (this token was already used)';
 
 /** A server's check of the tokens on its calls, with the nonces it has accepted. */
 export class TokenVerifier {
@@ -93,8 +108,12 @@ export class TokenVerifier {
     return this.nonces.size;
   }
 
-  /** Checks what the metadata alone shows: a token is there, well formed, and within its time window. */
-  parse(metadata: Metadata, now = Date.now()): ParsedToken {
+  /**
+   * Checks what the metadata shows, before the request is read: a token is
+   * there, well formed, within its time window, made with the secret for
+   * this method, and not used before. Throws UNAUTHENTICATED otherwise.
+   */
+  parse(metadata: Metadata, method: string, now = Date.now()): ParsedToken {
     const value = metadata.get(AUTH_HEADER)[0];
     if (typeof value !== 'string' || value.length === 0) {
       throw unauthenticated('missing cluster credentials (is --secret-file set?)');
@@ -105,11 +124,12 @@ export class TokenVerifier {
         'cluster credentials of an older stdchk (token v1): run the same version on every node',
       );
     }
-    if (parts.length !== 4 || parts[0] !== TOKEN_VERSION) {
+    if (parts.length !== 5 || parts[0] !== TOKEN_VERSION) {
       throw unauthenticated('malformed cluster credentials');
     }
-    const [, ts, nonce, given] = parts as [string, string, string, string];
-    if (!/^\d{1,15}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(given)) {
+    const [, ts, nonce, call, req] = parts as [string, string, string, string, string];
+    const hex64 = /^[0-9a-f]{64}$/;
+    if (!/^\d{1,15}$/.test(ts) || !/^[0-9a-f]{32}$/.test(nonce) || !hex64.test(call) || !hex64.test(req)) {
       throw unauthenticated('malformed cluster credentials');
     }
     const time = Number(ts);
@@ -121,26 +141,30 @@ export class TokenVerifier {
         'cluster credentials minted before this server started (a replay, or a clock behind this server by over 10 s)',
       );
     }
-    return { ts, time, nonce, mac: Buffer.from(given, 'hex') };
+    if (!timingSafeEqual(Buffer.from(call, 'hex'), callMac(this.secret, ts, nonce, method))) {
+      throw unauthenticated('wrong cluster secret, or credentials made for another method');
+    }
+    if (this.nonces.has(Buffer.from(nonce, 'hex'), now)) throw unauthenticated(REPLAYED);
+    return { ts, time, nonce, method, requestMac: Buffer.from(req, 'hex') };
   }
 
   /**
-   * Checks the token's HMAC for this method and request (undefined: the call
-   * of a client stream), then remembers its nonce. Throws UNAUTHENTICATED on
-   * a mismatch or a replay, UNAVAILABLE when too many tokens are remembered.
+   * Checks the token's request MAC for this request (undefined: the call of
+   * a client stream), then remembers its nonce. Throws UNAUTHENTICATED on a
+   * mismatch or a replay (two calls racing with one token: the second),
+   * UNAVAILABLE when too many tokens are remembered.
    */
-  verify(token: ParsedToken, method: string, request: Uint8Array | undefined, now = Date.now()): void {
-    const expected = mac(this.secret, token.ts, token.nonce, method, requestBinding(request));
-    if (!timingSafeEqual(token.mac, expected)) {
+  verify(token: ParsedToken, request: Uint8Array | undefined, now = Date.now()): void {
+    const expected = requestMac(this.secret, token.ts, token.nonce, token.method, requestBinding(request));
+    if (!timingSafeEqual(token.requestMac, expected)) {
       throw unauthenticated(
         request === undefined
-          ? 'wrong cluster secret, or credentials made for another method'
-          : 'wrong cluster secret, or credentials made for another method or request',
+          ? 'credentials made for a call with a request, not for a stream'
+          : 'credentials made for another request',
       );
     }
     const result = this.nonces.add(Buffer.from(token.nonce, 'hex'), token.time + MAX_SKEW_MS, now);
-    if (result === 'replay')
-      throw unauthenticated('replayed cluster credentials (this token was already used)');
+    if (result === 'replay') throw unauthenticated(REPLAYED);
     if (result === 'full') {
       throw new StdchkError(
         'UNAVAILABLE',

@@ -80,6 +80,11 @@ export class NonceCache {
     return 'added';
   }
 
+  /** Is `nonce` remembered and its token not yet expired? */
+  has(nonce: Uint8Array, now = Date.now()): boolean {
+    return this.find(readU32(nonce, 0), readU32(nonce, 4), this.seconds(now)).match;
+  }
+
   private seconds(now: number): number {
     return Math.floor((now - this.base) / 1000);
   }

@@ -8,11 +8,11 @@ import type { ParsedToken, TokenVerifier } from './auth.ts';
 /**
  * What every stdchk server does before a handler sees a call, in one place:
  *
- *   1. authenticate the caller before a byte of its request is decoded
- *      (UNAUTHENTICATED, logged): the token's form and time from the
- *      metadata; its HMAC and nonce (auth.ts) then too for a client stream,
- *      or, for a call with one request message, against that message's
- *      bytes when they arrive;
+ *   1. authenticate the caller before its request is read (UNAUTHENTICATED,
+ *      logged): the token's form, time, call MAC and freshness from the
+ *      metadata (auth.ts); its request MAC at once for a client stream, or,
+ *      for a call with one request message, against that message's bytes
+ *      when they arrive, before they are decoded;
  *   2. turn a request that is not valid protobuf into INVALID_ARGUMENT.
  *      grpc-js answers a deserializer that throws with INTERNAL, which
  *      reads as a server bug; so request deserializers here do not decode
@@ -108,9 +108,9 @@ export function guardInterceptor(opts: GuardOptions): grpc.ServerInterceptor {
           onReceiveMetadata: (metadata, forward) => {
             if (tokens) {
               try {
-                const token = tokens.parse(metadata);
+                const token = tokens.parse(metadata, method.path);
                 if (method.requestStream) {
-                  tokens.verify(token, method.path, undefined);
+                  tokens.verify(token, undefined);
                   authenticated = true;
                 } else {
                   pending = token;
@@ -131,7 +131,7 @@ export function guardInterceptor(opts: GuardOptions): grpc.ServerInterceptor {
                   throw new StdchkError('UNAUTHENTICATED', 'missing cluster credentials');
                 const token = pending;
                 pending = undefined;
-                tokens.verify(token, method.path, encoded.bytes);
+                tokens.verify(token, encoded.bytes);
                 authenticated = true;
               } catch (e) {
                 refuseCaller(e);

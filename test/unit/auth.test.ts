@@ -50,40 +50,57 @@ test('the cache grows with what it holds and finds every entry again (200,000 no
 
 test('a token is good once, for its method and its request only', (t) => {
   const v = new TokenVerifier(secret, { now: T0 });
+  const REMOVE = '/stdchk.v1.Manager/Remove';
   const request = Buffer.from('remove /a');
-  const token = makeToken(secret, '/stdchk.v1.Manager/Remove', request, T0 + 1000);
-  const parsed = () => v.parse(md(token), T0 + 2000);
+  const token = makeToken(secret, REMOVE, request, T0 + 1000);
+  const parsed = (method = REMOVE, now = T0 + 2000) => v.parse(md(token), method, now);
   const refused = (fn: () => void, re: RegExp) => {
     const e = t.throws(fn);
     t.true(isStdchkError(e, 'UNAUTHENTICATED'), String(e));
     t.regex((e as Error).message, re);
   };
+  // From the metadata alone: another method, another secret.
+  refused(() => parsed('/stdchk.v1.Manager/Rename'), /credentials made for another method/);
   refused(
-    () => v.verify(parsed(), '/stdchk.v1.Manager/Remove', Buffer.from('remove /b'), T0 + 2000),
-    /credentials made for another method or request/,
+    () =>
+      new TokenVerifier(Buffer.from('another-secret-of-enough-length'), { now: T0 }).parse(
+        md(token),
+        REMOVE,
+        T0 + 2000,
+      ),
+    /wrong cluster secret/,
   );
+  // With the request: another request, or none (as if it were a stream).
   refused(
-    () => v.verify(parsed(), '/stdchk.v1.Manager/Rename', request, T0 + 2000),
-    /another method or request/,
+    () => v.verify(parsed(), Buffer.from('remove /b'), T0 + 2000),
+    /credentials made for another request/,
   );
-  refused(() => v.verify(parsed(), '/stdchk.v1.Manager/Remove', undefined, T0 + 2000), /another method/);
-  t.notThrows(() => v.verify(parsed(), '/stdchk.v1.Manager/Remove', request, T0 + 2000));
-  refused(() => v.verify(parsed(), '/stdchk.v1.Manager/Remove', request, T0 + 3000), /replayed/);
-  t.is(v.remembered, 1, 'only the accepted token was remembered');
+  refused(() => v.verify(parsed(), undefined, T0 + 2000), /not for a stream/);
+  t.is(v.remembered, 0, 'a refused token is not remembered: the real request may still come');
+  t.notThrows(() => v.verify(parsed(), request, T0 + 2000));
+  // Spent: refused from the metadata, before the request is read.
+  refused(() => parsed(REMOVE, T0 + 3000), /replayed/);
+  t.is(v.remembered, 1);
+
+  // Two calls racing with one token: both pass the metadata check, only the first is served.
+  const raced = makeToken(secret, REMOVE, request, T0 + 1000);
+  const a = v.parse(md(raced), REMOVE, T0 + 2000);
+  const b = v.parse(md(raced), REMOVE, T0 + 2000);
+  t.notThrows(() => v.verify(a, request, T0 + 2000));
+  refused(() => v.verify(b, request, T0 + 2000), /replayed/);
 
   // A stream's token binds the method and the call.
-  const stream = makeToken(secret, '/stdchk.v1.Benefactor/StoreChunks', undefined, T0 + 1000);
-  t.notThrows(() => v.verify(v.parse(md(stream), T0 + 1000), '/stdchk.v1.Benefactor/StoreChunks', undefined));
-  refused(
-    () => v.verify(v.parse(md(stream), T0 + 1000), '/stdchk.v1.Benefactor/StoreChunks', undefined),
-    /replayed/,
-  );
+  const STORE = '/stdchk.v1.Benefactor/StoreChunks';
+  const stream = makeToken(secret, STORE, undefined, T0 + 1000);
+  refused(() => v.verify(v.parse(md(stream), STORE, T0 + 1000), Buffer.from('x')), /another request/);
+  t.notThrows(() => v.verify(v.parse(md(stream), STORE, T0 + 1000), undefined));
+  refused(() => v.parse(md(stream), STORE, T0 + 1000), /replayed/);
 });
 
 test('tokens from another time, an older stdchk or before the server started are refused from the metadata', (t) => {
   const v = new TokenVerifier(secret, { now: T0 });
   const refused = (token: string, now: number, re: RegExp) => {
-    const e = t.throws(() => v.parse(md(token), now));
+    const e = t.throws(() => v.parse(md(token), '/m', now));
     t.true(isStdchkError(e, 'UNAUTHENTICATED'), String(e));
     t.regex((e as Error).message, re);
   };
@@ -91,14 +108,17 @@ test('tokens from another time, an older stdchk or before the server started are
   refused(at(T0 + MIN), T0 + MIN + MAX_SKEW_MS + 1, /expired cluster credentials/);
   refused(at(T0 + MIN + MAX_SKEW_MS + 1), T0 + MIN, /expired cluster credentials/);
   refused(at(T0 - START_SLACK_MS - 1), T0 + 1000, /minted before this server started/);
-  t.notThrows(() => v.parse(md(at(T0 - START_SLACK_MS + 1000)), T0 + 1000), 'calls in flight at start');
+  t.notThrows(() => v.parse(md(at(T0 - START_SLACK_MS + 1000)), '/m', T0 + 1000), 'calls in flight at start');
   refused(`v1.${T0}.0011223344556677.${'a'.repeat(64)}`, T0, /older stdchk \(token v1\)/);
+  const h = (n: number) => 'a'.repeat(n);
   for (const bad of [
     '',
     'v2',
-    'v2...',
-    `v2.${T0}.xyz.${'a'.repeat(64)}`,
-    `v2.1e3.${'a'.repeat(32)}.${'a'.repeat(64)}`,
+    'v2....',
+    `v2.${T0}.xyz.${h(64)}.${h(64)}`,
+    `v2.1e3.${h(32)}.${h(64)}.${h(64)}`,
+    `v2.${T0}.${h(32)}.${h(64)}`,
+    `v2.${T0}.${h(32)}.${h(63)}.${h(64)}`,
   ]) {
     refused(bad, T0, /missing|malformed/);
   }
