@@ -141,7 +141,7 @@ test.serial(
       method('Rename').encode({ from: '/r/c', to: '/r/x' }),
     ]);
     t.is(toRename.code, grpc.status.UNAUTHENTICATED, 'nor for another method');
-  t.regex(toRename.details, /credentials made for another method/);
+    t.regex(toRename.details, /credentials made for another method/);
     // ...and good exactly once for what it was made for.
     t.is((await replay(stolen.token, method('Remove'), [stolen.bytes])).code, grpc.status.OK);
     t.false(await exists('/r/c'));
