@@ -62,7 +62,7 @@ function loadOrCreateId(storeDir: string): string {
   const id = randomUUID();
   // Written atomically: a crash leaves either no id or the whole id.
   const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, id + '\n');
     fsyncSync(fd);

@@ -55,7 +55,7 @@ export function acquireLock(file: string, what: string): LockHandle {
   const content = `${process.pid} ${startTime(process.pid) ?? ''}`.trim() + '\n';
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      writeFileSync(file, content, { flag: 'wx' });
+      writeFileSync(file, content, { flag: 'wx', mode: 0o600 });
       return {
         release() {
           // Only remove it if it is still ours.

@@ -259,7 +259,7 @@ export class PackChunkStore implements ChunkStore {
     if (!Number.isSafeInteger(opts.capacityBytes) || opts.capacityBytes <= 0) {
       throw invalid(`chunk store capacity must be a positive number of bytes, not ${opts.capacityBytes}`);
     }
-    const created = mkdirSync(path.join(dir, PACKS_DIR), { recursive: true });
+    const created = mkdirSync(path.join(dir, PACKS_DIR), { recursive: true, mode: 0o700 }); // files 0600 (docs/security.md)
     const lock = acquireLock(path.join(dir, LOCK_FILE), `chunk store ${dir}`);
     const store = new PackChunkStore(dir, opts, lock);
     try {
@@ -508,7 +508,7 @@ export class PackChunkStore implements ChunkStore {
       else this.scanPack(id);
     }
     if (ids.length === 0) {
-      const fh = await open(this.packPath(1), 'wx+');
+      const fh = await open(this.packPath(1), 'wx+', 0o600);
       await fsyncDir(this.packsDir);
       this.active = this.newPack(1, 0, fh);
     } else {
@@ -518,7 +518,7 @@ export class PackChunkStore implements ChunkStore {
     }
     this.touch(this.active);
     const logExisted = this.replayDeletionLog();
-    this.logHandle = await open(this.logPath, 'a');
+    this.logHandle = await open(this.logPath, 'a', 0o600);
     // A new log's directory entry must be durable before deletions rely on it.
     if (!logExisted) await fsyncDir(this.dir);
     for (const p of this.packs.values()) this.usedBytes += p.size;
@@ -822,7 +822,7 @@ export class PackChunkStore implements ChunkStore {
   private async rotate(): Promise<void> {
     const id = this.active.id + 1;
     const file = this.packPath(id);
-    const fh = await open(file, 'wx+');
+    const fh = await open(file, 'wx+', 0o600);
     try {
       await fsyncDir(this.packsDir);
     } catch (e) {
@@ -985,7 +985,7 @@ export class PackChunkStore implements ChunkStore {
     }
     const next = Buffer.concat(keep);
     const tmp = `${this.logPath}.tmp`;
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', 0o600);
     try {
       writeAll(fh.fd, [next], 0);
       await fh.datasync();
@@ -995,7 +995,7 @@ export class PackChunkStore implements ChunkStore {
     await rename(tmp, this.logPath);
     await fsyncDir(this.dir);
     await this.logHandle?.close();
-    this.logHandle = await open(this.logPath, 'a');
+    this.logHandle = await open(this.logPath, 'a', 0o600);
     this.usedBytes += next.length - this.logBytes;
     this.logBytes = next.length;
     this.staleLogEntries = 0;

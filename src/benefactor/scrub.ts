@@ -102,7 +102,7 @@ export class Scrubber {
   private saveState(lastCompletedMs: number): void {
     try {
       const tmp = `${this.stateFile}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ lastCompletedMs }) + '\n');
+      writeFileSync(tmp, JSON.stringify({ lastCompletedMs }) + '\n', { mode: 0o600 });
       renameSync(tmp, this.stateFile);
     } catch (e) {
       this.opts.logger.warn({ reason: errorMessage(e) }, 'cannot record the scrub schedule');

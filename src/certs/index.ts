@@ -1,10 +1,11 @@
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { StdchkError, errorMessage } from '../errors/index.ts';
+import { checkPrivateFile } from '../config/private-files.ts';
 
 /**
  * A cluster CA and node certificates signed by it, made in-process with
@@ -266,7 +267,12 @@ export function readCa(dir: string): PemPair {
       throw new StdchkError('INVALID_ARGUMENT', `cannot read the CA's ${f} in ${dir}: ${errorMessage(e)}`);
     }
   };
-  return { cert: read(CA_CERT_FILE), key: read(CA_KEY_FILE) };
+  const cert = read(CA_CERT_FILE);
+  const key = read(CA_KEY_FILE);
+  // The CA's key signs every identity in the cluster: refused if others could read or change it.
+  const keyFile = path.join(dir, CA_KEY_FILE);
+  checkPrivateFile(keyFile, statSync(keyFile), "the CA's key");
+  return { cert, key };
 }
 
 export interface NodeFiles {

@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { StdchkError } from '../errors/index.ts';
+import type { Logger } from '../logging/index.ts';
+import { preparePrivateTree } from '../config/private-files.ts';
 import { StorageClient } from '../client/storage-client.ts';
 import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
 import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';
@@ -147,4 +150,63 @@ export function checkListen(listen: string): string {
     throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
   }
   return listen;
+}
+
+/** --insecure-plaintext: the one way to serve beyond loopback without TLS. */
+export function addPlaintextOption(cmd: Command): Command {
+  return cmd.option(
+    '--insecure-plaintext',
+    'allow --listen beyond loopback without TLS: traffic (secret tokens, file names, chunks) travels unencrypted (only on a network you trust)',
+  );
+}
+
+/** Is HOST (of HOST:PORT) a loopback address: 127.0.0.0/8, ::1 or localhost? */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (net.isIPv6(h)) return h === '::1' || /^::ffff:127\./.test(h);
+  return false;
+}
+
+/**
+ * A daemon serving beyond loopback runs TLS (docs/security.md): without TLS
+ * material it does not start (one line, exit 2) unless --insecure-plaintext
+ * says the network is trusted. Loopback may stay plain (`stdchk up`).
+ */
+export function checkListenSecurity(
+  listen: string,
+  creds: ClusterCredentials,
+  flags: { insecurePlaintext?: boolean | undefined },
+  role: string,
+): void {
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  if (creds.tls || flags.insecurePlaintext || isLoopbackHost(host)) return;
+  throw new StdchkError(
+    'INVALID_ARGUMENT',
+    `${role} would listen on ${listen} without TLS: beyond loopback it must encrypt; pass --tls-ca, --tls-cert and --tls-key (see stdchk certs), listen on 127.0.0.1, or pass --insecure-plaintext on a network you trust`,
+  );
+}
+
+/**
+ * What a storage daemon (manager, benefactor, mount) writes is for its own
+ * user only: umask 077, so every file it or a library it uses (LevelDB)
+ * creates is 0600 and every folder 0700 (docs/security.md, "Files on disk").
+ */
+export function privateUmask(): void {
+  process.umask(0o077);
+}
+
+/**
+ * A daemon's own folder (--data, --store, --cache): created 0700, or an
+ * existing one and everything in it tightened (an installation made by an
+ * older stdchk had 0644 files in 0755 folders). Logged when it changed
+ * anything; entries it could not change (not ours) are logged too.
+ */
+export function preparePrivateFolder(dir: string, what: string, logger: Logger): void {
+  const r = preparePrivateTree(dir, what);
+  if (r.changed > 0) logger.info({ dir, changed: r.changed }, `${what}: modes tightened to 0700/0600`);
+  if (r.failed.length > 0) {
+    logger.warn({ dir, failed: r.failed.slice(0, 10) }, `${what}: could not tighten some modes`);
+  }
 }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
 import type { ManagerClient } from '../rpc/index.ts';
@@ -11,6 +11,8 @@ import { FileReader, fetchChunks } from './reader.ts';
 import type { ReadOptions } from './reader.ts';
 import { StdchkError, connectionFailure, isStdchkError } from '../errors/index.ts';
 import { normalizePath } from '../config/paths.ts';
+import { openLocalOutput } from '../config/local-output.ts';
+import type { LocalOutput } from '../config/local-output.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { StatusReply__Output } from '../generated/stdchk/v1/StatusReply.ts';
 
@@ -187,23 +189,19 @@ export class StorageClient {
       }
       return done();
     }
-    const existing = await stat(local).catch(() => undefined);
-    const inPlace = existing !== undefined && !existing.isFile();
-    const tmp = inPlace ? local : `${local}.stdchk-${process.pid}.tmp`;
-    let out: FileHandle;
+    // A private temporary file renamed over `local`, never a planted symlink followed (config/local-output.ts).
+    let out: LocalOutput;
     try {
-      out = await open(tmp, 'w');
+      out = await openLocalOutput(local);
     } catch (e) {
       await reader.close();
       throw new StdchkError('INVALID_ARGUMENT', `cannot write ${local}: ${(e as Error).message}`);
     }
     try {
-      for await (const piece of reader.stream()) await out.write(piece);
-      await out.close();
-      if (!inPlace) await rename(tmp, local);
+      for await (const piece of reader.stream()) await out.fh.write(piece);
+      await out.finish();
     } catch (e) {
-      await out.close().catch(() => undefined);
-      if (!inPlace) await unlink(tmp).catch(() => undefined);
+      await out.abort();
       throw e;
     } finally {
       await reader.close();

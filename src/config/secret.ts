@@ -1,14 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { StdchkError } from '../errors/index.ts';
+import { chmodSync, closeSync, fstatSync, lstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { StdchkError, errorMessage } from '../errors/index.ts';
+import { PRIVATE_FILE_MODE, checkPrivateFile } from './private-files.ts';
 
-/** Reads the cluster's shared secret; one clear error if the file is missing or too short. */
+/**
+ * Reads the cluster's shared secret; one clear error if the file is missing,
+ * too short, or open to other users (a secret others can read is no
+ * secret; one others can change lets them pick it): mode 0600 (or 0400),
+ * owned by this user or root. See docs/security.md.
+ */
 export function readSecretFile(file: string): Buffer {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const fd = openSync(file, 'r');
+    try {
+      checkPrivateFile(file, fstatSync(fd), 'the secret file');
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
-    throw new StdchkError('INVALID_ARGUMENT', `cannot read secret file ${file}: ${(e as Error).message}`);
+    if (e instanceof StdchkError) throw e;
+    throw new StdchkError('INVALID_ARGUMENT', `cannot read secret file ${file}: ${errorMessage(e)}`);
   }
   const secret = Buffer.from(text.trim(), 'utf8');
   if (secret.length < 16) {
@@ -17,8 +30,20 @@ export function readSecretFile(file: string): Buffer {
   return secret;
 }
 
-/** Creates a random secret file (mode 0600) unless one exists. */
+/**
+ * Creates a random secret file (mode 0600, never through a planted symlink)
+ * unless one exists; an existing one of ours (a grid made by an older
+ * stdchk, 0644) is tightened to 0600.
+ */
 export function ensureSecretFile(file: string): void {
-  if (existsSync(file)) return;
-  writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  try {
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const st = lstatSync(file);
+  if (st.isFile() && st.uid === (process.getuid?.() ?? 0) && (st.mode & 0o077) !== 0) {
+    chmodSync(file, PRIVATE_FILE_MODE);
+  }
 }

@@ -123,7 +123,7 @@ export class DiskChunkCache {
     if (maxBytes < 16 * 1024 * 1024)
       throw new StdchkError('INVALID_ARGUMENT', '--cache-size must be at least 16MiB');
     const packDir = path.join(dir, 'chunks');
-    mkdirSync(packDir, { recursive: true });
+    mkdirSync(packDir, { recursive: true, mode: 0o700 }); // other users' file contents: private (docs/security.md)
     await lockDir(dir);
     const segmentBytes = Math.max(4 << 20, Math.min(64 << 20, Math.floor(maxBytes / 16)));
     const cache = new DiskChunkCache(dir, maxBytes, segmentBytes, logger);
@@ -275,7 +275,7 @@ export class DiskChunkCache {
     if (this.active) return this.active;
     const n = this.nextSegment++;
     const file = path.join(this.dir, 'chunks', `${n}.pack`);
-    const fd = await open(file, 'w+');
+    const fd = await open(file, 'wx+', 0o600);
     const seg: Segment = { n, file, fd: Promise.resolve(fd), bytes: 0, keys: [] };
     this.segments.push(seg);
     this.active = seg;
@@ -319,7 +319,7 @@ async function lockDir(dir: string): Promise<void> {
   const lock = path.join(dir, 'lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      await writeFile(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import { StorageClient } from '../client/storage-client.ts';
 import type { Logger } from '../logging/index.ts';
@@ -6,6 +5,7 @@ import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
+import { SHARED_SCRATCH_BASE } from './scratch.ts';
 
 export { Vfs } from './vfs.ts';
 export { FuseMount, clearStaleMount, isMounted, lazyUnmount } from './fuse-binding.ts';
@@ -51,8 +51,7 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
       ...(opts.cacheBytes !== undefined ? { cacheBytes: opts.cacheBytes } : {}),
       ...(opts.chunker ? { chunker: opts.chunker } : {}),
       scratchDir:
-        opts.scratchDir ??
-        (opts.cacheDir ? path.join(opts.cacheDir, 'scratch') : path.join(os.tmpdir(), 'stdchk-scratch')),
+        opts.scratchDir ?? (opts.cacheDir ? path.join(opts.cacheDir, 'scratch') : SHARED_SCRATCH_BASE),
       logger: opts.logger,
     });
     const fuse = await FuseMount.mount(vfs, { mountpoint: opts.mountpoint, logger: opts.logger });

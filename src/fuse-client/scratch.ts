@@ -1,6 +1,10 @@
+import { rmSync } from 'node:fs';
 import { open, rm, mkdir, readdir } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { StdchkError, isStdchkError } from '../errors/index.ts';
+import { checkSafeParent, freshPrivateDir, ownPrivateDir } from '../config/private-files.ts';
 import { isMountProcess } from './chunk-cache.ts';
 
 const READ_PIECE = 4 * 1024 * 1024;
@@ -19,7 +23,7 @@ export class ScratchFile {
 
   static async create(dir: string, name: string): Promise<ScratchFile> {
     const file = path.join(dir, name);
-    const fh = await open(file, 'w+', 0o600);
+    const fh = await open(file, 'wx+', 0o600); // O_EXCL: never an entry someone else made
     return new ScratchFile(file, fh, 0);
   }
 
@@ -65,12 +69,30 @@ export class ScratchFile {
   }
 }
 
+/** The default scratch folder when there is no --cache: shared by the machine's users, so checked. */
+export const SHARED_SCRATCH_BASE = path.join(os.tmpdir(), 'stdchk-scratch');
+
 /**
- * Creates this process's scratch folder under `base` and deletes the folders
- * of mount processes that died without cleaning up (kill -9).
+ * Creates this process's scratch folder under `base` (0700, made fresh: an
+ * entry someone else put there is never used) and deletes the folders of
+ * mount processes that died without cleaning up (kill -9). The shared
+ * default in /tmp must be a real folder of ours (it is made 0700; if another
+ * user made it, a fresh private folder is used instead, removed at exit); a
+ * folder given with --scratch must be ours or root's and not writable by
+ * others (config/private-files.ts).
  */
 export async function prepareScratchDir(base: string): Promise<string> {
-  await mkdir(base, { recursive: true });
+  const shared = path.resolve(base) === SHARED_SCRATCH_BASE;
+  try {
+    if (shared) ownPrivateDir(base);
+    else checkSafeParent(base);
+  } catch (e) {
+    if (!isStdchkError(e, 'PERMISSION_DENIED')) throw e;
+    if (!shared) throw new StdchkError('INVALID_ARGUMENT', `scratch folder refused: ${e.message}`);
+    const own = freshPrivateDir(os.tmpdir(), 'stdchk-scratch-');
+    process.once('exit', () => rmSync(own, { recursive: true, force: true }));
+    return own;
+  }
   for (const name of await readdir(base).catch(() => [] as string[])) {
     const m = /^mount-(\d+)$/.exec(name);
     if (m && Number(m[1]) !== process.pid && !isMountProcess(Number(m[1]))) {
@@ -79,6 +101,6 @@ export async function prepareScratchDir(base: string): Promise<string> {
   }
   const dir = path.join(base, `mount-${process.pid}`);
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 }); // not recursive: fails if someone made it meanwhile
   return dir;
 }

@@ -1,9 +1,10 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import { readSecretFile } from '../config/secret.ts';
+import { checkPrivateFile } from '../config/private-files.ts';
 
 /**
  * Cluster credentials, loaded the same way by every role (daemons, mounts,
@@ -49,11 +50,22 @@ function bad(message: string): StdchkError {
   return new StdchkError('INVALID_ARGUMENT', message);
 }
 
-function readFile(file: string, flag: string): Buffer {
+/** Reads one of the three files; a private key must be closed to other users (like the secret file). */
+function readFile(file: string, flag: string, privateKey = false): Buffer {
+  let fd: number;
   try {
-    return readFileSync(file);
+    fd = openSync(file, 'r');
   } catch (e) {
     throw bad(`cannot read ${flag} ${file}: ${errorMessage(e)}`);
+  }
+  try {
+    if (privateKey) checkPrivateFile(file, fstatSync(fd), `the private key (${flag})`);
+    return readFileSync(fd);
+  } catch (e) {
+    if (e instanceof StdchkError) throw e;
+    throw bad(`cannot read ${flag} ${file}: ${errorMessage(e)}`);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -84,7 +96,7 @@ function commonName(subject: string): string {
 export function loadTls(files: TlsFiles, now = new Date()): TlsMaterial {
   const ca = readFile(files.ca, FLAG.ca);
   const cert = readFile(files.cert, FLAG.cert);
-  const key = readFile(files.key, FLAG.key);
+  const key = readFile(files.key, FLAG.key, true);
   const roots = parseCerts(ca, files.ca, FLAG.ca);
   const chain = parseCerts(cert, files.cert, FLAG.cert);
   const leaf = chain[0] as X509Certificate;

@@ -10,16 +10,10 @@ import type { ProtoGrpcType as SchedulerProto } from '../generated/scheduler.ts'
 import type { ManagerClient } from '../generated/stdchk/v1/Manager.ts';
 import type { BenefactorClient } from '../generated/stdchk/v1/Benefactor.ts';
 import type { SchedulerClient } from '../generated/stdchk/v1/Scheduler.ts';
-import {
-  StdchkError,
-  cleanTlsReason,
-  fromServiceError,
-  toServiceError,
-  errorMessage,
-} from '../errors/index.ts';
+import { StdchkError, cleanTlsReason, fromServiceError, toServiceError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
-import { authInterceptor, verifyToken } from './auth.ts';
-import { guardInterceptor, safeRequestDeserializers } from './server-guard.ts';
+import { TokenVerifier, authInterceptor } from './auth.ts';
+import { guardInterceptor, guardedDefinition } from './server-guard.ts';
 import { channelCredentials, serverCredentials } from './credentials.ts';
 import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
@@ -48,10 +42,10 @@ export function protoDefinition(): protoLoader.PackageDefinition {
   return definition;
 }
 
-/** Every stdchk service definition, loaded once (request deserializers never throw: see server-guard.ts). */
+/** Every stdchk service definition, loaded once (requests are decoded by the guard, after authentication: see server-guard.ts). */
 export function protos(): Services {
   loaded ??= (
-    grpc.loadPackageDefinition(safeRequestDeserializers(protoDefinition())) as unknown as ManagerProto &
+    grpc.loadPackageDefinition(guardedDefinition(protoDefinition())) as unknown as ManagerProto &
       BenefactorProto &
       SchedulerProto
   ).stdchk.v1;
@@ -213,23 +207,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Refuse messages above this size before buffering them. */
   maxReceiveBytes?: number;
-}
-
-/** Checks the call's credentials; logs and throws UNAUTHENTICATED on failure. */
-export function authenticate(
-  opts: ServerOptions,
-  call: { metadata: grpc.Metadata; getPeer(): string; getPath(): string },
-): void {
-  if (!opts.secret) return;
-  try {
-    verifyToken(opts.secret, call.metadata, call.getPath());
-  } catch (e) {
-    opts.logger.warn(
-      { peer: call.getPeer(), method: call.getPath(), reason: errorMessage(e) },
-      'refused call',
-    );
-    throw e;
-  }
+  /** Most tokens remembered against replays (default auth.ts DEFAULT_MAX_NONCES); tests set it low. */
+  maxNonces?: number;
 }
 
 /**
@@ -264,15 +243,20 @@ const serverOptions = new WeakMap<grpc.Server, ServerOptions>();
 
 /**
  * A gRPC server whose every call is authenticated (the secret's token, when
- * a secret is set; the TLS handshake, when `tls` is set: see bind) and whose
- * undecodable requests are refused with INVALID_ARGUMENT before any handler
- * runs.
+ * a secret is set, each accepted once and only for its request: auth.ts;
+ * the TLS handshake, when `tls` is set: see bind) and whose undecodable
+ * requests are refused with INVALID_ARGUMENT before any handler runs.
  */
 export function createServer(opts: ServerOptions): grpc.Server {
   raiseServerFlowControlWindows();
   const server = new grpc.Server({
     interceptors: [
-      guardInterceptor({ logger: opts.logger, authenticate: (call) => authenticate(opts, call) }),
+      guardInterceptor({
+        logger: opts.logger,
+        tokens: opts.secret
+          ? new TokenVerifier(opts.secret, opts.maxNonces !== undefined ? { maxNonces: opts.maxNonces } : {})
+          : undefined,
+      }),
     ],
     'grpc.max_receive_message_length': opts.maxReceiveBytes ?? MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,

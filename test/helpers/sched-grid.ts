@@ -179,6 +179,7 @@ export class SchedGrid {
       `0.0.0.0:0`,
       '--secret-file',
       this.secretFile,
+      '--insecure-plaintext', // test hosts on a private veth bridge
       '--address-file',
       addrFile,
       '--heartbeat-timeout',
@@ -206,6 +207,7 @@ export class SchedGrid {
         '2GiB',
         '--listen',
         `${listenIp}:0`,
+        '--insecure-plaintext',
         '--host',
         hostName,
         '--secret-file',
@@ -263,6 +265,7 @@ export class SchedGrid {
       path.join(this.dir, 'scheduler'),
       '--listen',
       `0.0.0.0:${this.port}`,
+      '--insecure-plaintext',
       ...storageArgs,
       '--secret-file',
       this.secretFile,

@@ -135,7 +135,7 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
   t.regex(stopped.stderr, /^stdchk: the grid in \.\/\.stdchk is not running \(start it with `stdchk up`\)/);
 
   const shortSecret = path.join(dir, 'short');
-  writeFileSync(shortSecret, 'abc\n');
+  writeFileSync(shortSecret, 'abc\n', { mode: 0o600 });
   const short = await runCli(['manager', '--data', dir, '--secret-file', shortSecret], noGridEnv);
   t.is(short.code, 2);
   t.regex(short.stderr, /fewer than 16 characters/);

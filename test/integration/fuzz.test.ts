@@ -210,9 +210,18 @@ interface Case {
   metadata: grpc.Metadata;
   cancelAfterMs?: number;
   token: string;
+  /** The server to send it to (default: by index). */
+  target?: number;
 }
 
-function badToken(rng: Rng, m: { path: string }, all: FuzzMethod[]): string | undefined {
+/** What a valid token covers: the one request message of a call, nothing for a client stream. */
+const bound = (m: { requestStream: boolean }, payloads: Buffer[]) =>
+  m.requestStream ? undefined : payloads[0];
+
+/** Tokens the services accepted, with the requests they carried: replayed, they must be refused. */
+const accepted: { path: string; token: string; payloads: Buffer[]; target: number }[] = [];
+
+function badToken(rng: Rng, m: FuzzMethod, all: FuzzMethod[]): string | undefined {
   const now = Date.now();
   const valid = makeToken(secret, m.path);
   return rng.pick([
@@ -224,13 +233,15 @@ function badToken(rng: Rng, m: { path: string }, all: FuzzMethod[]): string | un
     'v1.x.y.z',
     `v1.${now}.abcd.${'0'.repeat(64)}`,
     makeToken(randomBytes(32), m.path),
-    makeToken(secret, m.path, now - 10 * 60_000), // expired
-    makeToken(secret, m.path, now + 10 * 60_000), // from the future
+    makeToken(secret, m.path, undefined, now - 10 * 60_000), // expired
+    makeToken(secret, m.path, undefined, now + 10 * 60_000), // from the future
     makeToken(secret, all.find((o) => o.path !== m.path)?.path ?? '/other/Method'), // another method's
-    valid.replace(/^v1/, 'v2'),
+    makeToken(secret, m.path, m.requestStream ? Buffer.from('a request') : Buffer.from('another request')), // another request's
+    `v1.${now}.${randomBytes(8).toString('hex')}.${'a'.repeat(64)}`, // the old format
+    valid.replace(/^v2/, 'v3'),
     `${valid}.x`,
     valid.slice(0, -1),
-    `v1.NaN.${valid.split('.')[2]}.${valid.split('.')[3]}`,
+    `v2.NaN.${valid.split('.')[2]}.${valid.split('.')[3]}`,
     `v1.1e400.x.${'a'.repeat(64)}`,
     'v1.' + 'x'.repeat(4000),
     rng
@@ -316,9 +327,19 @@ function makeCase(
     requests.push(req);
   }
   const md = new grpc.Metadata();
-  const token = mode === 'unauthenticated' ? badToken(rng, m, methods) : makeToken(secret, m.path);
+  let token =
+    mode === 'unauthenticated' ? badToken(rng, m, methods) : makeToken(secret, m.path, bound(m, payloads));
+  const used = mode === 'unauthenticated' && rng.chance(0.2) ? accepted.filter((a) => a.path === m.path) : [];
+  if (used.length > 0) {
+    // A token the service already accepted, replayed with its own request or with this one.
+    const u = rng.pick(used);
+    token = u.token;
+    if (rng.chance(0.5)) payloads.splice(0, payloads.length, ...u.payloads);
+  }
   if (token !== undefined) md.set(AUTH_HEADER, token);
   const c: Case = { index, method: m, mode, payloads, requests, metadata: md, token: token ?? '(none)' };
+  // To the server that accepted it: each server remembers its own nonces (docs/security.md).
+  if (used.length > 0) c.target = (used.find((u) => u.token === token) as { target: number }).target;
   if ((m.requestStream || m.responseStream) && rng.chance(0.1)) c.cancelAfterMs = rng.int(0, 300);
   return c;
 }
@@ -376,7 +397,7 @@ function trace(c: Case, o: Outcome): void {
   const replied = o.replies.reduce((n, r) => n + r.length, 0);
   appendFileSync(
     file,
-    `${new Date().toISOString()} #${c.index} ${c.method.path} ${c.mode} ${sizes} -> ${grpc.status[o.code]} (${replied} bytes back) ${o.details.slice(0, 120)}\n`,
+    `${new Date().toISOString()} #${c.index} ${c.method.path} ${c.mode} ${c.token.slice(0, 60)} ${sizes} -> ${grpc.status[o.code]} (${replied} bytes back) ${o.details.slice(0, 120)}\n`,
   );
 }
 
@@ -398,6 +419,15 @@ function describe(c: Case, o: Outcome, why: string, seed: number): string {
   );
 }
 
+/** Statuses after which the service may not have seen (and remembered) the token. */
+const NOT_SEEN = new Set([
+  grpc.status.CANCELLED,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.UNAVAILABLE,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.UNAUTHENTICATED,
+]);
+
 async function fuzzService(
   t: ExecutionContext,
   service: ServiceName,
@@ -417,7 +447,8 @@ async function fuzzService(
     while (index < ITERATIONS && Date.now() < stopAt && report.failures.length < 20) {
       const c = makeCase(rng, fuzzer, methods, index++, service);
       if (ONLY && !ONLY.has(c.index)) continue;
-      const client = clients[c.index % clients.length] as grpc.Client;
+      const target = c.target ?? c.index % clients.length;
+      const client = clients[target] as grpc.Client;
       const o = await callRaw(client, c.method, c.payloads, {
         metadata: c.metadata,
         deadlineMs: DEADLINE_MS,
@@ -425,6 +456,13 @@ async function fuzzService(
       });
       report.sent++;
       trace(c, o);
+      if (
+        (c.mode === 'structured' || c.mode === 'mutated' || c.mode === 'random' || c.mode === 'wire') &&
+        !NOT_SEEN.has(o.code)
+      ) {
+        accepted.push({ path: c.method.path, token: c.token, payloads: c.payloads, target });
+        if (accepted.length > 500) accepted.splice(0, 100);
+      }
       report.byMode[c.mode] = (report.byMode[c.mode] ?? 0) + 1;
       const code = grpc.status[o.code] ?? String(o.code);
       report.byCode[code] = (report.byCode[code] ?? 0) + 1;
@@ -531,11 +569,11 @@ test.serial('requests that once crashed a service or hung its caller get a prope
   const benefactor = (await benefactorAddresses())[0] as string;
   const send = async (service: ServiceName, address: string, name: string, requests: object[] | Buffer[]) => {
     const m = serviceMethods(service).find((x) => x.name === name) as FuzzMethod;
+    const payloads = requests.map((r) => (Buffer.isBuffer(r) ? r : m.encode(r)));
     const md = new grpc.Metadata();
-    md.set(AUTH_HEADER, makeToken(secret, m.path));
+    md.set(AUTH_HEADER, makeToken(secret, m.path, bound(m, payloads)));
     const client = rawClient(service, address);
     try {
-      const payloads = requests.map((r) => (Buffer.isBuffer(r) ? r : m.encode(r)));
       return await callRaw(client, m, payloads, { metadata: md, deadlineMs: 30_000 });
     } finally {
       client.close();
@@ -598,7 +636,7 @@ test.serial('requests that once crashed a service or hung its caller get a prope
   const garbage = Buffer.from([0x17, 0x01, 0x02]);
   const unauthenticated = await callRaw(client, stat, [garbage], { deadlineMs: 30_000 });
   const md = new grpc.Metadata();
-  md.set(AUTH_HEADER, makeToken(secret, stat.path));
+  md.set(AUTH_HEADER, makeToken(secret, stat.path, garbage));
   const malformed = await callRaw(client, stat, [garbage], { metadata: md, deadlineMs: 30_000 });
   client.close();
   t.is(unauthenticated.code, grpc.status.UNAUTHENTICATED);

@@ -80,7 +80,7 @@ test('a wrong secret is refused; a chunk not matching its hash is rejected; a fu
 
   // Wrong secret: one clear line, non-zero exit.
   const wrong = path.join(work, 'wrong-secret');
-  writeFileSync(wrong, 'not-the-cluster-secret-at-all\n');
+  writeFileSync(wrong, 'not-the-cluster-secret-at-all\n', { mode: 0o600 });
   const refused = await runCli(['status'], { ...env, STDCHK_SECRET_FILE: wrong });
   t.not(refused.code, 0);
   t.regex(refused.stderr, /^stdchk: .*wrong cluster secret/m);

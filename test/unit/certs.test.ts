@@ -119,7 +119,7 @@ test('loadTls refuses a key of another certificate, a certificate of another CA,
   });
   const w = (name: string, text: string) => {
     const f = path.join(dir, name);
-    writeFileSync(f, text);
+    writeFileSync(f, text, { mode: name.endsWith('.key') ? 0o600 : 0o644 });
     return f;
   };
   const caFile = w('ca.crt', ca.cert);
@@ -139,6 +139,12 @@ test('loadTls refuses a key of another certificate, a certificate of another CA,
     message: /cannot read --tls-ca/,
   });
   t.is(loadTls({ ca: caFile, cert: path.join(dir, 'a.crt'), key: w('a.key', good.key) }).name, 'a');
+  // A key others could read is refused (docs/security.md), whatever else is right.
+  chmodSync(path.join(dir, 'a.key'), 0o640);
+  t.throws(() => loadTls({ ca: caFile, cert: path.join(dir, 'a.crt'), key: path.join(dir, 'a.key') }), {
+    message:
+      /^the private key \(--tls-key\) .*a\.key has mode 0640: other users could read or change it; run chmod 600 /,
+  });
 });
 
 test('TLS failures reported by grpc-js become one clear line', (t) => {

@@ -6,7 +6,7 @@ import { StdchkError, isStdchkError, toServiceError, wellFormed } from '../../sr
 import { normalizePath } from '../../src/config/paths.ts';
 import { parseJobFile } from '../../src/scheduler/job-spec.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
-import { MalformedMessage, safeRequestDeserializers } from '../../src/rpc/server-guard.ts';
+import { EncodedRequest, MalformedMessage, guardedDefinition } from '../../src/rpc/server-guard.ts';
 import { protoDefinition, protos } from '../../src/rpc/index.ts';
 import {
   MAX_CHUNKS_PER_MESSAGE,
@@ -106,11 +106,15 @@ test('job files: absurd intervals, MTBFs, memory and argument counts are refused
   refused(t, () => parseSize(-1, '--capacity'), /--capacity: not a size/);
 });
 
-test('request deserializers never throw: undecodable bytes become a MalformedMessage', (t) => {
-  const def = safeRequestDeserializers(protoDefinition());
-  const stat = (def['stdchk.v1.Manager'] as Record<string, { requestDeserialize(b: Buffer): unknown }>).Stat!;
-  t.true(stat.requestDeserialize(Buffer.from([0x17, 0x01, 0x02])) instanceof MalformedMessage);
-  t.deepEqual(stat.requestDeserialize(Buffer.from([0x0a, 0x01, 0x2f])), { path: '/' });
+test('request deserializers never throw: they keep the bytes; undecodable ones decode to a MalformedMessage', (t) => {
+  const def = guardedDefinition(protoDefinition());
+  const stat = (def['stdchk.v1.Manager'] as Record<string, { requestDeserialize(b: Buffer): EncodedRequest }>)
+    .Stat!;
+  const bad = stat.requestDeserialize(Buffer.from([0x17, 0x01, 0x02]));
+  t.true(bad instanceof EncodedRequest);
+  t.deepEqual(bad.bytes, Buffer.from([0x17, 0x01, 0x02]), 'the bytes the token is checked against');
+  t.true(bad.decode() instanceof MalformedMessage);
+  t.deepEqual(stat.requestDeserialize(Buffer.from([0x0a, 0x01, 0x2f])).decode(), { path: '/' });
 });
 
 test('packed StoreRequests: ragged refs, too many chunks or bytes, bad lengths and leftovers are refused', (t) => {
@@ -122,10 +126,10 @@ test('packed StoreRequests: ragged refs, too many chunks or bytes, bad lengths a
   const frame = encodeStoreRequest(7, chunks);
   const decode = (
     protos().Benefactor.service.StoreChunks as unknown as {
-      requestDeserialize(b: Buffer): { seq: number; refs: Buffer; data: Buffer };
+      requestDeserialize(b: Buffer): EncodedRequest;
     }
   ).requestDeserialize;
-  const req = decode(frame);
+  const req = decode(frame).decode() as { seq: number; refs: Buffer; data: Buffer };
   t.is(req.seq, 7);
   const back = splitChunks(req.refs, req.data, 'StoreChunks');
   t.deepEqual(

@@ -1,9 +1,17 @@
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { addDaemonCredentialOptions, checkListen, requireCredentials } from '../common.ts';
+import {
+  addDaemonCredentialOptions,
+  addPlaintextOption,
+  checkListen,
+  checkListenSecurity,
+  preparePrivateFolder,
+  privateUmask,
+  requireCredentials,
+} from '../common.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
@@ -36,6 +44,7 @@ export function registerDaemonCommands(program: Command): void {
           tlsCert?: string;
           tlsKey?: string;
           insecure?: boolean;
+          insecurePlaintext?: boolean;
           heartbeatTimeout: string;
           gcGrace: string;
           uploadGrace?: string;
@@ -44,11 +53,14 @@ export function registerDaemonCommands(program: Command): void {
           addressFile?: string;
         }) => {
           const creds = requireCredentials(opts, 'the manager');
+          const listen = checkListen(opts.listen);
+          checkListenSecurity(listen, creds, opts, 'the manager');
           const logger = createLogger('manager');
-          mkdirSync(opts.data, { recursive: true });
+          privateUmask();
+          preparePrivateFolder(opts.data, 'the manager data folder', logger);
           const handle = await startManager({
             dataDir: opts.data,
-            listen: checkListen(opts.listen),
+            listen,
             ...(creds.secret ? { secret: creds.secret } : {}),
             ...(creds.tls ? { tls: creds.tls } : {}),
             logger,
@@ -71,6 +83,7 @@ export function registerDaemonCommands(program: Command): void {
     );
 
   addDaemonCredentialOptions(manager);
+  addPlaintextOption(manager);
 
   const benefactor = program
     .command('benefactor')
@@ -102,11 +115,14 @@ export function registerDaemonCommands(program: Command): void {
           tlsCert?: string;
           tlsKey?: string;
           insecure?: boolean;
+          insecurePlaintext?: boolean;
           addressFile?: string;
           scrubInterval: string;
           scrubRate: string;
         }) => {
           const creds = requireCredentials(opts, 'a benefactor');
+          const listen = checkListen(opts.listen);
+          checkListenSecurity(listen, creds, opts, 'a benefactor');
           const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
           const scrubRateBytesPerSec = parseSize(opts.scrubRate, '--scrub-rate');
           if (scrubRateBytesPerSec <= 0)
@@ -114,12 +130,13 @@ export function registerDaemonCommands(program: Command): void {
           const capacityBytes = parseSize(opts.capacity, '--capacity');
           if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
           const logger = createLogger('benefactor');
-          mkdirSync(opts.store, { recursive: true });
+          privateUmask();
+          preparePrivateFolder(opts.store, 'the chunk store', logger);
           const handle = await startBenefactor({
             managerAddress: opts.manager,
             storeDir: opts.store,
             capacityBytes,
-            listen: checkListen(opts.listen),
+            listen,
             ...(opts.advertise ? { advertise: opts.advertise } : {}),
             host: opts.host,
             ...(creds.secret ? { secret: creds.secret } : {}),
@@ -144,4 +161,5 @@ export function registerDaemonCommands(program: Command): void {
       ),
     );
   addDaemonCredentialOptions(benefactor);
+  addPlaintextOption(benefactor);
 }

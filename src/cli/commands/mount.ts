@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
-import { addClientOptions, parseReplicas, parseSyncReplicas, resolveClientConfig } from '../common.ts';
+import {
+  addClientOptions,
+  parseReplicas,
+  parseSyncReplicas,
+  preparePrivateFolder,
+  privateUmask,
+  resolveClientConfig,
+} from '../common.ts';
 import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
@@ -52,6 +59,9 @@ export function registerMountCommand(program: Command): void {
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
           const { managerAddress, secret, tls } = resolveClientConfig(opts);
           const logger = createLogger('mount');
+          // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
+          privateUmask();
+          if (opts.cache) preparePrivateFolder(opts.cache, 'the chunk cache', logger);
           const handle = await startMount({
             mountpoint,
             managerAddress,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,8 +8,12 @@ import { runUntilSignalled } from '../daemon.ts';
 import {
   DEFAULT_UP_DIR,
   addDaemonCredentialOptions,
+  addPlaintextOption,
   addTlsOptions,
   checkListen,
+  checkListenSecurity,
+  preparePrivateFolder,
+  privateUmask,
   requireCredentials,
   resolveGridCredentials,
 } from '../common.ts';
@@ -230,6 +234,7 @@ export function registerSchedulerCommands(program: Command): void {
           tlsCert?: string;
           tlsKey?: string;
           insecure?: boolean;
+          insecurePlaintext?: boolean;
           heartbeatTimeout: string;
           heartbeatInterval: string;
           retentionGrace: string;
@@ -237,6 +242,8 @@ export function registerSchedulerCommands(program: Command): void {
           addressFile?: string;
         }) => {
           const creds = requireCredentials(opts, 'the scheduler');
+          const listen = checkListen(opts.listen);
+          checkListenSecurity(listen, creds, opts, 'the scheduler');
           if (!opts.manager && !opts.checkpoints) {
             throw new StdchkError(
               'INVALID_ARGUMENT',
@@ -255,10 +262,11 @@ export function registerSchedulerCommands(program: Command): void {
             );
           }
           const logger = createLogger('scheduler');
-          mkdirSync(opts.data, { recursive: true });
+          privateUmask();
+          preparePrivateFolder(opts.data, 'the scheduler data folder', logger);
           const handle = await startScheduler({
             dataDir: opts.data,
-            listen: checkListen(opts.listen),
+            listen,
             ...(creds.secret ? { secret: creds.secret } : {}),
             ...(creds.tls ? { tls: creds.tls } : {}),
             logger,
@@ -281,6 +289,7 @@ export function registerSchedulerCommands(program: Command): void {
     );
 
   addDaemonCredentialOptions(schedulerCmd);
+  addPlaintextOption(schedulerCmd);
 
   const workerCmd = program
     .command('worker')
