@@ -1,4 +1,4 @@
-import type { JobSpec } from './job-spec.ts';
+import type { JobSpec } from '../jobs/spec.ts';
 import type { IntervalChoice } from './interval.ts';
 
 /**
