@@ -9,8 +9,11 @@ import type { IntervalChoice } from './interval.ts';
 import { checkJobId } from '../jobs/layout.ts';
 import type { JobFiles } from './job-files.ts';
 import type { SchedulerStore } from './store.ts';
-import type { GridRecord, JobRecord, JobState, WorkerRecord } from './records.ts';
-import { FINAL_STATES, JOB_STATES, PLACED_STATES } from './records.ts';
+import type { WorkerJobPhase } from '../jobs/worker-phase.ts';
+import type { GridRecord, JobRecord, JobView, WorkerRecord } from './records.ts';
+import { viewOf } from './records.ts';
+import type { JobPhase } from './lifecycle.ts';
+import { JOB_STATES, activityOf, isFinal, isPlaced, phaseFrom, stateOf, transition } from './lifecycle.ts';
 
 export interface SchedulerOptions {
   store: SchedulerStore;
@@ -41,12 +44,10 @@ export interface WorkerRegistration {
 }
 
 /** What a worker says about a job it holds. */
-export type WorkerPhase = 'starting' | 'restoring' | 'running' | 'checkpointing' | 'paused' | 'exited';
-
 export interface WorkerJobReport {
   jobId: string;
   epoch: number;
-  phase: string;
+  phase: WorkerJobPhase;
   exitCode: number;
   error: string;
 }
@@ -140,7 +141,7 @@ export class Scheduler {
     const s = new Scheduler(opts);
     const state = await opts.store.load();
     const now = s.opts.now();
-    for (const j of state.jobs) s.jobs.set(j.id, j);
+    for (const j of state.jobs) s.jobs.set(j.id, migrated(j));
     for (const w of state.workers) {
       w.lastSeenMs = now;
       s.workers.set(w.id, w);
@@ -170,7 +171,7 @@ export class Scheduler {
 
   // ---- users ---------------------------------------------------------------
 
-  async submit(specText: string): Promise<JobRecord> {
+  async submit(specText: string): Promise<JobView> {
     const spec = parseJobFile(specText);
     return this.locked(() => {
       const id = this.newJobId(spec.name);
@@ -178,8 +179,7 @@ export class Scheduler {
       const job: JobRecord = {
         id,
         spec,
-        state: 'queued',
-        activity: '',
+        phase: 'queued',
         worker: '',
         epoch: 0,
         assignedAtMs: 0,
@@ -210,11 +210,11 @@ export class Scheduler {
       this.dirtyJobs.add(job);
       this.log.info({ job: id, name: spec.name, kind: spec.kind }, 'job submitted');
       this.place();
-      return job;
+      return viewOf(job);
     });
   }
 
-  list(states: string[] = []): JobRecord[] {
+  list(states: string[] = []): JobView[] {
     for (const s of states) {
       if (!(JOB_STATES as readonly string[]).includes(s)) {
         throw new StdchkError(
@@ -224,25 +224,23 @@ export class Scheduler {
       }
     }
     return [...this.jobs.values()]
-      .filter((j) => states.length === 0 || states.includes(j.state))
-      .sort((a, b) => a.submittedAtMs - b.submittedAtMs || (a.id < b.id ? -1 : 1));
+      .filter((j) => states.length === 0 || states.includes(stateOf(j.phase)))
+      .sort((a, b) => a.submittedAtMs - b.submittedAtMs || (a.id < b.id ? -1 : 1))
+      .map(viewOf);
   }
 
-  get(id: string): JobRecord {
-    const job = this.jobs.get(checkJobId(id));
-    if (!job) throw new StdchkError('NOT_FOUND', `no job ${id}`);
-    return job;
+  get(id: string): JobView {
+    return viewOf(this.record(id));
   }
 
-  cancel(id: string): Promise<JobRecord> {
+  cancel(id: string): Promise<JobView> {
     return this.locked(() => {
-      const job = this.get(id);
-      if (FINAL_STATES.has(job.state)) {
-        throw new StdchkError('CONFLICT', `job ${id} is already ${job.state}`, { retryable: false });
+      const job = this.record(id);
+      if (isFinal(job.phase)) {
+        throw new StdchkError('CONFLICT', `job ${id} is already ${job.phase}`, { retryable: false });
       }
       const now = this.opts.now();
-      job.state = 'cancelled';
-      job.activity = '';
+      transition(job, 'cancelled');
       job.epoch++; // fences whichever worker holds it
       job.lostFrom = '';
       job.finishedAtMs = now;
@@ -250,7 +248,7 @@ export class Scheduler {
       this.dirtyJobs.add(job);
       this.log.info({ job: id, worker: job.worker }, 'job cancelled');
       this.place();
-      return job;
+      return viewOf(job);
     });
   }
 
@@ -259,8 +257,8 @@ export class Scheduler {
     offset: number,
     maxBytes: number,
   ): Promise<{ data: Buffer; offset: number; size: number; finished: boolean }> {
-    const job = this.get(id);
-    const finished = FINAL_STATES.has(job.state);
+    const job = this.record(id);
+    const finished = isFinal(job.phase);
     const max = maxBytes > 0 ? Math.min(maxBytes, MAX_LOG_WINDOW) : MAX_LOG_WINDOW;
     const { data, size } = await this.files.readLog(job.id, offset, max);
     return { data, offset, size, finished };
@@ -269,7 +267,7 @@ export class Scheduler {
   listWorkers(): { workers: (WorkerRecord & { jobs: string[] })[]; grid: GridRecord } {
     const byWorker = new Map<string, string[]>();
     for (const j of this.jobs.values()) {
-      if (PLACED_STATES.has(j.state)) byWorker.set(j.worker, [...(byWorker.get(j.worker) ?? []), j.id]);
+      if (isPlaced(j.phase)) byWorker.set(j.worker, [...(byWorker.get(j.worker) ?? []), j.id]);
     }
     return {
       workers: [...this.workers.values()]
@@ -346,10 +344,9 @@ export class Scheduler {
         reported.add(r.jobId);
         const job = this.jobs.get(r.jobId);
         if (!job || job.epoch !== r.epoch) continue;
-        if (job.state === 'queued' && job.lostFrom === w.id && r.phase !== 'exited') {
+        if (job.phase === 'queued' && job.lostFrom === w.id && r.phase !== 'exited') {
           // Back before its job moved: it keeps it (same epoch, nothing ran twice).
-          job.state = r.phase === 'restoring' ? 'restoring' : 'running';
-          job.activity = r.phase === 'restoring' ? 'restoring' : '';
+          transition(job, keptPhase(r.phase));
           job.worker = w.id;
           job.lostFrom = '';
           job.requeueReason = '';
@@ -357,16 +354,16 @@ export class Scheduler {
           this.log.info({ job: job.id, worker: w.id, epoch: job.epoch }, 'job stays on its returning worker');
           continue;
         }
-        if (job.worker !== w.id || !PLACED_STATES.has(job.state)) continue;
+        if (job.worker !== w.id || !isPlaced(job.phase)) continue;
         // Exits come through ReportJobExit, which the worker retries until it is heard.
-        const starting = job.state === 'restoring' || job.activity === 'starting';
+        const starting = job.phase === 'starting' || job.phase === 'restoring';
         if (starting && (r.phase === 'running' || r.phase === 'checkpointing')) {
           this.applyStarted(job, job.restoreSeq, 0);
         }
       }
       // A job the worker should hold but does not report, long after it was assigned: it lost it.
       for (const job of this.jobs.values()) {
-        if (job.worker !== w.id || !PLACED_STATES.has(job.state) || reported.has(job.id)) continue;
+        if (job.worker !== w.id || !isPlaced(job.phase) || reported.has(job.id)) continue;
         if (now - job.assignedAtMs > 5 * this.opts.heartbeatIntervalMs + 10_000) {
           this.requeue(job, `worker ${w.id} no longer runs it`, false);
         }
@@ -379,10 +376,10 @@ export class Scheduler {
   beginCheckpoint(workerId: string, jobId: string, epoch: number): Promise<number> {
     return this.locked(() => {
       const job = this.held(workerId, jobId, epoch);
-      if (job.state !== 'running' || job.activity === 'starting') {
+      if (job.phase !== 'running' && job.phase !== 'checkpointing') {
         throw new StdchkError(
           'UNAVAILABLE',
-          `job ${jobId} is ${job.activity || job.state}; checkpoint once it runs`,
+          `job ${jobId} is ${activityOf(job.phase) || stateOf(job.phase)}; checkpoint once it runs`,
         );
       }
       if (job.spec.checkpoint.policy === 'off') {
@@ -390,7 +387,7 @@ export class Scheduler {
       }
       const seq = job.nextSeq++;
       job.pending.push({ seq, epoch, worker: workerId, beganAtMs: this.opts.now() });
-      job.activity = 'checkpointing';
+      transition(job, 'checkpointing');
       this.dirtyJobs.add(job);
       return seq;
     });
@@ -401,7 +398,7 @@ export class Scheduler {
       const job = this.jobs.get(checkJobId(r.jobId));
       if (!job) throw new StdchkError('NOT_FOUND', `no job ${r.jobId}`);
       const pendingIdx = job.pending.findIndex((p) => p.seq === r.seq);
-      const current = job.worker === r.workerId && job.epoch === r.epoch && PLACED_STATES.has(job.state);
+      const current = job.worker === r.workerId && job.epoch === r.epoch && isPlaced(job.phase);
       if (!current || pendingIdx < 0) {
         // A checkpoint from a timeline that was abandoned: its folder goes. Only
         // a seq that was handed out can have a folder: anything else is ignored
@@ -414,7 +411,7 @@ export class Scheduler {
         throw this.fenced(job, r.workerId, r.epoch);
       }
       job.pending.splice(pendingIdx, 1);
-      if (job.activity === 'checkpointing') job.activity = '';
+      if (job.phase === 'checkpointing') transition(job, 'running');
       const now = this.opts.now();
       if (!r.ok) {
         job.lastCheckpointError = `checkpoint ${r.seq} failed on ${r.workerId}: ${r.error}`;
@@ -516,7 +513,7 @@ export class Scheduler {
             );
             // Observed MTBF changed: recompute the automatic intervals.
             for (const j of this.jobs.values()) {
-              if (!FINAL_STATES.has(j.state) && j.spec.checkpoint.policy === 'auto') {
+              if (!isFinal(j.phase) && j.spec.checkpoint.policy === 'auto') {
                 j.interval = this.intervalFor(j.spec, j.costs);
                 this.dirtyJobs.add(j);
               }
@@ -603,18 +600,23 @@ export class Scheduler {
     });
   }
 
+  private record(id: string): JobRecord {
+    const job = this.jobs.get(checkJobId(id));
+    if (!job) throw new StdchkError('NOT_FOUND', `no job ${id}`);
+    return job;
+  }
+
   /** The job, if `workerId` holds it at `epoch`; otherwise the fencing error. */
   private held(workerId: string, jobId: string, epoch: number): JobRecord {
-    const job = this.jobs.get(checkJobId(jobId));
-    if (!job) throw new StdchkError('NOT_FOUND', `no job ${jobId}`);
-    if (job.worker !== workerId || job.epoch !== epoch || !PLACED_STATES.has(job.state)) {
+    const job = this.record(jobId);
+    if (job.worker !== workerId || job.epoch !== epoch || !isPlaced(job.phase)) {
       throw this.fenced(job, workerId, epoch);
     }
     return job;
   }
 
   private fenced(job: JobRecord, workerId: string, epoch: number): StdchkError {
-    const where = PLACED_STATES.has(job.state) ? `on ${job.worker} at epoch ${job.epoch}` : job.state;
+    const where = isPlaced(job.phase) ? `on ${job.worker} at epoch ${job.epoch}` : stateOf(job.phase);
     return new StdchkError(
       'CONFLICT',
       `fenced: ${workerId} no longer holds job ${job.id} (epoch ${epoch}; the job is ${where})`,
@@ -627,7 +629,7 @@ export class Scheduler {
   private applyStarted(job: JobRecord, restoredFromSeq: number, seconds: number): void {
     const now = this.opts.now();
     const wasStartedBefore = job.startedAtMs > 0;
-    if (job.state === 'restoring' || job.activity === 'starting' || job.activity === 'restoring') {
+    if (job.phase === 'starting' || job.phase === 'restoring') {
       if (restoredFromSeq > 0 || wasStartedBefore) {
         job.restores.push({
           fromSeq: restoredFromSeq,
@@ -638,8 +640,7 @@ export class Scheduler {
           reason: job.requeueReason || (restoredFromSeq > 0 ? 'restored' : 'restarted'),
         });
       }
-      job.state = 'running';
-      job.activity = '';
+      transition(job, 'running');
       job.requeueReason = '';
       if (!wasStartedBefore) job.startedAtMs = now;
       this.dirtyJobs.add(job);
@@ -673,12 +674,11 @@ export class Scheduler {
     job.exitCode = r.exitCode;
     if (r.error) job.error = r.error;
     this.finish(job, r.exitCode === 0 && !r.error ? 'done' : 'failed', now);
-    this.log.info({ job: job.id, worker: job.worker, exitCode: r.exitCode }, `job ${job.state}`);
+    this.log.info({ job: job.id, worker: job.worker, exitCode: r.exitCode }, `job ${job.phase}`);
   }
 
-  private finish(job: JobRecord, state: JobState, now: number): void {
-    job.state = state;
-    job.activity = '';
+  private finish(job: JobRecord, phase: 'done' | 'failed', now: number): void {
+    transition(job, phase);
     job.finishedAtMs = now;
     job.lostFrom = '';
     job.cleanupAtMs = now + this.opts.retentionGraceMs;
@@ -693,8 +693,7 @@ export class Scheduler {
     job.previousWorker = job.worker;
     job.lostFrom = returnable ? job.worker : '';
     job.worker = '';
-    job.state = 'queued';
-    job.activity = '';
+    transition(job, 'queued');
     job.requeueReason = reason;
     this.dirtyJobs.add(job);
     if (!returnable) job.epoch++; // fence the old holder now
@@ -703,7 +702,7 @@ export class Scheduler {
 
   private releaseJobsOf(workerId: string, reason: string, returnable: boolean): void {
     for (const job of this.jobs.values()) {
-      if (job.worker === workerId && PLACED_STATES.has(job.state)) this.requeue(job, reason, returnable);
+      if (job.worker === workerId && isPlaced(job.phase)) this.requeue(job, reason, returnable);
       else if (job.lostFrom === workerId && !returnable) job.lostFrom = '';
     }
   }
@@ -720,10 +719,10 @@ export class Scheduler {
   private place(): void {
     const used = new Map<string, number>();
     for (const j of this.jobs.values()) {
-      if (PLACED_STATES.has(j.state)) used.set(j.worker, (used.get(j.worker) ?? 0) + j.spec.resources.slots);
+      if (isPlaced(j.phase)) used.set(j.worker, (used.get(j.worker) ?? 0) + j.spec.resources.slots);
     }
     const queued = [...this.jobs.values()]
-      .filter((j) => j.state === 'queued')
+      .filter((j) => j.phase === 'queued')
       .sort((a, b) => a.submittedAtMs - b.submittedAtMs || (a.id < b.id ? -1 : 1));
     for (const job of queued) {
       let best: WorkerRecord | undefined;
@@ -749,8 +748,7 @@ export class Scheduler {
     job.lostFrom = '';
     job.assignedAtMs = this.opts.now();
     job.restoreSeq = this.newestUsableCheckpoint(job);
-    job.state = job.restoreSeq > 0 ? 'restoring' : 'running';
-    job.activity = job.restoreSeq > 0 ? 'restoring' : 'starting';
+    transition(job, job.restoreSeq > 0 ? 'restoring' : 'starting');
     // Checkpoints begun under an earlier epoch will never complete.
     job.toDelete.push(...job.pending.map((p) => p.seq));
     job.pending = [];
@@ -761,7 +759,7 @@ export class Scheduler {
   private assignmentsOf(workerId: string): Assignment[] {
     const out: Assignment[] = [];
     for (const job of this.jobs.values()) {
-      if (job.worker !== workerId || !PLACED_STATES.has(job.state)) continue;
+      if (job.worker !== workerId || !isPlaced(job.phase)) continue;
       out.push({
         jobId: job.id,
         epoch: job.epoch,
@@ -810,4 +808,20 @@ export class Scheduler {
       throw new StdchkError('UNAVAILABLE', `cannot save scheduler state: ${errorMessage(e)}`, { cause: e });
     }
   }
+}
+
+/** The phase of a job its lost worker keeps, from what that worker reports. */
+function keptPhase(reported: WorkerJobPhase): JobPhase {
+  return reported === 'starting' || reported === 'restoring' ? reported : 'running';
+}
+
+/** A record saved before job phases existed had `state` and `activity` instead. */
+function migrated(job: JobRecord): JobRecord {
+  const old = job as JobRecord & { state?: string; activity?: string };
+  if (old.phase === undefined) {
+    old.phase = phaseFrom(old.state ?? '', old.activity ?? '');
+    delete old.state;
+    delete old.activity;
+  }
+  return job;
 }

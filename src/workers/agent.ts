@@ -15,6 +15,8 @@ import { validateJobSpec } from '../jobs/spec.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { MARKER_FILE, checkpointDir, logSegment } from '../jobs/layout.ts';
 import type { CheckpointMarker } from '../jobs/layout.ts';
+import { workerPhaseToWire } from '../jobs/worker-phase.ts';
+import type { WorkerJobPhase } from '../jobs/worker-phase.ts';
 import type { ContainerRuntime, ExitInfo, JobInstance, JobKind } from './runtime/types.ts';
 import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
@@ -69,7 +71,7 @@ export interface StopOptions {
   deregister?: boolean;
 }
 
-type Phase = 'starting' | 'restoring' | 'running' | 'checkpointing' | 'paused' | 'exited';
+type Phase = WorkerJobPhase;
 
 interface LocalJob {
   jobId: string;
@@ -318,7 +320,7 @@ class WorkerAgent {
     return [...this.jobs.values()].map((j) => ({
       jobId: j.jobId,
       epoch: j.epoch,
-      phase: j.phase,
+      ...workerPhaseToWire(j.phase),
       exitCode: j.exit?.code ?? 0,
       error: j.exit?.error ?? '',
     }));
