@@ -93,7 +93,10 @@ export interface WorkerRecord {
   incarnation: string;
   registeredAtMs: number;
   alive: boolean;
-  /** In memory only: reset to the scheduler's start time on load. */
+  /**
+   * Wall time of the last heartbeat, for people (`stdchk workers`); reset to
+   * the scheduler's start on load. Timeouts are measured on the monotonic clock.
+   */
   lastSeenMs: number;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import { show, workerId } from '../validation/index.ts';
 import type { Logger } from '../logging/index.ts';
+import { monotonicMs } from '../clock/index.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { parseJobFile } from '../jobs/spec.ts';
 import { chooseInterval } from './interval.ts';
@@ -32,7 +33,15 @@ export interface SchedulerOptions {
   /** Failed starts/restores before a job fails for good (default 4). */
   maxFailedAttempts?: number;
   tickMs?: number;
+  /** Wall clock (ms since the epoch) for the times users see (default Date.now). */
   now?: () => number;
+  /**
+   * Monotonic clock (ms) for every duration: heartbeat timeouts, worker
+   * uptime (default CLOCK_MONOTONIC). A step of the wall clock must neither
+   * declare live workers lost (their jobs would run twice) nor keep silent
+   * ones alive.
+   */
+  monotonicNow?: () => number;
 }
 
 export interface WorkerRegistration {
@@ -107,7 +116,12 @@ export class Scheduler {
   private gridDirty = false;
   /** Grid counters changed (worker uptime) but need not be saved at once. */
   private gridChanged = false;
-  private gridSavedAtMs = 0;
+  /** Monotonic time of the last grid-counter save. */
+  private gridSavedAt = 0;
+  /** Monotonic time each worker was last heard from (in memory; a fresh grace on load). */
+  private readonly lastSeen = new Map<string, number>();
+  /** Monotonic time each placed job was assigned (in memory; reset on load). */
+  private readonly assignedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private deleting = false;
@@ -124,6 +138,7 @@ export class Scheduler {
       maxFailedAttempts: opts.maxFailedAttempts ?? 4,
       tickMs: opts.tickMs ?? 250,
       now: opts.now ?? Date.now,
+      monotonicNow: opts.monotonicNow ?? monotonicMs,
     };
     if (this.opts.leaseMs >= timeout) {
       throw new StdchkError(
@@ -141,13 +156,18 @@ export class Scheduler {
     const s = new Scheduler(opts);
     const state = await opts.store.load();
     const now = s.opts.now();
-    for (const j of state.jobs) s.jobs.set(j.id, migrated(j));
+    const mono = s.opts.monotonicNow();
+    for (const j of state.jobs) {
+      s.jobs.set(j.id, migrated(j));
+      if (isPlaced(j.phase)) s.assignedAt.set(j.id, mono);
+    }
     for (const w of state.workers) {
       w.lastSeenMs = now;
+      s.lastSeen.set(w.id, mono);
       s.workers.set(w.id, w);
     }
     s.grid = state.grid;
-    s.gridSavedAtMs = now;
+    s.gridSavedAt = mono;
     return s;
   }
 
@@ -305,6 +325,7 @@ export class Scheduler {
         lastSeenMs: now,
       };
       this.workers.set(w.id, w);
+      this.lastSeen.set(w.id, this.opts.monotonicNow());
       this.dirtyWorkers.add(w);
       this.log.info({ worker: w.id, host: w.host, slots: w.slots, kinds: w.kinds }, 'worker registered');
       this.place();
@@ -328,16 +349,18 @@ export class Scheduler {
         // An older life of a worker that has registered again since: it holds nothing.
         return { reregister: false, assignments: [] };
       }
-      const now = this.opts.now();
+      const mono = this.opts.monotonicNow();
       if (w.alive) {
-        this.grid.workerSeconds += Math.min(now - w.lastSeenMs, this.opts.heartbeatTimeoutMs) / 1000;
+        const since = mono - (this.lastSeen.get(w.id) ?? mono);
+        this.grid.workerSeconds += Math.min(since, this.opts.heartbeatTimeoutMs) / 1000;
         this.gridChanged = true;
       } else {
         w.alive = true;
         this.dirtyWorkers.add(w);
         this.log.warn({ worker: w.id }, 'lost worker is back');
       }
-      w.lastSeenMs = now;
+      w.lastSeenMs = this.opts.now();
+      this.lastSeen.set(w.id, mono);
 
       const reported = new Set<string>();
       for (const r of reports) {
@@ -364,7 +387,7 @@ export class Scheduler {
       // A job the worker should hold but does not report, long after it was assigned: it lost it.
       for (const job of this.jobs.values()) {
         if (job.worker !== w.id || !isPlaced(job.phase) || reported.has(job.id)) continue;
-        if (now - job.assignedAtMs > 5 * this.opts.heartbeatIntervalMs + 10_000) {
+        if (mono - (this.assignedAt.get(job.id) ?? mono) > 5 * this.opts.heartbeatIntervalMs + 10_000) {
           this.requeue(job, `worker ${w.id} no longer runs it`, false);
         }
       }
@@ -498,14 +521,16 @@ export class Scheduler {
     try {
       await this.locked(() => {
         const now = this.opts.now();
+        const mono = this.opts.monotonicNow();
         for (const w of this.workers.values()) {
-          if (w.alive && now - w.lastSeenMs > this.opts.heartbeatTimeoutMs) {
+          const silentMs = mono - (this.lastSeen.get(w.id) ?? mono);
+          if (w.alive && silentMs > this.opts.heartbeatTimeoutMs) {
             w.alive = false;
             this.dirtyWorkers.add(w);
             this.grid.failures++;
             this.grid.workerSeconds += this.opts.heartbeatTimeoutMs / 1000;
             this.gridDirty = true;
-            this.log.warn({ worker: w.id, silentMs: now - w.lastSeenMs }, 'worker lost');
+            this.log.warn({ worker: w.id, silentMs }, 'worker lost');
             this.releaseJobsOf(
               w.id,
               `worker ${w.id} lost (no heartbeat for ${(this.opts.heartbeatTimeoutMs / 1000).toFixed(0)} s)`,
@@ -529,7 +554,7 @@ export class Scheduler {
             this.dirtyJobs.add(j);
           }
         }
-        if (this.gridChanged && now - this.gridSavedAtMs > 10_000) this.gridDirty = true;
+        if (this.gridChanged && mono - this.gridSavedAt > 10_000) this.gridDirty = true;
         this.place();
       });
       void this.runDeletions();
@@ -747,6 +772,7 @@ export class Scheduler {
     job.worker = w.id;
     job.lostFrom = '';
     job.assignedAtMs = this.opts.now();
+    this.assignedAt.set(job.id, this.opts.monotonicNow());
     job.restoreSeq = this.newestUsableCheckpoint(job);
     transition(job, job.restoreSeq > 0 ? 'restoring' : 'starting');
     // Checkpoints begun under an earlier epoch will never complete.
@@ -797,7 +823,7 @@ export class Scheduler {
     if (saveGrid) {
       this.gridDirty = false;
       this.gridChanged = false;
-      this.gridSavedAtMs = this.opts.now();
+      this.gridSavedAt = this.opts.monotonicNow();
     }
     try {
       await this.store.save({ jobs, workers, ...(saveGrid ? { grid: this.grid } : {}) });

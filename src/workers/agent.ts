@@ -23,6 +23,8 @@ import { ProcessRuntime } from './runtime/process.ts';
 import { RootfsCache } from './runtime/rootfs-cache.ts';
 import { killInstancesUnder } from './runtime/instance-record.ts';
 import { LogShipper } from './log-shipper.ts';
+import { Lease } from './lease.ts';
+import { monotonicMs } from '../clock/index.ts';
 import { newBytesBetween, pageHashes } from './page-hashes.ts';
 
 export interface WorkerAgentOptions {
@@ -161,9 +163,8 @@ class WorkerAgent {
   private readonly jobs = new Map<string, LocalJob>();
   private heartbeatIntervalMs = 1_000;
   private heartbeatTimeoutMs = 10_000;
-  private leaseMs = 7_000;
-  /** Until when the scheduler vouches for our assignments (from the send time of the last good heartbeat). */
-  private leaseUntil = 0;
+  /** Until when the scheduler vouches for our assignments (monotonic; from the send time of the last good heartbeat). */
+  private readonly lease = new Lease(7_000);
   private stopping = false;
   private loops: Promise<void>[] = [];
   private readonly wake = new AbortController();
@@ -245,7 +246,7 @@ class WorkerAgent {
   private async register(firstTime: boolean): Promise<void> {
     let delay = 200;
     for (;;) {
-      const sent = Date.now();
+      const sent = this.lease.now();
       try {
         const r = await unary(
           this.client,
@@ -261,14 +262,14 @@ class WorkerAgent {
         );
         this.heartbeatIntervalMs = r.heartbeatIntervalMs || 1_000;
         this.heartbeatTimeoutMs = r.heartbeatTimeoutMs || 10_000;
-        this.leaseMs = r.leaseMs || Math.round(this.heartbeatTimeoutMs * 0.7);
-        this.leaseUntil = sent + this.leaseMs;
+        this.lease.length = r.leaseMs || Math.round(this.heartbeatTimeoutMs * 0.7);
+        this.lease.renew(sent);
         this.log.info(
           {
             scheduler: this.opts.schedulerAddress,
             slots: this.opts.slots ?? 1,
             kinds: [...this.runtimes.keys()],
-            leaseMs: this.leaseMs,
+            leaseMs: this.lease.length,
           },
           'worker registered',
         );
@@ -285,18 +286,18 @@ class WorkerAgent {
   }
 
   private leaseValid(): boolean {
-    return Date.now() < this.leaseUntil;
+    return this.lease.valid();
   }
 
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopping) {
-      const sent = Date.now();
+      const sent = this.lease.now();
       try {
         const reply = await unary(
           this.client,
           'workerHeartbeat',
           { workerId: this.id, incarnation: this.incarnation, jobs: this.reports() },
-          { timeoutMs: Math.min(RPC_TIMEOUT_MS, this.leaseMs / 2) },
+          { timeoutMs: Math.min(RPC_TIMEOUT_MS, this.lease.length / 2) },
         );
         if (this.stopping) break;
         if (reply.reregister) {
@@ -304,14 +305,14 @@ class WorkerAgent {
           await this.register(false);
         } else {
           const wasExpired = !this.leaseValid();
-          this.leaseUntil = sent + this.leaseMs;
+          this.lease.renew(sent);
           if (wasExpired) this.log.info('scheduler reachable again');
           await this.reconcile(reply.assignments);
         }
       } catch (e) {
         if (!this.stopping) this.log.debug({ err: errorMessage(e) }, 'heartbeat failed');
       }
-      const wait = Math.max(0, this.heartbeatIntervalMs - (Date.now() - sent));
+      const wait = Math.max(0, this.heartbeatIntervalMs - (this.lease.now() - sent));
       await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
     }
   }
@@ -364,7 +365,7 @@ class WorkerAgent {
           logSegment(this.opts.mount, a.jobId, a.epoch),
         ),
         startedReported: false,
-        lastCheckpointEndMs: Date.now(),
+        lastCheckpointEndMs: monotonicMs(),
         checkpointing: false,
         dumping: false,
         reporting: false,
@@ -416,7 +417,7 @@ class WorkerAgent {
       }
       job.instance = inst;
       job.phase = 'running';
-      job.lastCheckpointEndMs = Date.now();
+      job.lastCheckpointEndMs = monotonicMs();
       const seconds = (performance.now() - t0) / 1000;
       this.log.info(
         {
@@ -556,7 +557,7 @@ class WorkerAgent {
     try {
       await job.instance.resume();
       job.phase = 'running';
-      job.lastCheckpointEndMs = Math.max(job.lastCheckpointEndMs, Date.now() - job.intervalSeconds * 500);
+      job.lastCheckpointEndMs = Math.max(job.lastCheckpointEndMs, monotonicMs() - job.intervalSeconds * 500);
       this.log.info({ job: job.jobId }, 'lease renewed: job resumed');
     } catch (e) {
       this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not resume job');
@@ -578,7 +579,7 @@ class WorkerAgent {
   }
 
   private async tick(): Promise<void> {
-    const now = Date.now();
+    const now = monotonicMs();
     const lease = this.leaseValid();
     const ship = now - this.lastShipMs >= (this.opts.logShipIntervalMs ?? 1_000);
     if (ship) this.lastShipMs = now;
@@ -637,7 +638,7 @@ class WorkerAgent {
         );
       } catch (e) {
         if (this.fencedBy(e)) void this.dropJob(job, errorMessage(e));
-        else job.lastCheckpointEndMs = Date.now() - Math.max(0, job.intervalSeconds * 1000 - 1_000); // retry in ~1 s
+        else job.lastCheckpointEndMs = monotonicMs() - Math.max(0, job.intervalSeconds * 1000 - 1_000); // retry in ~1 s
         return;
       }
       if (job.gone) return;
@@ -693,7 +694,7 @@ class WorkerAgent {
         await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       }
       if (job.phase === 'checkpointing') job.phase = 'running';
-      job.lastCheckpointEndMs = Date.now();
+      job.lastCheckpointEndMs = monotonicMs();
       for (let attempt = 0; attempt < 5 && !job.gone; attempt++) {
         try {
           await unary(

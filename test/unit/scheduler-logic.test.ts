@@ -29,6 +29,7 @@ async function setup(opts: { timeoutMs?: number; graceMs?: number } = {}) {
       heartbeatTimeoutMs: opts.timeoutMs ?? 10_000,
       retentionGraceMs: opts.graceMs ?? 60_000,
       now: () => now,
+      monotonicNow: () => now,
     });
   const s = await open();
   return {
@@ -353,4 +354,65 @@ test('unknown workers are told to register; bad requests are refused clearly', a
   t.throws(() => s.get('nope'), { message: /no job nope/ });
   t.throws(() => s.get('../etc'), { message: /not a job id/ });
   t.throws(() => s.list(['sleeping']), { message: /unknown job state/ });
+});
+
+test('a step of the wall clock neither declares a live worker lost nor keeps a silent one alive', async (t) => {
+  // Two clocks, as on a real machine: NTP or an operator steps the wall
+  // clock; the monotonic clock only ever moves forward with time.
+  let wall = Date.parse('2026-12-01T12:00:00Z');
+  let mono = 5_000;
+  const tick = (ms: number) => {
+    wall += ms;
+    mono += ms;
+  };
+  const s = await Scheduler.open({
+    store: new MemorySchedulerStore(),
+    files: new FakeFiles(),
+    logger: silentLogger,
+    heartbeatTimeoutMs: 10_000,
+    now: () => wall,
+    monotonicNow: () => mono,
+  });
+  await s.registerWorker(reg('w1'));
+  await s.registerWorker(reg('w2'));
+  const job = await s.submit(jobFile());
+  const holder = s.get(job.id).worker;
+  const other = holder === 'w1' ? 'w2' : 'w1';
+  await s.reportStarted(holder, job.id, 1, 0, 0);
+  t.is(s.get(job.id).startedAtMs, wall, 'times users see are wall-clock times');
+
+  // The wall clock jumps an hour ahead between two heartbeats.
+  tick(1_000);
+  await s.heartbeat(holder, `${holder}-life1`, []);
+  await s.heartbeat(other, `${other}-life1`, []);
+  wall += 3600_000;
+  tick(1_000);
+  await s.tick();
+  t.true(
+    s.listWorkers().workers.every((w) => w.alive),
+    'nobody was silent for the timeout',
+  );
+  t.like(
+    s.get(job.id),
+    { worker: holder, epoch: 1, state: 'running' },
+    'the job did not move (its holder still runs it)',
+  );
+
+  // ...and back two hours; now the holder really goes silent.
+  wall -= 7200_000;
+  for (let i = 0; i < 11; i++) {
+    tick(1_000);
+    await s.heartbeat(other, `${other}-life1`, []);
+    await s.tick();
+  }
+  const moved = s.get(job.id);
+  t.is(moved.worker, other, 'a worker silent for the timeout is lost, whatever the wall clock did');
+  t.is(moved.epoch, 2);
+  t.deepEqual(
+    s.listWorkers().workers.map((w) => [w.id, w.alive]),
+    [
+      ['w1', holder !== 'w1'],
+      ['w2', holder !== 'w2'],
+    ],
+  );
 });
