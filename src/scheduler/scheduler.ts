@@ -50,6 +50,8 @@ export interface WorkerRegistration {
   host: string;
   slots: number;
   kinds: string[];
+  /** Jobs the worker already runs (a restarted agent found them on its machine). */
+  jobs?: WorkerJobReport[];
 }
 
 /** What a worker says about a job it holds. */
@@ -310,9 +312,14 @@ export class Scheduler {
     return this.locked(() => {
       const now = this.opts.now();
       const old = this.workers.get(reg.workerId);
+      // What it still runs at the job's current epoch stays with it (a restarted
+      // agent found the job on its machine: nothing ran twice, nothing to restore).
+      const still = new Set(
+        (reg.jobs ?? []).filter((r) => this.jobs.get(r.jobId)?.epoch === r.epoch).map((r) => r.jobId),
+      );
       if (old && old.incarnation !== reg.incarnation) {
-        // A restarted worker: whatever its previous life ran is gone.
-        this.releaseJobsOf(old.id, `worker ${old.id} restarted`, false);
+        // A restarted worker: whatever else its previous life ran is gone.
+        this.releaseJobsOf(old.id, `worker ${old.id} restarted`, false, still);
       }
       const w: WorkerRecord = {
         id: reg.workerId,
@@ -328,6 +335,16 @@ export class Scheduler {
       this.lastSeen.set(w.id, this.opts.monotonicNow());
       this.dirtyWorkers.add(w);
       this.log.info({ worker: w.id, host: w.host, slots: w.slots, kinds: w.kinds }, 'worker registered');
+      for (const r of reg.jobs ?? []) {
+        const job = this.jobs.get(r.jobId);
+        if (!job || job.epoch !== r.epoch) continue;
+        if (this.keepOnReturn(job, w, r)) continue;
+        if (job.worker === w.id && isPlaced(job.phase))
+          this.log.info(
+            { job: job.id, worker: w.id, epoch: job.epoch },
+            'job stays with its restarted worker',
+          );
+      }
       this.place();
       return {
         heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
@@ -367,16 +384,7 @@ export class Scheduler {
         reported.add(r.jobId);
         const job = this.jobs.get(r.jobId);
         if (!job || job.epoch !== r.epoch) continue;
-        if (job.phase === 'queued' && job.lostFrom === w.id && r.phase !== 'exited') {
-          // Back before its job moved: it keeps it (same epoch, nothing ran twice).
-          transition(job, keptPhase(r.phase));
-          job.worker = w.id;
-          job.lostFrom = '';
-          job.requeueReason = '';
-          this.dirtyJobs.add(job);
-          this.log.info({ job: job.id, worker: w.id, epoch: job.epoch }, 'job stays on its returning worker');
-          continue;
-        }
+        if (this.keepOnReturn(job, w, r)) continue;
         if (job.worker !== w.id || !isPlaced(job.phase)) continue;
         // Exits come through ReportJobExit, which the worker retries until it is heard.
         const starting = job.phase === 'starting' || job.phase === 'restoring';
@@ -725,11 +733,33 @@ export class Scheduler {
     this.log.info({ job: job.id, reason }, 'job queued again');
   }
 
-  private releaseJobsOf(workerId: string, reason: string, returnable: boolean): void {
+  /**
+   * Puts the worker's jobs back in the queue, but those in `keep` (it still
+   * runs them at their current epoch).
+   */
+  private releaseJobsOf(workerId: string, reason: string, returnable: boolean, keep?: Set<string>): void {
     for (const job of this.jobs.values()) {
+      if (keep?.has(job.id)) continue;
       if (job.worker === workerId && isPlaced(job.phase)) this.requeue(job, reason, returnable);
       else if (job.lostFrom === workerId && !returnable) job.lostFrom = '';
     }
+  }
+
+  /**
+   * A lost worker is back before its job moved (the job is queued, returnable
+   * to it, at the epoch it runs): it keeps it, at the same epoch. Nothing ran
+   * twice: the job was placed nowhere else meanwhile.
+   */
+  private keepOnReturn(job: JobRecord, w: WorkerRecord, r: WorkerJobReport): boolean {
+    if (job.phase !== 'queued' || job.lostFrom !== w.id || r.phase === 'exited') return false;
+    transition(job, keptPhase(r.phase));
+    job.worker = w.id;
+    job.lostFrom = '';
+    job.requeueReason = '';
+    this.assignedAt.set(job.id, this.opts.monotonicNow());
+    this.dirtyJobs.add(job);
+    this.log.info({ job: job.id, worker: w.id, epoch: job.epoch }, 'job stays on its returning worker');
+    return true;
   }
 
   private newestUsableCheckpoint(job: JobRecord): number {

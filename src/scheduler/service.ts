@@ -98,6 +98,17 @@ function required(value: string, what: string): string {
 
 const jobId = (value: string) => checkJobId(required(value, 'job id'));
 
+/** What a worker says it runs (heartbeats, registration). */
+function workerJobs(jobs: WorkerJob__Output[]) {
+  return v.bounded(jobs, 'jobs', MAX_WORKER_JOBS).map((j) => ({
+    jobId: checkJobId(j.jobId),
+    epoch: v.uint(j.epoch, 'epoch'),
+    phase: workerJobPhase(j),
+    exitCode: v.int(j.exitCode, 'exit_code', INT32_MIN, INT32_MAX),
+    error: v.clipText(j.error),
+  }));
+}
+
 /** A worker's report on one job: the phase from the enum, else from the text (an older worker). */
 function workerJobPhase(j: WorkerJob__Output) {
   const p = workerPhaseFromWire(j.jobPhase, j.phase);
@@ -156,19 +167,14 @@ export function schedulerHandlers(s: Scheduler, opts: ServerOptions): SchedulerH
         host: v.host(req.host),
         slots: v.int(req.slots, 'slots', 1, 1024),
         kinds: [...v.bounded(req.kinds, 'kinds', MAX_KINDS)].map((k) => v.clipText(k, 64)),
+        jobs: workerJobs(req.jobs),
       }),
     ),
     WorkerHeartbeat: h(async (req) => {
       const r = await s.heartbeat(
         v.workerId(req.workerId),
         v.incarnation(req.incarnation),
-        v.bounded(req.jobs, 'jobs', MAX_WORKER_JOBS).map((j) => ({
-          jobId: checkJobId(j.jobId),
-          epoch: v.uint(j.epoch, 'epoch'),
-          phase: workerJobPhase(j),
-          exitCode: v.int(j.exitCode, 'exit_code', INT32_MIN, INT32_MAX),
-          error: v.clipText(j.error),
-        })),
+        workerJobs(req.jobs),
       );
       return {
         reregister: r.reregister,

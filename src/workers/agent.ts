@@ -1,6 +1,6 @@
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,7 @@ import type { ContainerRuntime, JobInstance, JobKind } from './runtime/types.ts'
 import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
 import { RootfsCache } from './runtime/rootfs-cache.ts';
-import { killInstancesUnder } from './runtime/instance-record.ts';
+import { monitorState, startMonitor, stopMonitor, writeLease } from './runtime/monitor.ts';
 import { LogShipper } from './log-shipper.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { LocalJob } from './local-job.ts';
@@ -27,6 +27,8 @@ import type { Assigned } from './local-job.ts';
 import { CheckpointProtocol } from './checkpoint.ts';
 import { isFenced } from './retry.ts';
 import { Tasks } from './tasks.ts';
+import { discard, findLeftovers, leftoverReport, writeJobFile } from './adoption.ts';
+import type { Leftover } from './adoption.ts';
 
 export interface WorkerAgentOptions {
   schedulerAddress: string;
@@ -150,6 +152,10 @@ class WorkerAgent {
   private loops: Promise<void>[] = [];
   private readonly wake = new AbortController();
   private lastShip = 0;
+  /** Jobs their monitors froze (as last seen), to log each change once. */
+  private readonly frozen = new Set<LocalJob>();
+  /** Jobs an earlier life of this agent left running, until the scheduler says which are still ours. */
+  private leftovers = new Map<string, Leftover>();
 
   constructor(opts: WorkerAgentOptions) {
     this.opts = opts;
@@ -195,14 +201,13 @@ class WorkerAgent {
         `cannot use ${this.opts.mount} as the checkpoint storage: ${errorMessage(e)}`,
       );
     }
-    // Whatever an earlier life of this worker left running is not ours any more.
-    const killed = await killInstancesUnder(this.instancesDir);
-    if (killed.length)
-      this.log.warn({ instances: killed }, 'killed jobs left by an earlier run of this worker');
-    await rm(this.instancesDir, { recursive: true, force: true });
+    // What an earlier life of this agent left running: the scheduler decides
+    // at registration which of those jobs are still ours.
     mkdirSync(this.instancesDir, { recursive: true });
+    const leftovers = await findLeftovers(this.instancesDir, this.log);
+    this.leftovers = new Map(leftovers.map((l) => [l.assigned.jobId, l]));
     try {
-      await this.link.register([], true);
+      await this.link.register(leftovers.map(leftoverReport), true);
     } catch (e) {
       this.link.close();
       throw e;
@@ -234,6 +239,7 @@ class WorkerAgent {
     }
     if (o.deregister ?? true) await Promise.allSettled(all.map((j) => this.shipLog(j)));
     await Promise.allSettled(all.map((j) => this.kill(j, 'worker stopping')));
+    await Promise.allSettled([...this.leftovers.values()].map((l) => discard(l.dir)));
     if (o.deregister ?? true) {
       await this.link
         .deregister()
@@ -248,9 +254,9 @@ class WorkerAgent {
 
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopping) {
-      const { assignments, sentAt } = await this.link.heartbeat(() => this.reports());
+      const { assignments, sentAt, renewedAfterExpiry } = await this.link.heartbeat(() => this.reports());
       if (this.stopping) break;
-      if (assignments) await this.reconcile(assignments);
+      if (assignments) await this.reconcile(assignments, renewedAfterExpiry);
       await sleep(this.link.nextHeartbeatIn(sentAt), undefined, { signal: this.wake.signal }).catch(
         () => undefined,
       );
@@ -258,22 +264,36 @@ class WorkerAgent {
   }
 
   private reports(): WorkerJob[] {
-    return [...this.jobs.values()].map((j) => ({
-      jobId: j.jobId,
-      epoch: j.epoch,
-      ...workerPhaseToWire(this.reportedPhase(j)),
-      exitCode: j.exit?.code ?? 0,
-      error: j.exit?.error ?? '',
-    }));
+    return [
+      ...[...this.jobs.values()].map((j) => ({
+        jobId: j.jobId,
+        epoch: j.epoch,
+        ...workerPhaseToWire(this.reportedPhase(j)),
+        exitCode: j.exit?.code ?? 0,
+        error: j.exit?.error ?? '',
+      })),
+      ...[...this.leftovers.values()].map(leftoverReport),
+    ];
   }
 
   private reportedPhase(j: LocalJob): WorkerJobPhase {
-    return j.phase === 'gone' ? 'exited' : j.phase;
+    if (j.phase === 'gone') return 'exited';
+    // Its monitor froze it once the lease ran out.
+    if (
+      (j.phase === 'running' || j.phase === 'checkpointing') &&
+      (this.frozen.has(j) || !this.link.lease.valid())
+    )
+      return 'paused';
+    return j.phase;
   }
 
-  /** Makes the local jobs match the scheduler's list: start what is new, stop what is not listed. */
-  private async reconcile(assignments: Assignment__Output[]): Promise<void> {
+  /**
+   * Makes the local jobs match the scheduler's list: renew the lease of what
+   * is listed at its epoch, start what is new, stop what is not listed.
+   */
+  private async reconcile(assignments: Assignment__Output[], renewedAfterExpiry: boolean): Promise<void> {
     const wanted = new Map(assignments.map((a) => [a.jobId, a]));
+    await this.settleLeftovers(wanted);
     for (const j of [...this.jobs.values()]) {
       const a = wanted.get(j.jobId);
       if (!a || a.epoch !== j.epoch) {
@@ -282,7 +302,12 @@ class WorkerAgent {
       }
       j.intervalSeconds = a.intervalSeconds;
       j.lastSeq = Math.max(j.lastSeq, a.lastSeq);
-      if (j.phase === 'paused') await this.resume(j);
+      this.renewLease(j);
+      if (renewedAfterExpiry) {
+        // Thawed: no checkpoint right away, as if half an interval had passed.
+        const now = this.link.lease.now();
+        j.lastCheckpointEnd = Math.max(j.lastCheckpointEnd, now - j.intervalSeconds * 500);
+      }
     }
     for (const a of assignments) {
       if (this.jobs.has(a.jobId)) continue;
@@ -317,6 +342,76 @@ class WorkerAgent {
     };
   }
 
+  /**
+   * The first answer after a restart: take over the leftovers still listed
+   * at their epoch (their monitors thaw them once the lease is renewed), kill
+   * the others (their jobs moved while no agent watched them).
+   */
+  private async settleLeftovers(wanted: Map<string, Assignment__Output>): Promise<void> {
+    const leftovers = [...this.leftovers.values()];
+    this.leftovers.clear();
+    for (const l of leftovers) {
+      const a = wanted.get(l.assigned.jobId);
+      if (a && a.epoch === l.assigned.epoch) {
+        this.adopt(l, a);
+        continue;
+      }
+      this.log.warn(
+        { job: l.assigned.jobId, epoch: l.assigned.epoch, now: a ? a.epoch : undefined },
+        'stopping a job that moved while this worker agent was down',
+      );
+      await discard(l.dir);
+    }
+  }
+
+  private adopt(l: Leftover, a: Assignment__Output): void {
+    const remote = logSegment(this.opts.mount, l.assigned.jobId, l.assigned.epoch);
+    let shipped = 0;
+    try {
+      shipped = statSync(remote).size;
+    } catch {
+      // nothing shipped yet
+    }
+    const shipper = new LogShipper(path.join(l.dir, 'output.log'), remote, shipped);
+    const job = new LocalJob(
+      { ...l.assigned, intervalSeconds: a.intervalSeconds, lastSeq: Math.max(l.assigned.lastSeq, a.lastSeq) },
+      l.dir,
+      shipper,
+      this.link.lease.now(),
+      true,
+    );
+    this.jobs.set(job.jobId, job);
+    if (l.exit) {
+      this.log.info({ job: job.jobId, epoch: job.epoch, code: l.exit.code }, 'job taken over (it had ended)');
+      this.ended(job, l.exit);
+      return;
+    }
+    const inst = this.runtimeFor(job.spec.kind).reattach(l.record, {
+      name: job.name,
+      dir: job.dir,
+      logFile: shipper.localLog,
+      restored: job.restoreSeq > 0,
+    });
+    job.instance = inst;
+    startMonitor(job.dir);
+    this.renewLease(job);
+    this.watchExit(job, inst);
+    this.log.info(
+      { job: job.jobId, epoch: job.epoch, pid: inst.pid },
+      'job taken over from an earlier run of this agent',
+    );
+  }
+
+  /** Tells the job's monitor the scheduler vouches for it until the lease's deadline. */
+  private renewLease(job: LocalJob): void {
+    try {
+      writeLease(job.dir, this.link.lease.deadline);
+    } catch (e) {
+      if (!job.gone)
+        this.log.error({ job: job.jobId, err: errorMessage(e) }, "could not renew the job's lease");
+    }
+  }
+
   // ---- a job's life --------------------------------------------------------
 
   private runtimeFor(kind: JobKind): ContainerRuntime {
@@ -331,6 +426,12 @@ class WorkerAgent {
     const restoring = job.restoreSeq > 0;
     let inst: JobInstance;
     try {
+      await mkdir(job.dir, { recursive: true });
+      writeJobFile(job);
+      // The dead man's switch first: whatever happens to this agent from now
+      // on, the job is frozen once the lease runs out.
+      this.renewLease(job);
+      startMonitor(job.dir);
       inst = await this.startInstance(job);
     } catch (e) {
       if (job.gone) return;
@@ -339,7 +440,10 @@ class WorkerAgent {
       return;
     }
     if (job.gone) {
+      // Dropped while it started: kill() ran before there was an instance to kill.
       await inst.kill();
+      await stopMonitor(job.dir);
+      await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
       return;
     }
     job.instance = inst;
@@ -349,11 +453,7 @@ class WorkerAgent {
       { job: job.jobId, epoch: job.epoch, pid: inst.pid, restoredFrom: job.restoreSeq || undefined, seconds },
       restoring ? 'job restored' : 'job started',
     );
-    this.tasks.run('watching the job', { job: job.jobId }, async () => {
-      const exit = await inst.exited;
-      this.ended(job, { code: exit.code, error: exit.error ?? '', startFailed: false, restoreFailed: false });
-      this.log.info({ job: job.jobId, code: exit.code, error: exit.error }, 'job exited');
-    });
+    this.watchExit(job, inst);
     try {
       await this.link.reportStarted(job, job.restoreSeq, seconds, () => this.gaveUp(job));
     } catch (e) {
@@ -363,8 +463,16 @@ class WorkerAgent {
     if (job.phase === 'starting' || job.phase === 'restoring') job.to('running');
   }
 
+  private watchExit(job: LocalJob, inst: JobInstance): void {
+    this.tasks.run('watching the job', { job: job.jobId }, async () => {
+      const exit = await inst.exited;
+      if (job.gone) return;
+      this.ended(job, { code: exit.code, error: exit.error ?? '', startFailed: false, restoreFailed: false });
+      this.log.info({ job: job.jobId, code: exit.code, error: exit.error }, 'job exited');
+    });
+  }
+
   private async startInstance(job: LocalJob): Promise<JobInstance> {
-    await mkdir(job.dir, { recursive: true });
     const runtime = this.runtimeFor(job.spec.kind);
     const rootfs =
       job.spec.kind === 'container' ? (await this.rootfs.ensure(this.rootfsPath(job.spec))).dir : undefined;
@@ -454,42 +562,29 @@ class WorkerAgent {
     this.tasks.run('stopping a job', { job: job.jobId }, () => this.kill(job, why));
   }
 
-  /** Stops a job this worker must no longer run and deletes its local state. */
+  /**
+   * Stops a job this worker must no longer run and deletes its local state:
+   * its lease revoked and its monitor stopped first (nothing thaws it
+   * meanwhile), then the job killed (frozen or not).
+   */
   private async kill(job: LocalJob, why: string): Promise<void> {
     const wasRunning = job.instance?.isRunning() ?? false;
     if (!job.to('gone')) return;
     if (this.jobs.get(job.jobId) === job) this.jobs.delete(job.jobId);
+    this.frozen.delete(job);
     if (wasRunning) this.log.warn({ job: job.jobId, epoch: job.epoch, why }, 'stopping job');
+    try {
+      writeLease(job.dir, 0);
+    } catch {
+      // never launched: no folder
+    }
+    await stopMonitor(job.dir);
     try {
       await job.instance?.kill();
     } catch (e) {
       this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not kill job');
     }
     await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
-  }
-
-  private async pause(job: LocalJob): Promise<void> {
-    if (job.phase !== 'running' || !job.instance) return;
-    try {
-      await job.instance.pause();
-      if (job.to('paused'))
-        this.log.warn({ job: job.jobId }, 'lease expired (scheduler unreachable): job paused');
-    } catch (e) {
-      this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not pause job');
-    }
-  }
-
-  private async resume(job: LocalJob): Promise<void> {
-    if (job.phase !== 'paused' || !job.instance) return;
-    try {
-      await job.instance.resume();
-      job.to('running');
-      const now = this.link.lease.now();
-      job.lastCheckpointEnd = Math.max(job.lastCheckpointEnd, now - job.intervalSeconds * 500);
-      this.log.info({ job: job.jobId }, 'lease renewed: job resumed');
-    } catch (e) {
-      this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not resume job');
-    }
   }
 
   // ---- periodic work: lease, checkpoints, logs -------------------------------
@@ -506,12 +601,10 @@ class WorkerAgent {
     const lease = this.link.lease.valid();
     const ship = now - this.lastShip >= (this.opts.logShipIntervalMs ?? 1_000);
     if (ship) this.lastShip = now;
+    for (const job of this.jobs.values()) this.noticeFreeze(job);
+    // Cut off: the jobs may be moving elsewhere. Their monitors freeze them; write nothing for them.
+    if (!lease) return;
     for (const job of [...this.jobs.values()]) {
-      if (!lease) {
-        // Cut off: the job may be moving elsewhere. Freeze it and write nothing for it.
-        await this.pause(job);
-        continue;
-      }
       if (ship && (job.phase === 'running' || job.phase === 'checkpointing')) {
         this.tasks.run('shipping the log', { job: job.jobId }, () => this.shipLog(job));
       }
@@ -525,6 +618,19 @@ class WorkerAgent {
         this.checkpointing.set(job, run);
         this.tasks.run('checkpoint', { job: job.jobId }, () => run);
       }
+    }
+  }
+
+  /** Logs what the job's monitor did to it, once per change. */
+  private noticeFreeze(job: LocalJob): void {
+    const frozen = monitorState(job.dir) === 'frozen';
+    if (frozen === this.frozen.has(job)) return;
+    if (frozen) {
+      this.frozen.add(job);
+      this.log.warn({ job: job.jobId }, 'lease expired (scheduler unreachable): job paused by its monitor');
+    } else {
+      this.frozen.delete(job);
+      this.log.info({ job: job.jobId }, 'lease renewed: job resumed');
     }
   }
 

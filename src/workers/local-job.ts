@@ -8,24 +8,22 @@ import type { LogShipper } from './log-shipper.ts';
  * A job on this worker, as one state machine:
  *
  *   starting | restoring ──up and reported──> running <──> checkpointing
- *        │                                      │  ^
- *        │                                      v  │ (lease renewed)
- *        │                                     paused (lease ran out)
  *        └──── failed to start / the job ended ────> exited ──reported──> gone
  *   any phase ──no longer ours (moved, fenced, cancelled, worker stopping)──> gone
  *
  * `gone` is final: every step still in flight for the job checks it and
  * stops. A job reaches `running` only once the scheduler knows it started,
- * so it is never checkpointed before that.
+ * so it is never checkpointed before that. Freezing a job whose lease ran
+ * out is not a phase here: its monitor does it (runtime/monitor.ts), whatever
+ * the agent is doing; the agent reports such a job as `paused`.
  */
-export type LocalPhase = WorkerJobPhase | 'gone';
+export type LocalPhase = Exclude<WorkerJobPhase, 'paused'> | 'gone';
 
 const TRANSITIONS: Readonly<Record<LocalPhase, readonly LocalPhase[]>> = {
   starting: ['running', 'exited', 'gone'],
   restoring: ['running', 'exited', 'gone'],
-  running: ['checkpointing', 'paused', 'exited', 'gone'],
-  checkpointing: ['running', 'paused', 'exited', 'gone'],
-  paused: ['running', 'exited', 'gone'],
+  running: ['checkpointing', 'exited', 'gone'],
+  checkpointing: ['running', 'exited', 'gone'],
   exited: ['gone'],
   gone: [],
 };
@@ -70,7 +68,8 @@ export class LocalJob {
   exit?: JobExit;
   private current: LocalPhase;
 
-  constructor(a: Assigned, dir: string, shipper: LogShipper, now: number) {
+  /** `adopted`: an earlier life of the agent started it, and it runs. */
+  constructor(a: Assigned, dir: string, shipper: LogShipper, now: number, adopted = false) {
     this.jobId = a.jobId;
     this.epoch = a.epoch;
     this.spec = a.spec;
@@ -81,7 +80,7 @@ export class LocalJob {
     this.dir = dir;
     this.shipper = shipper;
     this.lastCheckpointEnd = now;
-    this.current = a.restoreSeq > 0 ? 'restoring' : 'starting';
+    this.current = adopted ? 'running' : a.restoreSeq > 0 ? 'restoring' : 'starting';
   }
 
   get phase(): LocalPhase {

@@ -132,7 +132,9 @@ export class SchedulerLink {
    * the assignments returned (the full list of what this worker may run);
    * no assignments when the scheduler did not answer.
    */
-  async heartbeat(jobs: () => WorkerJob[]): Promise<{ assignments?: Assignment__Output[]; sentAt: number }> {
+  async heartbeat(
+    jobs: () => WorkerJob[],
+  ): Promise<{ assignments?: Assignment__Output[]; sentAt: number; renewedAfterExpiry: boolean }> {
     const sentAt = this.lease.now();
     try {
       const reply = await unary(
@@ -144,15 +146,15 @@ export class SchedulerLink {
       if (reply.reregister) {
         this.log.warn('the scheduler does not know this worker: registering again');
         await this.register(jobs(), false);
-        return { sentAt };
+        return { sentAt, renewedAfterExpiry: false };
       }
       const wasExpired = !this.lease.valid();
       this.lease.renew(sentAt);
       if (wasExpired) this.log.info('scheduler reachable again');
-      return { assignments: reply.assignments, sentAt };
+      return { assignments: reply.assignments, sentAt, renewedAfterExpiry: wasExpired };
     } catch (e) {
       if (!this.closing.signal.aborted) this.log.debug({ err: errorMessage(e) }, 'heartbeat failed');
-      return { sentAt };
+      return { sentAt, renewedAfterExpiry: false };
     }
   }
 

@@ -11,9 +11,15 @@ export class Tasks {
 
   constructor(private readonly log: Logger) {}
 
+  /** Starts `fn` now (its synchronous part runs before this returns) and tracks it. */
   run(what: string, fields: Record<string, unknown>, fn: () => Promise<void>): void {
-    const p: Promise<void> = Promise.resolve()
-      .then(fn)
+    let started: Promise<void>;
+    try {
+      started = fn();
+    } catch (e) {
+      started = Promise.reject(e);
+    }
+    const p: Promise<void> = started
       .catch((e: unknown) => this.log.error({ ...fields, err: errorMessage(e) }, `${what} failed`))
       .finally(() => this.running.delete(p));
     this.running.add(p);

@@ -416,3 +416,62 @@ test('a step of the wall clock neither declares a live worker lost nor keeps a s
     ],
   );
 });
+
+test('a restarted worker keeps the jobs it still runs at their epoch; its other jobs move', async (t) => {
+  const { s } = await setup();
+  await s.registerWorker(reg('w1', 2));
+  const a = await s.submit(jobFile());
+  const b = await s.submit(jobFile());
+  await s.reportStarted('w1', a.id, 1, 0, 0);
+  await s.reportStarted('w1', b.id, 1, 0, 0);
+  await checkpoint(s, 'w1', a.id, 1);
+  // The agent restarts (new incarnation) and finds only a still running.
+  await s.registerWorker({
+    ...reg('w1', 2, 'w1-life2'),
+    jobs: [{ jobId: a.id, epoch: 1, phase: 'running', exitCode: 0, error: '' }],
+  });
+  t.like(s.get(a.id), { worker: 'w1', epoch: 1, state: 'running', restores: [] }, 'kept: no restore');
+  t.is(s.get(b.id).epoch, 3, 'b was requeued (fenced) and placed again');
+  const hb = await s.heartbeat('w1', 'w1-life2', []);
+  t.deepEqual(
+    hb.assignments.map((x) => [x.jobId, x.epoch]).sort(),
+    [
+      [a.id, 1],
+      [b.id, 3],
+    ].sort(),
+  );
+  t.is(await s.beginCheckpoint('w1', a.id, 1), 2, 'it goes on checkpointing at the same epoch');
+});
+
+test('a restarted worker whose job moved meanwhile does not get it back', async (t) => {
+  const { s, advance } = await setup({ timeoutMs: 10_000 });
+  await s.registerWorker(reg('w1'));
+  const job = await s.submit(jobFile());
+  await s.reportStarted('w1', job.id, 1, 0, 0);
+  advance(11_000);
+  await s.registerWorker(reg('w2'));
+  await s.tick();
+  t.like(s.get(job.id), { worker: 'w2', epoch: 2 });
+  await s.registerWorker({
+    ...reg('w1', 1, 'w1-life2'),
+    jobs: [{ jobId: job.id, epoch: 1, phase: 'running', exitCode: 0, error: '' }],
+  });
+  t.like(s.get(job.id), { worker: 'w2', epoch: 2 }, 'the stale epoch changes nothing');
+  t.deepEqual((await s.heartbeat('w1', 'w1-life2', [])).assignments, [], 'so w1 kills its copy');
+});
+
+test('a restarted worker declared lost keeps its job if it has not moved yet', async (t) => {
+  const { s, advance } = await setup({ timeoutMs: 10_000 });
+  await s.registerWorker(reg('w1'));
+  const job = await s.submit(jobFile());
+  await s.reportStarted('w1', job.id, 1, 0, 0);
+  advance(11_000);
+  await s.tick();
+  t.like(s.get(job.id), { state: 'queued', epoch: 1 }, 'lost, and nowhere else to go');
+  await s.registerWorker({
+    ...reg('w1', 1, 'w1-life2'),
+    jobs: [{ jobId: job.id, epoch: 1, phase: 'running', exitCode: 0, error: '' }],
+  });
+  t.like(s.get(job.id), { worker: 'w1', epoch: 1, state: 'running', restores: [] });
+  t.like((await s.heartbeat('w1', 'w1-life2', [])).assignments[0], { jobId: job.id, epoch: 1 });
+});
