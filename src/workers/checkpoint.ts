@@ -1,3 +1,4 @@
+import { constants, existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,11 +32,12 @@ type Written = Omit<CheckpointReport, 'seq'>;
  *    holds the job: fencing);
  * 2. ship the log so far, dump the job into `jobs/<job>/<seq>/` (it keeps
  *    running), ship what it wrote up to the dump;
- * 3. measure what is new against the previous checkpoint;
- * 4. only if the lease still holds, write the completion marker (fsynced);
- * 5. report the result.
+ * 3. the folder barrier: every file of the checkpoint durable, or EIO;
+ * 4. measure what is new against the previous checkpoint;
+ * 5. only if the lease still holds, write the completion marker (fsynced);
+ * 6. report the result.
  *
- * A failure anywhere in 2-4 discards the folder and reports the checkpoint
+ * A failure anywhere in 2-5 discards the folder and reports the checkpoint
  * failed; the job keeps running and older checkpoints are untouched.
  */
 export class CheckpointProtocol {
@@ -75,7 +77,7 @@ export class CheckpointProtocol {
     }
   }
 
-  /** Steps 2-4; never throws: a failure is a failed checkpoint, its folder gone. */
+  /** Steps 2-5; never throws: a failure is a failed checkpoint, its folder gone. */
   private async write(job: LocalJob, seq: number): Promise<Written> {
     const dir = checkpointDir(this.opts.mount, job.jobId, seq);
     try {
@@ -99,6 +101,7 @@ export class CheckpointProtocol {
     // checkpoint counts: a restore re-emits only what was still in the pipe.
     await sleep(50);
     await job.shipper.flush();
+    await folderBarrier(dir);
     const { pages, newBytes } = await this.measure(job, dir);
     this.checkStillOurs(job, 'during the checkpoint; not marking it complete');
     await this.writeMarker(job, seq, dir, dump);
@@ -161,6 +164,39 @@ export class CheckpointProtocol {
       else
         this.log.warn({ job: job.jobId, seq: report.seq, err: errorMessage(e) }, 'checkpoint not reported');
     }
+  }
+}
+
+/**
+ * The folder barrier: fsync of the checkpoint folder itself. On the stdchk
+ * mount it returns once every file written beneath the folder is committed
+ * on its replicas, and fails with EIO if any could not be; CRIU ignores
+ * errors from close(), so this is where a checkpoint missing an image is
+ * caught. (On a local folder it syncs the folder's entries.)
+ *
+ * Test-only fault injection: while the file named by
+ * STDCHK_FAULT_BARRIER_EIO_FILE exists, the barrier fails with EIO.
+ */
+export async function folderBarrier(dir: string): Promise<void> {
+  try {
+    const fault = process.env.STDCHK_FAULT_BARRIER_EIO_FILE;
+    if (fault && existsSync(fault)) {
+      throw Object.assign(new Error(`EIO: i/o error, fsync '${dir}' (STDCHK_FAULT_BARRIER_EIO_FILE)`), {
+        code: 'EIO',
+      });
+    }
+    const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new StdchkError(
+      'UNAVAILABLE',
+      `the folder barrier failed (not every file of the checkpoint is durable): ${errorMessage(e)}`,
+      { cause: e },
+    );
   }
 }
 

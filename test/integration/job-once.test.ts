@@ -37,6 +37,7 @@ const grid: SchedGrid = new SchedGrid({
     NODE_OPTIONS:
       `${process.env.NODE_OPTIONS ?? ''} --import=file://${ROOT}/test/helpers/wall-clock-step.mjs`.trim(),
     STDCHK_TEST_WALL_CLOCK_STEP_FILE: wallStepFile(host),
+    STDCHK_FAULT_BARRIER_EIO_FILE: barrierFault(host),
   }),
 });
 let a: Host;
@@ -45,6 +46,7 @@ let rootfs: string;
 
 const wallStepFile = (h: Host): string => path.join(grid.dir, `wall-step-${h.name}`);
 const slowDumpFlag = (h: Host): string => path.join(grid.dir, `slow-dump-${h.name}`);
+const barrierFault = (h: Host): string => path.join(grid.dir, `barrier-eio-${h.name}`);
 const fakebin = (h: Host): string => path.join(grid.dir, `fakebin-${h.name}`);
 
 /** On the host's PATH: a criu that first sleeps, while the host's flag file exists, when it is to dump. */
@@ -263,3 +265,56 @@ test.serial('a dump still running when the lease runs out is killed, and the job
   await grid.cli(['cancel', id]);
   await waitFor('stopped everywhere', () => grid.containersOf(other).length === 0, 20_000, 200);
 });
+
+test.serial(
+  'a checkpoint whose folder barrier fails is discarded and never complete; older ones stay, the job runs on',
+  async (t) => {
+    const n = 400;
+    const { id, holder } = await runningJob('barrier', 'process', n);
+    await waitFor(
+      'two complete checkpoints',
+      async () => (await grid.job(id)).checkpointsTaken >= 2,
+      60_000,
+      200,
+    );
+    const before = await grid.job(id);
+    const ckDir = (seq: number) => path.join(grid.shared, 'jobs', id, String(seq));
+    writeFileSync(barrierFault(holder), '');
+    let failed: Awaited<ReturnType<typeof grid.job>>;
+    try {
+      failed = await waitFor(
+        'a checkpoint failed at the barrier',
+        async () => {
+          const j = await grid.job(id);
+          return /barrier/.test(j.lastCheckpointError) ? j : undefined;
+        },
+        30_000,
+        200,
+      );
+    } finally {
+      rmSync(barrierFault(holder), { force: true });
+    }
+    const seq = Number(/checkpoint (\d+) failed/.exec(failed.lastCheckpointError)?.[1]);
+    t.log(`${id}: ${failed.lastCheckpointError}`);
+    t.true(seq > (before.checkpoints.at(-1)?.seq ?? 0));
+    t.false(existsSync(ckDir(seq)), 'its folder is discarded');
+    t.false(
+      failed.checkpoints.some((c) => c.seq === seq),
+      'never recorded complete',
+    );
+    t.true(failed.checkpoints.length > 0);
+    for (const c of failed.checkpoints)
+      t.true(existsSync(path.join(ckDir(c.seq), 'stdchk-checkpoint.json')), `checkpoint ${c.seq} intact`);
+    t.like(failed, { state: 'running', worker: holder.workerId, epoch: before.epoch, restores: [] });
+    const counted = (await grid.logCounts(id)).at(-1) ?? 0;
+    await waitFor(
+      'a complete checkpoint after the fault is gone',
+      async () => ((await grid.job(id)).checkpoints.at(-1)?.seq ?? 0) > seq,
+      30_000,
+      200,
+    );
+    t.true(((await grid.logCounts(id)).at(-1) ?? 0) > counted, 'the job kept counting');
+    t.is((await grid.job(id)).restores.length, 0);
+    await grid.cli(['cancel', id]);
+  },
+);
