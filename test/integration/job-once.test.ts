@@ -81,6 +81,14 @@ test.before(async () => {
 
 test.after.always(cleanupAll);
 
+// A failed test must not leave its job holding a worker's only slot for the next one.
+const submitted: string[] = [];
+test.afterEach.always(async () => {
+  for (const id of submitted.splice(0)) {
+    if (!['done', 'failed', 'cancelled'].includes((await grid.job(id)).state)) await grid.cli(['cancel', id]);
+  }
+});
+
 const hostOf = (workerId: string): Host => [a, b].find((h) => h.workerId === workerId) as Host;
 
 function counter(name: string, kind: 'container' | 'process', n: number): Record<string, unknown> {
@@ -96,6 +104,7 @@ function counter(name: string, kind: 'container' | 'process', n: number): Record
 /** Submits a counter and waits for its first complete checkpoint; returns the job and its host. */
 async function runningJob(name: string, kind: 'container' | 'process', n: number) {
   const id = await grid.submit(counter(name, kind, n));
+  submitted.push(id);
   await waitFor('a complete checkpoint', async () => (await grid.job(id)).checkpointsTaken >= 1, 60_000, 200);
   const holder = hostOf((await grid.job(id)).worker);
   return { id, holder, other: holder === a ? b : a };
