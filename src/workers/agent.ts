@@ -19,7 +19,7 @@ import type { ContainerRuntime, JobInstance, JobKind } from './runtime/types.ts'
 import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
 import { RootfsCache } from './runtime/rootfs-cache.ts';
-import { monitorState, startMonitor, stopMonitor, writeLease } from './runtime/monitor.ts';
+import { monitorPid, monitorState, startMonitor, stopMonitor, writeLease } from './runtime/monitor.ts';
 import { LogShipper } from './log-shipper.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { LocalJob } from './local-job.ts';
@@ -303,6 +303,7 @@ class WorkerAgent {
       j.intervalSeconds = a.intervalSeconds;
       j.lastSeq = Math.max(j.lastSeq, a.lastSeq);
       this.renewLease(j);
+      this.keepMonitor(j);
       if (renewedAfterExpiry) {
         // Thawed: no checkpoint right away, as if half an interval had passed.
         const now = this.link.lease.now();
@@ -409,6 +410,17 @@ class WorkerAgent {
     } catch (e) {
       if (!job.gone)
         this.log.error({ job: job.jobId, err: errorMessage(e) }, "could not renew the job's lease");
+    }
+  }
+
+  /** A running job without its monitor (killed on its own) gets a new one. */
+  private keepMonitor(job: LocalJob): void {
+    if (!job.instance?.isRunning() || job.gone || monitorPid(job.dir)) return;
+    this.log.warn({ job: job.jobId }, "the job's monitor is gone: starting a new one");
+    try {
+      startMonitor(job.dir);
+    } catch (e) {
+      this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not start a job monitor');
     }
   }
 
