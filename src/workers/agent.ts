@@ -256,7 +256,11 @@ class WorkerAgent {
     while (!this.stopping) {
       const { assignments, sentAt, renewedAfterExpiry } = await this.link.heartbeat(() => this.reports());
       if (this.stopping) break;
-      if (assignments) await this.reconcile(assignments, renewedAfterExpiry);
+      if (assignments) {
+        await this.reconcile(assignments, renewedAfterExpiry).catch((e: unknown) =>
+          this.log.error({ err: errorMessage(e) }, 'could not apply the assignments'),
+        );
+      }
       await sleep(this.link.nextHeartbeatIn(sentAt), undefined, { signal: this.wake.signal }).catch(
         () => undefined,
       );
@@ -354,13 +358,20 @@ class WorkerAgent {
     for (const l of leftovers) {
       const a = wanted.get(l.assigned.jobId);
       if (a && a.epoch === l.assigned.epoch) {
-        this.adopt(l, a);
-        continue;
+        try {
+          this.adopt(l, a);
+          continue;
+        } catch (e) {
+          this.log.error({ job: l.assigned.jobId, err: errorMessage(e) }, 'could not take over a job');
+          const job = this.jobs.get(l.assigned.jobId);
+          if (job) this.drop(job, 'could not take it over');
+        }
+      } else {
+        this.log.warn(
+          { job: l.assigned.jobId, epoch: l.assigned.epoch, now: a ? a.epoch : undefined },
+          'stopping a job that moved while this worker agent was down',
+        );
       }
-      this.log.warn(
-        { job: l.assigned.jobId, epoch: l.assigned.epoch, now: a ? a.epoch : undefined },
-        'stopping a job that moved while this worker agent was down',
-      );
       await discard(l.dir);
     }
   }

@@ -69,10 +69,13 @@ export class CheckpointProtocol {
     try {
       return await this.opts.link.beginCheckpoint(job);
     } catch (e) {
-      if (isFenced(e)) this.opts.drop(job, errorMessage(e));
-      // Not now (the scheduler is busy or unreachable): try again in about a second.
-      else
-        job.lastCheckpointEnd = this.opts.link.lease.now() - Math.max(0, job.intervalSeconds * 1000 - 1_000);
+      if (isFenced(e)) {
+        this.opts.drop(job, errorMessage(e));
+      } else {
+        // Not now (the scheduler is busy or unreachable): try again in about a second.
+        const back = Math.max(0, job.intervalSeconds * 1000 - 1_000);
+        job.lastCheckpointEnd = this.opts.link.lease.now() - back;
+      }
       return undefined;
     }
   }
