@@ -75,6 +75,45 @@ export interface JobRecord {
   cleanupAtMs: number;
 }
 
+/** A job just submitted: queued, nothing run, taken or kept yet. */
+export function newJobRecord(
+  id: string,
+  spec: JobSpec,
+  interval: IntervalChoice,
+  submittedAtMs: number,
+): JobRecord {
+  return {
+    id,
+    spec,
+    phase: 'queued',
+    worker: '',
+    epoch: 0,
+    assignedAtMs: 0,
+    restoreSeq: 0,
+    lostFrom: '',
+    requeueReason: '',
+    previousWorker: '',
+    nextSeq: 1,
+    checkpoints: [],
+    pending: [],
+    toDelete: [],
+    badSeqs: [],
+    checkpointsTaken: 0,
+    checkpointsDeleted: 0,
+    costs: [],
+    interval,
+    restores: [],
+    error: '',
+    lastCheckpointError: '',
+    submittedAtMs,
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    lastCheckpointAtMs: 0,
+    failedAttempts: 0,
+    cleanupAtMs: 0,
+  };
+}
+
 /** A job as the scheduler shows it: the record plus the state and activity users see. */
 export interface JobView extends Readonly<JobRecord> {
   readonly state: JobState;

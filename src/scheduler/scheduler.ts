@@ -10,9 +10,9 @@ import type { IntervalChoice } from './interval.ts';
 import { checkJobId } from '../jobs/layout.ts';
 import type { JobFiles } from './job-files.ts';
 import type { SchedulerStore } from './store.ts';
-import type { WorkerJobPhase } from '../jobs/worker-phase.ts';
+import type { Assignment, CheckpointOutcome, ExitOutcome, WorkerJobPhase } from '../jobs/messages.ts';
 import type { GridRecord, JobRecord, JobView, WorkerRecord } from './records.ts';
-import { viewOf } from './records.ts';
+import { newJobRecord, viewOf } from './records.ts';
 import type { JobPhase } from './lifecycle.ts';
 import { JOB_STATES, activityOf, isFinal, isPlaced, phaseFrom, stateOf, transition } from './lifecycle.ts';
 
@@ -63,36 +63,16 @@ export interface WorkerJobReport {
   error: string;
 }
 
-export interface Assignment {
-  jobId: string;
-  epoch: number;
-  spec: JobSpec;
-  restoreSeq: number;
-  intervalSeconds: number;
-  lastSeq: number;
-}
-
-export interface CheckpointReport {
+export interface CheckpointReport extends CheckpointOutcome {
   workerId: string;
   jobId: string;
   epoch: number;
-  seq: number;
-  ok: boolean;
-  error: string;
-  seconds: number;
-  bytes: number;
-  newBytes: number;
 }
 
-export interface ExitReport {
+export interface ExitReport extends ExitOutcome {
   workerId: string;
   jobId: string;
   epoch: number;
-  exitCode: number;
-  error: string;
-  startFailed: boolean;
-  restoreFailed: boolean;
-  restoreSeq: number;
 }
 
 const MAX_LOG_WINDOW = 4 * 1024 * 1024;
@@ -198,36 +178,7 @@ export class Scheduler {
     return this.locked(() => {
       const id = this.newJobId(spec.name);
       const now = this.opts.now();
-      const job: JobRecord = {
-        id,
-        spec,
-        phase: 'queued',
-        worker: '',
-        epoch: 0,
-        assignedAtMs: 0,
-        restoreSeq: 0,
-        lostFrom: '',
-        requeueReason: '',
-        previousWorker: '',
-        nextSeq: 1,
-        checkpoints: [],
-        pending: [],
-        toDelete: [],
-        badSeqs: [],
-        checkpointsTaken: 0,
-        checkpointsDeleted: 0,
-        costs: [],
-        interval: this.intervalFor(spec, []),
-        restores: [],
-        error: '',
-        lastCheckpointError: '',
-        submittedAtMs: now,
-        startedAtMs: 0,
-        finishedAtMs: 0,
-        lastCheckpointAtMs: 0,
-        failedAttempts: 0,
-        cleanupAtMs: 0,
-      };
+      const job = newJobRecord(id, spec, this.intervalFor(spec, []), now);
       this.jobs.set(id, job);
       this.dirtyJobs.add(job);
       this.log.info({ job: id, name: spec.name, kind: spec.kind }, 'job submitted');

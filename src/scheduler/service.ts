@@ -8,7 +8,7 @@ import { StdchkError } from '../errors/index.ts';
 import * as v from '../validation/index.ts';
 import { jobSpecToJson } from '../jobs/spec.ts';
 import { checkJobId } from '../jobs/layout.ts';
-import { WORKER_JOB_PHASES, workerPhaseFromWire } from '../jobs/worker-phase.ts';
+import { WORKER_JOB_PHASES, workerPhaseFromWire } from '../jobs/messages.ts';
 import { JOB_STATES } from './lifecycle.ts';
 import type { JobActivity, JobState } from './lifecycle.ts';
 import type { JobView } from './records.ts';

@@ -5,13 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/index.ts';
 import { jobSpecToJson, validateJobSpec } from '../jobs/spec.ts';
 import type { WorkerJob } from '../generated/stdchk/v1/WorkerJob.ts';
-import { workerPhaseToWire } from '../jobs/worker-phase.ts';
+import { workerPhaseToWire } from '../jobs/messages.ts';
+import type { Assignment } from '../jobs/messages.ts';
 import type { InstanceRecord } from './runtime/instance-record.ts';
 import { killRecordedInstance, processStartTime, readInstanceRecord } from './runtime/instance-record.ts';
 import { monitorPid, stopMonitor } from './runtime/monitor.ts';
 import { pidAlive, readIntFile } from './runtime/os-util.ts';
 import { statusFileOf } from './runtime/wrapped-instance.ts';
-import type { Assigned, JobExit, LocalJob } from './local-job.ts';
+import type { JobExit, LocalJob } from './local-job.ts';
 
 /**
  * A restarted worker agent (an upgrade, a crash) finds the jobs its earlier
@@ -52,7 +53,7 @@ export function writeJobFile(job: LocalJob): void {
 /** A job an earlier life of this agent left, still running or ended since. */
 export interface Leftover {
   dir: string;
-  assigned: Assigned;
+  assigned: Assignment;
   record: InstanceRecord;
   /** Set when the job ended while no agent watched it. */
   exit?: JobExit;
@@ -132,7 +133,7 @@ async function inspect(dir: string): Promise<Leftover | undefined> {
   };
 }
 
-function readJobFile(dir: string): Assigned | undefined {
+function readJobFile(dir: string): Assignment | undefined {
   try {
     const f = JSON.parse(readFileSync(path.join(dir, JOB_FILE), 'utf8')) as JobFile;
     return {

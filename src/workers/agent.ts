@@ -13,8 +13,8 @@ import { validateJobSpec } from '../jobs/spec.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { MARKER_FILE, checkpointDir, logSegment } from '../jobs/layout.ts';
 import type { CheckpointMarker } from '../jobs/layout.ts';
-import { workerPhaseToWire } from '../jobs/worker-phase.ts';
-import type { WorkerJobPhase } from '../jobs/worker-phase.ts';
+import { workerPhaseToWire } from '../jobs/messages.ts';
+import type { Assignment, WorkerJobPhase } from '../jobs/messages.ts';
 import type { ContainerRuntime, JobInstance, JobKind } from './runtime/types.ts';
 import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
@@ -23,7 +23,6 @@ import { monitorPid, monitorState, startMonitor, stopMonitor, writeLease } from 
 import { LogShipper } from './log-shipper.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { LocalJob } from './local-job.ts';
-import type { Assigned } from './local-job.ts';
 import { CheckpointProtocol } from './checkpoint.ts';
 import { isFenced } from './retry.ts';
 import { Tasks } from './tasks.ts';
@@ -329,7 +328,7 @@ class WorkerAgent {
     }
   }
 
-  private assigned(a: Assignment__Output): Assigned | undefined {
+  private assigned(a: Assignment__Output): Assignment | undefined {
     let spec: JobSpec;
     try {
       spec = validateJobSpec(JSON.parse(a.specJson));

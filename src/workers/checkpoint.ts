@@ -7,7 +7,8 @@ import type { Logger } from '../logging/index.ts';
 import { MARKER_FILE, checkpointDir } from '../jobs/layout.ts';
 import type { CheckpointMarker } from '../jobs/layout.ts';
 import type { LocalJob } from './local-job.ts';
-import type { CheckpointReport, SchedulerLink } from './scheduler-link.ts';
+import type { SchedulerLink } from './scheduler-link.ts';
+import type { CheckpointOutcome } from '../jobs/messages.ts';
 import { isFenced } from './retry.ts';
 import { newBytesBetween, pageHashes } from './page-hashes.ts';
 
@@ -23,7 +24,7 @@ export interface CheckpointProtocolOptions {
   drop(job: LocalJob, why: string): void;
 }
 
-type Written = Omit<CheckpointReport, 'seq'>;
+type Written = Omit<CheckpointOutcome, 'seq'>;
 
 /**
  * One checkpoint of a running job, in the order that makes it safe:
@@ -159,7 +160,7 @@ export class CheckpointProtocol {
     await writeDurably(path.join(dir, MARKER_FILE), JSON.stringify(marker, null, 1) + '\n');
   }
 
-  private async report(job: LocalJob, report: CheckpointReport): Promise<void> {
+  private async report(job: LocalJob, report: CheckpointOutcome): Promise<void> {
     try {
       await this.opts.link.reportCheckpoint(job, report, () => (job.gone ? 'the job is gone' : undefined));
     } catch (e) {

@@ -1,5 +1,5 @@
 import type { JobSpec } from '../jobs/spec.ts';
-import type { WorkerJobPhase } from '../jobs/worker-phase.ts';
+import type { Assignment, WorkerJobPhase } from '../jobs/messages.ts';
 import { StdchkError } from '../errors/index.ts';
 import type { JobInstance } from './runtime/types.ts';
 import type { LogShipper } from './log-shipper.ts';
@@ -37,16 +37,6 @@ export interface JobExit {
   restoreFailed: boolean;
 }
 
-export interface Assigned {
-  jobId: string;
-  epoch: number;
-  spec: JobSpec;
-  /** The checkpoint to restore from; 0: start from the beginning. */
-  restoreSeq: number;
-  intervalSeconds: number;
-  lastSeq: number;
-}
-
 export class LocalJob {
   readonly jobId: string;
   readonly epoch: number;
@@ -69,7 +59,7 @@ export class LocalJob {
   private current: LocalPhase;
 
   /** `adopted`: an earlier life of the agent started it, and it runs. */
-  constructor(a: Assigned, dir: string, shipper: LogShipper, now: number, adopted = false) {
+  constructor(a: Assignment, dir: string, shipper: LogShipper, now: number, adopted = false) {
     this.jobId = a.jobId;
     this.epoch = a.epoch;
     this.spec = a.spec;

@@ -5,6 +5,7 @@ import { connectScheduler, unary } from '../rpc/index.ts';
 import type { SchedulerClient } from '../rpc/index.ts';
 import type { Assignment__Output } from '../generated/stdchk/v1/Assignment.ts';
 import type { WorkerJob } from '../generated/stdchk/v1/WorkerJob.ts';
+import type { CheckpointOutcome, ExitOutcome } from '../jobs/messages.ts';
 import { Lease } from './lease.ts';
 import { FOR_A_WHILE, ONCE, UNTIL_HEARD, retry } from './retry.ts';
 import type { RetryPolicy } from './retry.ts';
@@ -29,23 +30,6 @@ export interface SchedulerLinkOptions {
 export interface JobRef {
   jobId: string;
   epoch: number;
-}
-
-export interface CheckpointReport {
-  seq: number;
-  ok: boolean;
-  error: string;
-  seconds: number;
-  bytes: number;
-  newBytes: number;
-}
-
-export interface ExitReport {
-  exitCode: number;
-  error: string;
-  startFailed: boolean;
-  restoreFailed: boolean;
-  restoreSeq: number;
 }
 
 /**
@@ -169,7 +153,7 @@ export class SchedulerLink {
     return Number(r.seq);
   }
 
-  reportCheckpoint(job: JobRef, report: CheckpointReport, until: () => string | undefined): Promise<void> {
+  reportCheckpoint(job: JobRef, report: CheckpointOutcome, until: () => string | undefined): Promise<void> {
     return this.call('reportCheckpoint', { ...this.ids(job), ...report }, FOR_A_WHILE, until).then(() => {});
   }
 
@@ -187,7 +171,7 @@ export class SchedulerLink {
     ).then(() => {});
   }
 
-  reportExit(job: JobRef, report: ExitReport, until: () => string | undefined): Promise<void> {
+  reportExit(job: JobRef, report: ExitOutcome, until: () => string | undefined): Promise<void> {
     return this.call('reportJobExit', { ...this.ids(job), ...report }, UNTIL_HEARD, until).then(() => {});
   }
 

@@ -14,9 +14,11 @@ import type { JobPhase } from '../../src/scheduler/lifecycle.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { MemorySchedulerStore } from '../../src/scheduler/store.ts';
 import { toJobStatus } from '../../src/scheduler/service.ts';
-import { viewOf } from '../../src/scheduler/records.ts';
+import { newJobRecord, viewOf } from '../../src/scheduler/records.ts';
+import { validateJobSpec } from '../../src/jobs/spec.ts';
+import { chooseInterval } from '../../src/scheduler/interval.ts';
 import type { JobRecord } from '../../src/scheduler/records.ts';
-import { WORKER_JOB_PHASES, workerPhaseFromWire, workerPhaseToWire } from '../../src/jobs/worker-phase.ts';
+import { WORKER_JOB_PHASES, workerPhaseFromWire, workerPhaseToWire } from '../../src/jobs/messages.ts';
 import { silentLogger } from '../../src/logging/index.ts';
 
 const job = (phase: JobPhase) => ({ id: 'j-000001', phase });
@@ -146,49 +148,21 @@ test('a scheduler database written before phases existed loads with the same sta
 });
 
 function sampleRecord(): JobRecord {
-  return {
-    id: 'j-000001',
-    spec: {
-      name: 'j',
-      kind: 'process',
-      args: ['true'],
-      env: {},
-      checkpoint: { policy: 'off', keep: 2 },
-      resources: { slots: 1 },
-    },
-    phase: 'queued',
-    worker: '',
-    epoch: 0,
-    assignedAtMs: 0,
-    restoreSeq: 0,
-    lostFrom: '',
-    requeueReason: '',
-    previousWorker: '',
-    nextSeq: 1,
-    checkpoints: [],
-    pending: [],
-    toDelete: [],
-    badSeqs: [],
-    checkpointsTaken: 0,
-    checkpointsDeleted: 0,
-    costs: [],
-    interval: {
-      seconds: 0,
-      policy: 'off',
-      checkpointCost: 0,
-      mtbf: 0,
-      mtbfSource: 'assumed',
-      youngSeconds: 0,
-      reason: 'off',
-    },
-    restores: [],
-    error: '',
-    lastCheckpointError: '',
-    submittedAtMs: 1,
-    startedAtMs: 0,
-    finishedAtMs: 0,
-    lastCheckpointAtMs: 0,
-    failedAttempts: 0,
-    cleanupAtMs: 0,
-  };
+  const spec = validateJobSpec({
+    name: 'j',
+    kind: 'process',
+    args: ['true'],
+    checkpoint: { interval: 'off' },
+  });
+  return newJobRecord(
+    'j-000001',
+    spec,
+    chooseInterval({
+      policy: spec.checkpoint,
+      costs: [],
+      history: { failures: 0, workerSeconds: 0 },
+      defaultMtbfSeconds: 86400,
+    }),
+    1,
+  );
 }

@@ -1,5 +1,46 @@
 import type { WorkerJobPhase as WirePhase } from '../generated/stdchk/v1/WorkerJobPhase.ts';
 import type { WorkerJobPhase__Output as WirePhaseOut } from '../generated/stdchk/v1/WorkerJobPhase.ts';
+import type { JobSpec } from './spec.ts';
+
+/**
+ * What a worker and the scheduler tell each other about a job (the
+ * Scheduler service's worker calls, in domain types): the assignment, the
+ * worker's reports, and the job's phase on its worker.
+ */
+
+/** A job the scheduler assigns to a worker, at an epoch (fencing). */
+export interface Assignment {
+  jobId: string;
+  epoch: number;
+  spec: JobSpec;
+  /** The checkpoint to restore from; 0: start from the beginning. */
+  restoreSeq: number;
+  /** Checkpoint this often (0: never). */
+  intervalSeconds: number;
+  /** Newest complete checkpoint (the base for newBytes). */
+  lastSeq: number;
+}
+
+/** How one checkpoint went. */
+export interface CheckpointOutcome {
+  seq: number;
+  ok: boolean;
+  error: string;
+  seconds: number;
+  bytes: number;
+  /** Bytes in distinct 4 KiB pages the previous checkpoint did not hold. */
+  newBytes: number;
+}
+
+/** How a job ended, or why it never ran. */
+export interface ExitOutcome {
+  exitCode: number;
+  error: string;
+  startFailed: boolean;
+  /** The restore from `restoreSeq` failed: try an older checkpoint. */
+  restoreFailed: boolean;
+  restoreSeq: number;
+}
 
 /**
  * Where a job is on the worker holding it, as the worker reports it in every
