@@ -11,13 +11,17 @@ const MAX_ROUND = 4 * 1024 * 1024;
  * which commits a new version on the stdchk mount.
  */
 export class LogShipper {
-  private shipped = 0;
+  private shipped: number;
   private running: Promise<number> | undefined;
 
+  /** `shipped`: bytes of the local log already in the remote one (a restarted agent taking over a job). */
   constructor(
     readonly localLog: string,
     readonly remoteLog: string,
-  ) {}
+    shipped = 0,
+  ) {
+    this.shipped = shipped;
+  }
 
   get shippedBytes(): number {
     return this.shipped;

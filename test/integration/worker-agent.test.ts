@@ -8,7 +8,7 @@ import type { SchedulerHandle } from '../../src/scheduler/daemon.ts';
 import { startWorker } from '../../src/workers/agent.ts';
 import type { WorkerHandle } from '../../src/workers/agent.ts';
 import { connectScheduler, unary } from '../../src/rpc/index.ts';
-import { jobDir, logDir } from '../../src/scheduler/layout.ts';
+import { jobDir, logDir } from '../../src/jobs/layout.ts';
 import pino from 'pino';
 
 const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }, pino.destination(2));

@@ -4,7 +4,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import * as v from '../../src/validation/index.ts';
 import { StdchkError, isStdchkError, toServiceError, wellFormed } from '../../src/errors/index.ts';
 import { normalizePath } from '../../src/config/paths.ts';
-import { parseJobFile } from '../../src/scheduler/job-spec.ts';
+import { parseJobFile } from '../../src/jobs/spec.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
 import { EncodedRequest, MalformedMessage, guardedDefinition } from '../../src/rpc/server-guard.ts';
 import { protoDefinition, protos } from '../../src/rpc/index.ts';

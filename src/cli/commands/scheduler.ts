@@ -25,8 +25,8 @@ import { StdchkError, connectionFailure } from '../../errors/index.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { SchedulerClient } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
-import { parseJobFile } from '../../scheduler/job-spec.ts';
-import { JOB_STATES } from '../../scheduler/records.ts';
+import { parseJobFile } from '../../jobs/spec.ts';
+import { JOB_STATES } from '../../scheduler/lifecycle.ts';
 import { startScheduler } from '../../scheduler/daemon.ts';
 import { startWorker } from '../../workers/agent.ts';
 

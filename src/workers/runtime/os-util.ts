@@ -125,6 +125,24 @@ export function spawnWrapper(
   return { pid: child.pid, exited, done: () => ended };
 }
 
+/**
+ * A wrapper this process did not start (found by a restarted worker agent):
+ * its end is noticed by polling its pid.
+ */
+export function watchWrapper(pid: number, everyMs = 250): Wrapper {
+  let ended = !pidAlive(pid);
+  const exited = new Promise<void>((resolve) => {
+    if (ended) return resolve();
+    const timer = setInterval(() => {
+      if (pidAlive(pid)) return;
+      ended = true;
+      clearInterval(timer);
+      resolve();
+    }, everyMs);
+  });
+  return { pid, exited, done: () => ended };
+}
+
 /** True if a process with this pid exists and is not a zombie. */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;

@@ -22,9 +22,11 @@ import {
   spawnWrapper,
   tailFile,
   waitPidGone,
+  watchWrapper,
 } from './os-util.ts';
 import { PIPE_WRAPPER, WrappedInstance, statusFileOf } from './wrapped-instance.ts';
 import { processStartTime, writeInstanceRecord } from './instance-record.ts';
+import type { InstanceRecord } from './instance-record.ts';
 
 /** Written next to CRIU's images: what the restore must re-attach. */
 export const PROCESS_META_FILE = 'stdchk-process.json';
@@ -199,6 +201,15 @@ export class ProcessRuntime implements ContainerRuntime {
       throw new StdchkError('INTERNAL', `${(e as Error).message}${why ? `: ${why}` : ''}`, { cause: e });
     }
     return this.adopt(opts, wrapper, statusFile, pid);
+  }
+
+  reattach(rec: InstanceRecord, opts: InstanceOptions & { restored: boolean }): JobInstance {
+    if (rec.kind !== 'process' || !rec.jobPid)
+      throw new StdchkError('INVALID_ARGUMENT', `${opts.name} is not a running process job`);
+    const statusFile = statusFileOf(opts.dir, opts.restored ? 'restore' : 'run');
+    const inst = new ProcessInstance(this.criu, opts, watchWrapper(rec.wrapperPid), statusFile);
+    inst.pid = rec.jobPid;
+    return inst;
   }
 
   private adopt(opts: InstanceOptions, wrapper: Wrapper, statusFile: string, pid: number): JobInstance {

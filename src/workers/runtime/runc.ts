@@ -20,9 +20,11 @@ import {
   spawnWrapper,
   tailFile,
   toolEnv,
+  watchWrapper,
 } from './os-util.ts';
 import { PIPE_WRAPPER, WrappedInstance, statusFileOf } from './wrapped-instance.ts';
 import { processStartTime, writeInstanceRecord } from './instance-record.ts';
+import type { InstanceRecord } from './instance-record.ts';
 
 export interface RuncRuntimeOptions {
   /** runc binary (default: found in PATH). */
@@ -124,6 +126,15 @@ export class RuncRuntime implements ContainerRuntime {
       jobPid: inst.pid,
       ...(processStartTime(inst.pid) ? { jobStartTime: processStartTime(inst.pid) as string } : {}),
     });
+    return inst;
+  }
+
+  reattach(rec: InstanceRecord, opts: InstanceOptions & { restored: boolean }): JobInstance {
+    if (rec.kind !== 'container' || !rec.containerId || !rec.jobPid)
+      throw new StdchkError('INVALID_ARGUMENT', `${opts.name} is not a running container`);
+    const statusFile = statusFileOf(opts.dir, opts.restored ? 'restore' : 'run');
+    const inst = new RuncInstance(this.runc, rec.containerId, opts, watchWrapper(rec.wrapperPid), statusFile);
+    inst.pid = rec.jobPid;
     return inst;
   }
 
