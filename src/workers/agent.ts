@@ -20,6 +20,9 @@ import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
 import { RootfsCache } from './runtime/rootfs-cache.ts';
 import { killInstancesUnder } from './runtime/instance-record.ts';
+import type { IdMap } from './runtime/oci-config.ts';
+import { DEFAULT_CONTAINER_ID_MAP, prepareWorkDir } from './runtime/work-dir.ts';
+import { JobUserPolicy } from '../scheduler/job-users.ts';
 import { LogShipper } from './log-shipper.ts';
 import { newBytesBetween, pageHashes } from './page-hashes.ts';
 
@@ -40,6 +43,10 @@ export interface WorkerAgentOptions {
   runtimes?: ContainerRuntime[];
   /** How often job output is copied to the storage (default 1 s). */
   logShipIntervalMs?: number;
+  /** Who jobs run as (default: `nobody`, and only that). */
+  users?: JobUserPolicy;
+  /** Containers' user namespace id map (default DEFAULT_CONTAINER_ID_MAP); null: none. */
+  containerIds?: IdMap | null;
 }
 
 export interface WorkerJobView {
@@ -110,10 +117,10 @@ export async function startWorker(opts: WorkerAgentOptions): Promise<WorkerHandl
   };
 }
 
-function defaultRuntimes(workerId: string, log: Logger): ContainerRuntime[] {
+function defaultRuntimes(workerId: string, log: Logger, idMap: IdMap | null): ContainerRuntime[] {
   const out: ContainerRuntime[] = [];
   try {
-    out.push(new RuncRuntime({ idPrefix: `stdchk-${workerId}-` }));
+    out.push(new RuncRuntime({ idPrefix: `stdchk-${workerId}-`, idMap: idMap ?? undefined }));
   } catch (e) {
     log.warn({ err: errorMessage(e) }, 'cannot run containers on this worker');
   }
@@ -155,6 +162,7 @@ class WorkerAgent {
   private readonly client: SchedulerClient;
   private readonly runtimes = new Map<JobKind, ContainerRuntime>();
   private readonly rootfs: RootfsCache;
+  private readonly users: JobUserPolicy;
   private readonly instancesDir: string;
   private readonly jobs = new Map<string, LocalJob>();
   private heartbeatIntervalMs = 1_000;
@@ -169,12 +177,14 @@ class WorkerAgent {
 
   constructor(opts: WorkerAgentOptions) {
     this.opts = opts;
-    mkdirSync(opts.workDir, { recursive: true });
+    const idMap = opts.containerIds === undefined ? DEFAULT_CONTAINER_ID_MAP : opts.containerIds;
+    prepareWorkDir(opts.workDir, idMap);
     this.id = workerIdFor(opts.workDir, opts.id);
     this.log = opts.logger.child({ worker: this.id });
     this.instancesDir = path.join(opts.workDir, 'instances');
-    this.rootfs = new RootfsCache(path.join(opts.workDir, 'rootfs'));
-    for (const r of opts.runtimes ?? defaultRuntimes(this.id, this.log)) this.runtimes.set(r.kind, r);
+    this.rootfs = new RootfsCache(path.join(opts.workDir, 'rootfs'), { idMap: idMap ?? undefined });
+    this.users = opts.users ?? new JobUserPolicy();
+    for (const r of opts.runtimes ?? defaultRuntimes(this.id, this.log, idMap)) this.runtimes.set(r.kind, r);
     if (this.runtimes.size === 0)
       throw new StdchkError(
         'UNAVAILABLE',
@@ -185,7 +195,7 @@ class WorkerAgent {
 
   async start(): Promise<void> {
     try {
-      mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true });
+      mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true, mode: 0o700 });
     } catch (e) {
       throw new StdchkError(
         'INVALID_ARGUMENT',
@@ -197,7 +207,8 @@ class WorkerAgent {
     if (killed.length)
       this.log.warn({ instances: killed }, 'killed jobs left by an earlier run of this worker');
     await rm(this.instancesDir, { recursive: true, force: true });
-    mkdirSync(this.instancesDir, { recursive: true });
+    mkdirSync(this.instancesDir, { recursive: true, mode: 0o700 });
+    if (this.runtimes.has('container')) await this.rootfs.prepare();
     await this.register(true);
     this.loops.push(this.heartbeatLoop(), this.tickLoop());
   }
@@ -394,6 +405,7 @@ class WorkerAgent {
         dir: job.dir,
         logFile: job.shipper.localLog,
         ...(rootfs ? { rootfs } : {}),
+        user: await this.users.resolve(job.spec.user),
       };
       const processSpec = {
         args: job.spec.args,
@@ -646,7 +658,7 @@ class WorkerAgent {
           throw new StdchkError('CONFLICT', `job is ${job.phase}, not running`);
         job.phase = 'checkpointing';
         await rm(dir, { recursive: true, force: true });
-        await mkdir(dir, { recursive: true });
+        await mkdir(dir, { recursive: true, mode: 0o700 });
         await this.shipLog(job);
         job.dumping = true;
         let res;
@@ -727,7 +739,7 @@ class WorkerAgent {
 
 /** Writes a small file and fsyncs it before closing (on the stdchk mount, close commits). */
 async function writeDurably(file: string, text: string): Promise<void> {
-  const fh = await open(file, 'w');
+  const fh = await open(file, 'w', 0o600);
   try {
     await fh.writeFile(text);
     await fh.sync();
