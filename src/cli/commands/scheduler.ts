@@ -96,28 +96,20 @@ function parseSlots(value: string): number {
 
 const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
 
-interface UserFlags {
-  allowUsers: string;
-  defaultUser: string;
-}
+/** `--allow-users` and `--default-user`: give the scheduler and every worker the same. */
+const ALLOW_USERS: [string, string, string] = [
+  '--allow-users <list>',
+  'users a job file may name besides the default, comma-separated: names, uids, uid ranges like 10000-19999 (root only if listed)',
+  '',
+];
+const DEFAULT_USER: [string, string, string] = [
+  '--default-user <user>',
+  'who a job that names no user runs as: a name, uid or uid:gid',
+  DEFAULT_JOB_USER,
+];
 
-/** `--allow-users` and `--default-user`, the same on the scheduler and on every worker. */
-function addUserOptions(cmd: Command, who: string): Command {
-  return cmd
-    .option(
-      '--allow-users <list>',
-      `users a job file may name besides the default, comma-separated: names, uids, uid ranges like 10000-19999; root only if listed (${who})`,
-      '',
-    )
-    .option(
-      '--default-user <user>',
-      'who a job that names no user runs as: a name, uid or uid:gid',
-      DEFAULT_JOB_USER,
-    );
-}
-
-/** The policy of the flags; the default user must exist here. */
-async function userPolicy(opts: UserFlags): Promise<JobUserPolicy> {
+/** The job-user policy of the flags; the default user must exist on this host. */
+async function userPolicy(opts: { allowUsers: string; defaultUser: string }): Promise<JobUserPolicy> {
   const policy = new JobUserPolicy({ allow: opts.allowUsers, defaultUser: opts.defaultUser });
   await policy.resolve(undefined);
   return policy;
@@ -251,11 +243,14 @@ export function registerSchedulerCommands(program: Command): void {
       '60s',
     )
     .option('--default-mtbf <duration>', 'MTBF for "auto" intervals before any failure is observed', '24h')
-    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving');
-  addUserOptions(schedulerCmd, 'a job naming another user is refused at submit').action(
-    action(
-      async (
-        opts: UserFlags & {
+    .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .option(...ALLOW_USERS)
+    .option(...DEFAULT_USER)
+    .action(
+      action(
+        async (opts: {
+          allowUsers: string;
+          defaultUser: string;
           data: string;
           listen: string;
           manager?: string;
@@ -270,58 +265,57 @@ export function registerSchedulerCommands(program: Command): void {
           retentionGrace: string;
           defaultMtbf: string;
           addressFile?: string;
+        }) => {
+          const creds = requireCredentials(opts, 'the scheduler');
+          if (!opts.manager && !opts.checkpoints) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
+            );
+          }
+          if (opts.checkpoints && !isDir(opts.checkpoints)) {
+            throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
+          }
+          const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
+          const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
+          if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
+            );
+          }
+          const users = await userPolicy(opts);
+          const logger = createLogger('scheduler');
+          mkdirSync(opts.data, { recursive: true });
+          const handle = await startScheduler({
+            dataDir: opts.data,
+            listen: checkListen(opts.listen),
+            ...(creds.secret ? { secret: creds.secret } : {}),
+            ...(creds.tls ? { tls: creds.tls } : {}),
+            logger,
+            ...(opts.checkpoints
+              ? { checkpointsDir: opts.checkpoints }
+              : { managerAddress: opts.manager as string }),
+            heartbeatTimeoutMs,
+            heartbeatIntervalMs,
+            retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
+            defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
+            users,
+          });
+          logger.info(
+            {
+              address: handle.address,
+              data: opts.data,
+              auth: describeCredentials(creds),
+              jobUsers: users.describe(),
+            },
+            'scheduler serving',
+          );
+          if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
+          await runUntilSignalled('scheduler', logger, handle);
         },
-      ) => {
-        const creds = requireCredentials(opts, 'the scheduler');
-        if (!opts.manager && !opts.checkpoints) {
-          throw new StdchkError(
-            'INVALID_ARGUMENT',
-            'the scheduler needs the storage: pass --manager HOST:PORT (or --checkpoints DIR)',
-          );
-        }
-        if (opts.checkpoints && !isDir(opts.checkpoints)) {
-          throw new StdchkError('INVALID_ARGUMENT', `--checkpoints ${opts.checkpoints} is not a folder`);
-        }
-        const heartbeatTimeoutMs = parseDuration(opts.heartbeatTimeout, '--heartbeat-timeout');
-        const heartbeatIntervalMs = parseDuration(opts.heartbeatInterval, '--heartbeat-interval');
-        if (heartbeatIntervalMs <= 0 || heartbeatTimeoutMs < 3 * heartbeatIntervalMs) {
-          throw new StdchkError(
-            'INVALID_ARGUMENT',
-            '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
-          );
-        }
-        const users = await userPolicy(opts);
-        const logger = createLogger('scheduler');
-        mkdirSync(opts.data, { recursive: true });
-        const handle = await startScheduler({
-          dataDir: opts.data,
-          listen: checkListen(opts.listen),
-          ...(creds.secret ? { secret: creds.secret } : {}),
-          ...(creds.tls ? { tls: creds.tls } : {}),
-          logger,
-          ...(opts.checkpoints
-            ? { checkpointsDir: opts.checkpoints }
-            : { managerAddress: opts.manager as string }),
-          heartbeatTimeoutMs,
-          heartbeatIntervalMs,
-          retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
-          defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
-          users,
-        });
-        logger.info(
-          {
-            address: handle.address,
-            data: opts.data,
-            auth: describeCredentials(creds),
-            jobUsers: users.describe(),
-          },
-          'scheduler serving',
-        );
-        if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-        await runUntilSignalled('scheduler', logger, handle);
-      },
-    ),
-  );
+      ),
+    );
 
   addDaemonCredentialOptions(schedulerCmd);
 
@@ -336,17 +330,20 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--id <name>', 'worker name (default: saved in --work, else HOSTNAME-XXXX)')
     .option('--slots <n>', 'jobs this worker runs at once', '1')
     .option('--host <name>', 'host name reported to the scheduler', os.hostname())
+    .option(...ALLOW_USERS)
+    .option(...DEFAULT_USER)
     .option(
       '--container-userns <base|off>',
       'containers run in a user namespace: their ids 0-65535 are host ids BASE+0..65535 (the same on every worker), or "off"',
       String(DEFAULT_CONTAINER_ID_MAP.base),
-    );
-  addUserOptions(workerCmd, 'this worker runs no job as anyone else').action(
-    action(
-      async (
-        opts: UserFlags & {
-          scheduler: string;
+    )
+    .action(
+      action(
+        async (opts: {
+          allowUsers: string;
+          defaultUser: string;
           containerUserns: string;
+          scheduler: string;
           mount: string;
           work: string;
           id?: string;
@@ -357,47 +354,46 @@ export function registerSchedulerCommands(program: Command): void {
           tlsCert?: string;
           tlsKey?: string;
           insecure?: boolean;
-        },
-      ) => {
-        const creds = requireCredentials(opts, 'a worker');
-        const slots = parseSlots(opts.slots);
-        const users = await userPolicy(opts);
-        const containerIds = parseContainerUserns(opts.containerUserns);
-        if (!isDir(opts.mount))
-          throw new StdchkError(
-            'INVALID_ARGUMENT',
-            `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
-          );
-        const logger = createLogger('worker');
-        const handle = await startWorker({
-          schedulerAddress: opts.scheduler,
-          mount: path.resolve(opts.mount),
-          workDir: path.resolve(opts.work),
-          ...(opts.id ? { id: opts.id } : {}),
-          slots,
-          secret: creds.secret,
-          tls: creds.tls,
-          host: opts.host,
-          logger,
-          users,
-          containerIds,
-        });
-        logger.info(
-          {
-            id: handle.id,
-            scheduler: opts.scheduler,
-            mount: opts.mount,
+        }) => {
+          const creds = requireCredentials(opts, 'a worker');
+          const slots = parseSlots(opts.slots);
+          const users = await userPolicy(opts);
+          const containerIds = parseContainerUserns(opts.containerUserns);
+          if (!isDir(opts.mount))
+            throw new StdchkError(
+              'INVALID_ARGUMENT',
+              `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
+            );
+          const logger = createLogger('worker');
+          const handle = await startWorker({
+            schedulerAddress: opts.scheduler,
+            mount: path.resolve(opts.mount),
+            workDir: path.resolve(opts.work),
+            ...(opts.id ? { id: opts.id } : {}),
             slots,
-            auth: describeCredentials(creds),
-            jobUsers: users.describe(),
-            containerUserns: containerIds ? `${containerIds.base}+${containerIds.size}` : 'off',
-          },
-          'worker running',
-        );
-        await runUntilSignalled('worker', logger, handle);
-      },
-    ),
-  );
+            secret: creds.secret,
+            tls: creds.tls,
+            host: opts.host,
+            logger,
+            users,
+            containerIds,
+          });
+          logger.info(
+            {
+              id: handle.id,
+              scheduler: opts.scheduler,
+              mount: opts.mount,
+              slots,
+              auth: describeCredentials(creds),
+              jobUsers: users.describe(),
+              containerUserns: containerIds ? `${containerIds.base}+${containerIds.size}` : 'off',
+            },
+            'worker running',
+          );
+          await runUntilSignalled('worker', logger, handle);
+        },
+      ),
+    );
   addDaemonCredentialOptions(workerCmd);
 
   addSchedulerClientOptions(
