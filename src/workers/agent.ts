@@ -1,6 +1,6 @@
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -196,6 +196,7 @@ class WorkerAgent {
   async start(): Promise<void> {
     try {
       mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true, mode: 0o700 });
+      chmodSync(path.join(this.opts.mount, 'jobs'), 0o700); // root's alone, also if an older worker made it
     } catch (e) {
       throw new StdchkError(
         'INVALID_ARGUMENT',
