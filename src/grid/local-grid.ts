@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -312,6 +313,8 @@ export class LocalGrid {
     }
     const workDir = this.workerWorkDir(i);
     mkdirSync(workDir, { recursive: true });
+    // Containers' root (a user namespace's, not the worker's) must pass through DIR to the rootfs cache.
+    chmodSync(this.dir, statSync(this.dir).mode | 0o001);
     const id = `worker-${i}`;
     const args = [
       'worker',

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/index.ts';
 import { monotonicMs } from '../clock/index.ts';
 import type { JobSpec } from '../jobs/spec.ts';
 import { parseJobFile } from '../jobs/spec.ts';
+import { JobUserPolicy } from '../jobs/users.ts';
 import { chooseInterval } from './interval.ts';
 import type { IntervalChoice } from './interval.ts';
 import { checkJobId } from '../jobs/layout.ts';
@@ -42,6 +43,8 @@ export interface SchedulerOptions {
    * ones alive.
    */
   monotonicNow?: () => number;
+  /** Who jobs may run as: a job file naming another user is refused at submit (default: only `nobody`). */
+  users?: JobUserPolicy;
 }
 
 export interface WorkerRegistration {
@@ -87,7 +90,8 @@ export class Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly workers = new Map<string, WorkerRecord>();
   private grid: GridRecord = { failures: 0, workerSeconds: 0 };
-  private readonly opts: Required<Omit<SchedulerOptions, 'store' | 'files' | 'logger'>>;
+  private readonly opts: Required<Omit<SchedulerOptions, 'store' | 'files' | 'logger' | 'users'>>;
+  private readonly users: JobUserPolicy;
   private readonly store: SchedulerStore;
   private readonly files: JobFiles;
   private readonly log: Logger;
@@ -131,6 +135,7 @@ export class Scheduler {
     this.store = opts.store;
     this.files = opts.files;
     this.log = opts.logger;
+    this.users = opts.users ?? new JobUserPolicy();
   }
 
   /** Loads the saved state. Workers get a fresh heartbeat grace from now: the scheduler's own downtime is no failure. */
@@ -175,6 +180,7 @@ export class Scheduler {
 
   async submit(specText: string): Promise<JobView> {
     const spec = parseJobFile(specText);
+    if (spec.user !== undefined) await this.users.resolve(spec.user);
     return this.locked(() => {
       const id = this.newJobId(spec.name);
       const now = this.opts.now();

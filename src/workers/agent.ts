@@ -1,6 +1,6 @@
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,9 @@ import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
 import { RootfsCache } from './runtime/rootfs-cache.ts';
 import { monitorPid, monitorState, startMonitor, stopMonitor, writeLease } from './runtime/monitor.ts';
+import type { IdMap } from './runtime/oci-config.ts';
+import { DEFAULT_CONTAINER_ID_MAP, prepareWorkDir } from './runtime/work-dir.ts';
+import { JobUserPolicy } from '../jobs/users.ts';
 import { LogShipper } from './log-shipper.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { LocalJob } from './local-job.ts';
@@ -46,6 +49,10 @@ export interface WorkerAgentOptions {
   runtimes?: ContainerRuntime[];
   /** How often job output is copied to the storage (default 1 s). */
   logShipIntervalMs?: number;
+  /** Who jobs run as (default: `nobody`, and only that). */
+  users?: JobUserPolicy;
+  /** Containers' user namespace id map (default DEFAULT_CONTAINER_ID_MAP); null: none. */
+  containerIds?: IdMap | null;
 }
 
 export interface WorkerJobView {
@@ -90,10 +97,10 @@ export async function startWorker(opts: WorkerAgentOptions): Promise<WorkerHandl
   };
 }
 
-function defaultRuntimes(workerId: string, log: Logger): ContainerRuntime[] {
+function defaultRuntimes(workerId: string, log: Logger, idMap: IdMap | null): ContainerRuntime[] {
   const out: ContainerRuntime[] = [];
   try {
-    out.push(new RuncRuntime({ idPrefix: `stdchk-${workerId}-` }));
+    out.push(new RuncRuntime({ idPrefix: `stdchk-${workerId}-`, idMap: idMap ?? undefined }));
   } catch (e) {
     log.warn({ err: errorMessage(e) }, 'cannot run containers on this worker');
   }
@@ -141,6 +148,7 @@ class WorkerAgent {
   private readonly link: SchedulerLink;
   private readonly runtimes = new Map<JobKind, ContainerRuntime>();
   private readonly rootfs: RootfsCache;
+  private readonly users: JobUserPolicy;
   private readonly instancesDir: string;
   private readonly jobs = new Map<string, LocalJob>();
   private readonly checkpoints: CheckpointProtocol;
@@ -158,13 +166,15 @@ class WorkerAgent {
 
   constructor(opts: WorkerAgentOptions) {
     this.opts = opts;
-    mkdirSync(opts.workDir, { recursive: true });
+    const idMap = opts.containerIds === undefined ? DEFAULT_CONTAINER_ID_MAP : opts.containerIds;
+    prepareWorkDir(opts.workDir, idMap);
     this.id = workerIdFor(opts.workDir, opts.id);
     this.log = opts.logger.child({ worker: this.id });
     this.tasks = new Tasks(this.log);
     this.instancesDir = path.join(opts.workDir, 'instances');
-    this.rootfs = new RootfsCache(path.join(opts.workDir, 'rootfs'));
-    for (const r of opts.runtimes ?? defaultRuntimes(this.id, this.log)) this.runtimes.set(r.kind, r);
+    this.rootfs = new RootfsCache(path.join(opts.workDir, 'rootfs'), { idMap: idMap ?? undefined });
+    this.users = opts.users ?? new JobUserPolicy();
+    for (const r of opts.runtimes ?? defaultRuntimes(this.id, this.log, idMap)) this.runtimes.set(r.kind, r);
     if (this.runtimes.size === 0)
       throw new StdchkError(
         'UNAVAILABLE',
@@ -193,7 +203,8 @@ class WorkerAgent {
 
   async start(): Promise<void> {
     try {
-      mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true });
+      mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true, mode: 0o700 });
+      chmodSync(path.join(this.opts.mount, 'jobs'), 0o700); // root's alone, also if an older worker made it
     } catch (e) {
       throw new StdchkError(
         'INVALID_ARGUMENT',
@@ -202,7 +213,8 @@ class WorkerAgent {
     }
     // What an earlier life of this agent left running: the scheduler decides
     // at registration which of those jobs are still ours.
-    mkdirSync(this.instancesDir, { recursive: true });
+    mkdirSync(this.instancesDir, { recursive: true, mode: 0o700 });
+    if (this.runtimes.has('container')) await this.rootfs.prepare();
     const leftovers = await findLeftovers(this.instancesDir, this.log);
     this.leftovers = new Map(leftovers.map((l) => [l.assigned.jobId, l]));
     try {
@@ -358,7 +370,7 @@ class WorkerAgent {
       const a = wanted.get(l.assigned.jobId);
       if (a && a.epoch === l.assigned.epoch) {
         try {
-          this.adopt(l, a);
+          await this.adopt(l, a);
           continue;
         } catch (e) {
           this.log.error({ job: l.assigned.jobId, err: errorMessage(e) }, 'could not take over a job');
@@ -375,7 +387,7 @@ class WorkerAgent {
     }
   }
 
-  private adopt(l: Leftover, a: Assignment__Output): void {
+  private async adopt(l: Leftover, a: Assignment__Output): Promise<void> {
     const remote = logSegment(this.opts.mount, l.assigned.jobId, l.assigned.epoch);
     let shipped = 0;
     try {
@@ -401,6 +413,7 @@ class WorkerAgent {
       name: job.name,
       dir: job.dir,
       logFile: shipper.localLog,
+      user: await this.users.resolve(job.spec.user),
       restored: job.restoreSeq > 0,
     });
     job.instance = inst;
@@ -503,6 +516,7 @@ class WorkerAgent {
       dir: job.dir,
       logFile: job.shipper.localLog,
       ...(rootfs ? { rootfs } : {}),
+      user: await this.users.resolve(job.spec.user),
     };
     const processSpec = {
       args: job.spec.args,

@@ -98,7 +98,7 @@ export class CheckpointProtocol {
     const instance = job.instance;
     if (!instance) throw new StdchkError('CONFLICT', 'the job is not running here');
     await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     await this.opts.shipLog(job);
     const dump = await instance.checkpoint(dir);
     // Output written before the freeze must be in the storage before the
@@ -206,7 +206,7 @@ export async function folderBarrier(dir: string): Promise<void> {
 
 /** Writes a small file and fsyncs it before closing (on the stdchk mount, close commits). */
 async function writeDurably(file: string, text: string): Promise<void> {
-  const fh = await open(file, 'w');
+  const fh = await open(file, 'w', 0o600);
   try {
     await fh.writeFile(text);
     await fh.sync();

@@ -69,8 +69,9 @@ export class LogShipper {
       await src.close();
     }
     if (buf.length === 0) return 0;
-    await mkdir(path.dirname(this.remoteLog), { recursive: true });
-    const dst = await open(this.remoteLog, 'a');
+    // Root's alone, like the checkpoints: users read a job's output through the scheduler (`stdchk logs`).
+    await mkdir(path.dirname(this.remoteLog), { recursive: true, mode: 0o700 });
+    const dst = await open(this.remoteLog, 'a', 0o600);
     try {
       await dst.write(buf);
       await dst.sync();

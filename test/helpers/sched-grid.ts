@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   copyFileSync,
   existsSync,
@@ -99,6 +100,8 @@ export class SchedGrid {
 
   constructor(opts: SchedGridOptions = {}) {
     this.dir = tempDir('stdchk-sgrid-');
+    // Containers' root (host uid 2e9, in their user namespace) must pass through to each host's rootfs cache.
+    chmodSync(this.dir, 0o711);
     this.shared = path.join(this.dir, 'shared');
     mkdirSync(this.shared);
     mkdirSync(path.join(this.dir, 'logs'));

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startScheduler } from '../../src/scheduler/daemon.ts';
@@ -29,6 +29,7 @@ import {
 // its jobs without telling the scheduler.
 
 const base = tempDir('stdchk-agent-');
+chmodSync(base, 0o711); // containers' root (in their user namespace) passes through to the rootfs cache
 const shared = path.join(base, 'shared');
 mkdirSync(shared);
 let sched: SchedulerHandle;

@@ -34,6 +34,19 @@ export interface InstanceOptions {
   logFile: string;
   /** Containers: the unpacked root file system (local, identical on every worker). */
   rootfs?: string;
+  /**
+   * Who the job runs as: its processes get this uid and gid, no
+   * supplementary groups and no capabilities (uid 0 too). Inside a
+   * container these are the container's ids.
+   */
+  user: RunAs;
+}
+
+/** The ids a job runs with, and its HOME (default "/"). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  home?: string;
 }
 
 export interface CheckpointResult {
