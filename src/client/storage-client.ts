@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
@@ -195,7 +196,17 @@ export class StorageClient {
       out = await openLocalOutput(local);
     } catch (e) {
       await reader.close();
-      throw new StdchkError('INVALID_ARGUMENT', `cannot write ${local}: ${(e as Error).message}`);
+      // The temporary file's name is ours, not the user's: say what is wrong with theirs.
+      const err = e as NodeJS.ErrnoException;
+      const why =
+        err.code === 'ENOENT'
+          ? `no such folder: ${path.dirname(path.resolve(local))}`
+          : err.code === 'EACCES' || err.code === 'EPERM'
+            ? `permission denied in ${path.dirname(path.resolve(local))}`
+            : err.code === 'ENOTDIR'
+              ? `not a folder: ${path.dirname(path.resolve(local))}`
+              : err.message.replace(/, open '.*\.stdchk-[0-9a-f]+\.tmp'$/, '');
+      throw new StdchkError('INVALID_ARGUMENT', `cannot write ${local}: ${why}`);
     }
     try {
       for await (const piece of reader.stream()) await out.fh.write(piece);

@@ -196,6 +196,14 @@ test('client commands report bad input with one line and an exit code', async (t
   t.is(human.code, 0, human.stderr);
   t.regex(human.stdout, /^file +\d+(\.\d)? KiB /m);
 
+  // get into a folder that does not exist names that folder, not a temporary file of ours.
+  const noDir = await runCli(['get', '/d/services', path.join(work, 'nope', 'x')], env);
+  t.is(noDir.code, 2);
+  t.is(
+    noDir.stderr,
+    `stdchk: cannot write ${path.join(work, 'nope', 'x')}: no such folder: ${path.join(work, 'nope')}\n`,
+  );
+
   // A reader that stops early (`stdchk status | head -1`) ends the command quietly.
   const closed = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(STDCHK_BIN, ['status'], {
