@@ -1,10 +1,10 @@
 import type { Logger } from '../logging/index.ts';
 import type { CommandLimits } from './commands.ts';
-import type { NodeInfo, NodeType } from './namespace.ts';
+import type { NodeInfo, NodeType, SpecialType } from './namespace.ts';
 
 /** The metadata store's public shapes (what the gRPC service translates to and from). */
 
-export type { NodeInfo, NodeType };
+export type { NodeInfo, NodeType, SpecialType };
 
 /** Highest replication a file or batch may ask for. */
 export const MAX_REPLICAS = 16;
@@ -53,6 +53,11 @@ export interface CreateOptions extends Ownership {
   exclusive?: boolean;
 }
 
+export interface MknodOptions extends Ownership {
+  /** Device number (char-device and block-device only). */
+  rdev?: number;
+}
+
 export interface RemoveOptions {
   directory?: boolean;
   recursive?: boolean;
@@ -64,6 +69,9 @@ export interface AttrChanges {
   gid?: number;
   atimeMs?: number;
   mtimeMs?: number;
+  /** utimensat's UTIME_NOW: the time becomes the manager's clock. */
+  atimeNow?: boolean;
+  mtimeNow?: boolean;
   size?: number;
 }
 

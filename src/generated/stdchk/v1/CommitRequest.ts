@@ -13,6 +13,7 @@ export interface CommitRequest {
   'gid'?: (number);
   'mtimeMs'?: (number | string | Long);
   '_baseVersion'?: "baseVersion";
+  '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
 }
 
@@ -22,10 +23,11 @@ export interface CommitRequest__Output {
   'size': (number);
   'replicas': (number);
   'baseVersion'?: (number);
-  'mode': (number);
+  'mode'?: (number);
   'uid': (number);
   'gid': (number);
   'mtimeMs'?: (number);
   '_baseVersion'?: "baseVersion";
+  '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
 }

@@ -7,12 +7,14 @@ export interface CreateRequest {
   'uid'?: (number);
   'gid'?: (number);
   'exclusive'?: (boolean);
+  '_mode'?: "mode";
 }
 
 export interface CreateRequest__Output {
   'path': (string);
-  'mode': (number);
+  'mode'?: (number);
   'uid': (number);
   'gid': (number);
   'exclusive': (boolean);
+  '_mode'?: "mode";
 }
