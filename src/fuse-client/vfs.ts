@@ -107,6 +107,22 @@ const MKNOD_TYPES: Record<number, 'FIFO' | 'SOCKET' | 'CHAR_DEVICE' | 'BLOCK_DEV
   [S_IFBLK]: 'BLOCK_DEVICE',
 };
 
+/** See Vfs.touchParent. */
+function touchParent(attrs: AttrCache, path: string, ms: number, nlinkDelta = 0): void {
+  const parent = splitPath(path).parent;
+  const cached = attrs.get(parent);
+  if (!cached) return;
+  attrs.set(
+    {
+      ...cached,
+      mtimeMs: Math.max(cached.mtimeMs, ms),
+      ctimeMs: Math.max(cached.ctimeMs, ms),
+      nlink: cached.nlink + nlinkDelta,
+    },
+    parent,
+  );
+}
+
 /**
  * The mount's file-system layer over StorageClient, independent of FUSE so
  * tests drive it directly. Paths are absolute ("/a/b"); every method throws
@@ -176,7 +192,11 @@ export class Vfs {
       writeOptions,
       streamBufferBytes: opts.streamBufferBytes ?? 4 << 20,
       readAheadBytes: opts.readAheadBytes ?? 16 << 20,
-      onCommit: (path, info) => attrs.set(info, path),
+      onCommit: (path, info, created) => {
+        attrs.set(info, path);
+        // The first commit of a new file made it at the manager: its folder changed then.
+        if (created) touchParent(attrs, path, info.ctimeMs);
+      },
       inlineChunker: new ChunkStream(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
     };
     return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool);
@@ -247,18 +267,7 @@ export class Vfs {
    * count by `nlinkDelta`, without asking the manager again.
    */
   private touchParent(path: string, ms: number, nlinkDelta = 0): void {
-    const parent = splitPath(path).parent;
-    const cached = this.attrs.get(parent);
-    if (!cached) return;
-    this.attrs.set(
-      {
-        ...cached,
-        mtimeMs: Math.max(cached.mtimeMs, ms),
-        ctimeMs: Math.max(cached.ctimeMs, ms),
-        nlink: cached.nlink + nlinkDelta,
-      },
-      parent,
-    );
+    touchParent(this.attrs, path, ms, nlinkDelta);
   }
 
   /** The folder holding `path` changed in a way the reply does not describe: ask the manager next time. */
@@ -542,7 +551,11 @@ export class Vfs {
     await this.materialize(p);
     const info = await this.info(p);
     if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
-    if (size === info.size) return;
+    if (size === info.size) {
+      // Nothing to cut, but a local file system (ext4) still changes mtime and ctime.
+      await this.setAttr(p, { mtimeNow: true });
+      return;
+    }
     if (size === 0) {
       this.attrs.delete(p);
       this.attrs.set(await unary(this.client.manager, 'setAttr', { path: p, size: 0 }), p);
@@ -646,8 +659,8 @@ export class Vfs {
   async open(path: string, flags: number): Promise<number> {
     const p = normalizePath(path);
     await this.materialize(p);
-    const writable = (flags & O_ACCMODE) !== 0;
-    if (writable && flags & O_TRUNC) {
+    // The kernel checked write permission for O_TRUNC, also with O_RDONLY (Linux truncates then too).
+    if (flags & O_TRUNC) {
       const info = await this.client.stat(p);
       if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
       this.attrs.set(info, p);
@@ -681,8 +694,13 @@ export class Vfs {
     return this.handle(fh).write(data, position);
   }
 
-  ftruncate(fh: number, size: number): Promise<void> {
-    return this.handle(fh).truncate(size);
+  async ftruncate(fh: number, size: number): Promise<void> {
+    const h = this.handle(fh);
+    const same = size === h.size && !h.live;
+    await h.truncate(size);
+    // As truncate: the same size changes mtime and ctime (libfuse 2 drops the kernel's own mtime
+    // update of ftruncate). A handle with writes outstanding gets them at its commit.
+    if (same && h.writable && !h.pendingCreate) await this.setAttr(h.path, { mtimeNow: true });
   }
 
   /** close(2) of one descriptor: commits the writes so far (errors reach close). */

@@ -443,6 +443,23 @@ test.serial(
     await vfs.release(await vfs.open('/times/f', O_WRONLY | O_TRUNC));
     const f2 = await vfs.getattr('/times/f');
     t.true(f2.mtime > f1.mtime && f2.ctime > f1.ctime);
+    // truncate and ftruncate to the size it has change them too (ext4 does).
+    await tick();
+    await vfs.truncate('/times/f', 0);
+    const f3 = await vfs.getattr('/times/f');
+    t.true(f3.mtime > f2.mtime && f3.ctime > f2.ctime);
+    await tick();
+    const wh = await vfs.open('/times/f', O_WRONLY);
+    await vfs.ftruncate(wh, 0);
+    await vfs.release(wh);
+    const f4 = await vfs.getattr('/times/f');
+    t.true(f4.mtime > f3.mtime && f4.ctime > f3.ctime);
+    // O_RDONLY|O_TRUNC truncates (Linux does, once the kernel checked write permission).
+    const w2 = await vfs.create('/times/g', 0o644);
+    await vfs.write(w2, Buffer.from('content'), 0);
+    await vfs.release(w2);
+    await vfs.release(await vfs.open('/times/g', O_RDONLY | O_TRUNC));
+    t.is((await vfs.getattr('/times/g')).size, 0);
   },
 );
 
