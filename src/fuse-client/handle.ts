@@ -145,6 +145,7 @@ export class OpenFile implements OutstandingWrite {
           uid: this.info.uid,
           gid: this.info.gid,
           exclusive: false,
+          inode: this.info.inode,
         }),
       );
       this.pendingCreate = false;
@@ -314,13 +315,17 @@ export class OpenFile implements OutstandingWrite {
     return (await w.close()).info;
   }
 
-  /** Mode and owner a commit gives a file it creates; the mtime set by utimens since the last write. */
-  private commitMeta(): { mode: number; uid: number; gid: number; mtimeMs?: number } {
+  /**
+   * Mode, owner and inode number (reserved by the VFS) a commit gives a file
+   * it creates; the mtime set by utimens since the last write.
+   */
+  private commitMeta(): { mode: number; uid: number; gid: number; mtimeMs?: number; inode?: number } {
     return {
       mode: this.info.mode & 0o7777,
       uid: this.info.uid,
       gid: this.info.gid,
       ...(this.mtimeMs !== undefined ? { mtimeMs: this.mtimeMs } : {}),
+      ...(this.pendingCreate ? { inode: this.info.inode } : {}),
     };
   }
 

@@ -30,6 +30,7 @@ import { OpenFile } from './handle.ts';
 import type { HandleContext } from './handle.ts';
 import { prepareScratchDir } from './scratch.ts';
 import { WriteRegistry } from './write-registry.ts';
+import { InodePool } from './inode-pool.ts';
 import { Errno, FsError, badHandle } from './errors.ts';
 
 export { FsError, Errno };
@@ -137,8 +138,9 @@ function touchParent(attrs: AttrCache, path: string, ms: number, nlinkDelta = 0)
 export class Vfs {
   private readonly handles = new Map<number, OpenFile>();
   private nextHandle = 1;
-  /** Inode numbers shown for files created here and not yet at the manager (counting down from 2^32-1). */
+  /** Numbers for files created here when none could be reserved (counting down from 2^32-1). */
   private nextPendingIno = 0;
+  private readonly inodes: InodePool;
   private readonly leases: LeaseKeeper;
   private readonly logger: Logger;
   private readonly replicas: number;
@@ -156,6 +158,7 @@ export class Vfs {
   ) {
     this.leases = new LeaseKeeper(client);
     this.logger = opts.logger ?? silentLogger;
+    this.inodes = new InodePool(client, this.logger);
     this.replicas = opts.replicas ?? DEFAULT_REPLICAS;
   }
 
@@ -614,13 +617,18 @@ export class Vfs {
     const parent = await this.info(splitPath(p).parent).catch(() => undefined);
     const who = this.ownerOf(owner);
     if (parent && parent.mode & S_ISGID) who.gid = parent.gid;
-    this.nextPendingIno = (this.nextPendingIno + 1) % 0x4000_0000;
+    // The number the manager will give it (reserved), so st_ino never changes; without one a
+    // temporary number, unique while pending (mv and cp compare inode numbers).
+    let inode = await this.inodes.take();
+    if (inode === undefined) {
+      this.nextPendingIno = (this.nextPendingIno + 1) % 0x4000_0000;
+      inode = UINT32_MAX - this.nextPendingIno;
+    }
     const info: FileInfo__Output = {
       path: p,
       name: p.slice(p.lastIndexOf('/') + 1),
       type: 'FILE',
-      // Unique while pending (mv and cp compare inode numbers); the manager's number after the first commit.
-      inode: UINT32_MAX - this.nextPendingIno,
+      inode,
       size: 0,
       mode: mode & 0o7777,
       ...who,

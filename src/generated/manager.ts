@@ -35,6 +35,8 @@ import type { RemoveRequest as _stdchk_v1_RemoveRequest, RemoveRequest__Output a
 import type { RenameRequest as _stdchk_v1_RenameRequest, RenameRequest__Output as _stdchk_v1_RenameRequest__Output } from './stdchk/v1/RenameRequest';
 import type { ReplicateCommand as _stdchk_v1_ReplicateCommand, ReplicateCommand__Output as _stdchk_v1_ReplicateCommand__Output } from './stdchk/v1/ReplicateCommand';
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from './stdchk/v1/ReportStoredRequest';
+import type { ReserveInodesReply as _stdchk_v1_ReserveInodesReply, ReserveInodesReply__Output as _stdchk_v1_ReserveInodesReply__Output } from './stdchk/v1/ReserveInodesReply';
+import type { ReserveInodesRequest as _stdchk_v1_ReserveInodesRequest, ReserveInodesRequest__Output as _stdchk_v1_ReserveInodesRequest__Output } from './stdchk/v1/ReserveInodesRequest';
 import type { ScrubStatus as _stdchk_v1_ScrubStatus, ScrubStatus__Output as _stdchk_v1_ScrubStatus__Output } from './stdchk/v1/ScrubStatus';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from './stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from './stdchk/v1/StatusReply';
@@ -83,6 +85,8 @@ export interface ProtoGrpcType {
       RenameRequest: MessageTypeDefinition<_stdchk_v1_RenameRequest, _stdchk_v1_RenameRequest__Output>
       ReplicateCommand: MessageTypeDefinition<_stdchk_v1_ReplicateCommand, _stdchk_v1_ReplicateCommand__Output>
       ReportStoredRequest: MessageTypeDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_ReportStoredRequest__Output>
+      ReserveInodesReply: MessageTypeDefinition<_stdchk_v1_ReserveInodesReply, _stdchk_v1_ReserveInodesReply__Output>
+      ReserveInodesRequest: MessageTypeDefinition<_stdchk_v1_ReserveInodesRequest, _stdchk_v1_ReserveInodesRequest__Output>
       ScrubStatus: MessageTypeDefinition<_stdchk_v1_ScrubStatus, _stdchk_v1_ScrubStatus__Output>
       SetAttrRequest: MessageTypeDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_SetAttrRequest__Output>
       StatusReply: MessageTypeDefinition<_stdchk_v1_StatusReply, _stdchk_v1_StatusReply__Output>

@@ -45,7 +45,7 @@ import { ChunkOps } from './chunk-ops.ts';
 import { Membership } from './membership.ts';
 import { InventoryReconciler } from './inventory.ts';
 import { checkPackedRefs, hashView, isZeroAt, refLength, totalPackedLength } from './packed.ts';
-import { MAX_REPLICAS } from './types.ts';
+import { MAX_REPLICAS, MAX_RESERVED_INODES } from './types.ts';
 import type {
   AttrChanges,
   BenefactorAddress,
@@ -370,7 +370,7 @@ export class MetadataStore {
     type: NodeType,
     dir: Inode,
     name: string,
-    owner: Ownership,
+    owner: Ownership & { inode?: number },
     now: number,
     extra: Partial<Inode> = {},
   ): Inode {
@@ -378,7 +378,7 @@ export class MetadataStore {
     const setgid = (dir.mode & S_ISGID) !== 0;
     const mode = owner.mode !== undefined ? owner.mode & 0o7777 : DEFAULT_MODE[type];
     const node: Inode = {
-      ino: txn.allocInode(),
+      ino: this.inodeFor(txn, owner.inode),
       type,
       parent: dir.ino,
       name,
@@ -398,6 +398,33 @@ export class MetadataStore {
     txn.put(node);
     txn.touchDir(dir.ino, now);
     return node;
+  }
+
+  /**
+   * The number a new inode gets: the one a client reserved for it (see
+   * reserveInodes) if it was handed out and is free, else the next one.
+   */
+  private inodeFor(txn: Txn, wanted: number | undefined): number {
+    if (wanted !== undefined && wanted > ROOT_INO && wanted < this.nextInode && !this.ns.get(wanted)) {
+      if (!txn.inodes.has(wanted)) return wanted;
+    }
+    return txn.allocInode();
+  }
+
+  /**
+   * Hands out `count` inode numbers that no one else gets: a mount numbers
+   * the files it creates with them before they reach the manager, so a new
+   * file keeps its number (tar compares it across the file's first close).
+   */
+  async reserveInodes(count: number): Promise<{ first: number; count: number }> {
+    if (!(Number.isSafeInteger(count) && count >= 1 && count <= MAX_RESERVED_INODES)) {
+      throw invalid(`count must be 1 to ${MAX_RESERVED_INODES}, not ${count}`);
+    }
+    return this.mutate((txn) => {
+      const first = txn.nextInode;
+      txn.nextInode += count;
+      return { first, count };
+    });
   }
 
   private infoOf(ino: number): NodeInfo {

@@ -14,7 +14,7 @@ import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
 import { checkPackedRefs } from './packed.ts';
-import { MAX_REPLICAS } from './metadata-store.ts';
+import { MAX_REPLICAS, MAX_RESERVED_INODES } from './metadata-store.ts';
 import type {
   InventorySession,
   MetadataStore,
@@ -97,6 +97,12 @@ function specialType(value: unknown): SpecialType {
   return SPECIAL[v.oneOf(value, 'type', Object.keys(SPECIAL))] as SpecialType;
 }
 
+/** A reserved inode number for a new file (0: none). */
+function inodeOf(value: unknown): { inode?: number } {
+  const n = v.uint(value, 'inode');
+  return n === 0 ? {} : { inode: n };
+}
+
 /** A mode field that may be absent (then the store's default applies). */
 function optionalMode(value: unknown): { mode?: number } {
   return value === undefined || value === null ? {} : { mode: v.uint(value, 'mode', UINT32) };
@@ -131,8 +137,13 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           exclusive: req.exclusive === true,
+          ...inodeOf(req.inode),
         }),
       ),
+    ),
+
+    ReserveInodes: handle(async (req) =>
+      store.reserveInodes(v.int(req.count, 'count', 1, MAX_RESERVED_INODES)),
     ),
 
     Remove: handle(async (req) => {
@@ -221,6 +232,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
+          ...inodeOf(req.inode),
         }),
       );
     }),

@@ -51,7 +51,12 @@ export interface MkdirOptions extends Ownership {
 
 export interface CreateOptions extends Ownership {
   exclusive?: boolean;
+  /** A number from reserveInodes for the new file (ignored if in use or never handed out). */
+  inode?: number;
 }
+
+/** Most inode numbers one ReserveInodes call hands out. */
+export const MAX_RESERVED_INODES = 65_536;
 
 export interface MknodOptions extends Ownership {
   /** Device number (char-device and block-device only). */
@@ -83,6 +88,8 @@ export interface CommitInput extends Ownership {
   replicas: number;
   baseVersion?: number;
   mtimeMs?: number;
+  /** When the commit creates the file: as CreateOptions.inode. */
+  inode?: number;
 }
 
 export interface OpenedVersion {

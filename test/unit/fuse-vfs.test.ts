@@ -414,7 +414,13 @@ test.serial(
     const fh = await vfs.create('/times/f', 0o644);
     const t2 = await stat();
     t.true(t2.mtime > t1.mtime, 'a new file changes the folder before its first commit');
+    const pendingIno = (await vfs.fgetattr('/times/f', fh)).ino;
     await vfs.release(fh);
+    t.is(
+      (await vfs.getattr('/times/f')).ino,
+      pendingIno,
+      'a new file keeps its inode number across its first commit',
+    );
     await tick();
     for (const op of [
       () => vfs.symlink('x', '/times/l'),

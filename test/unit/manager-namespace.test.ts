@@ -74,7 +74,7 @@ function commit(
   f: Fixture,
   path: string,
   refs: ChunkRef[],
-  extra: { baseVersion?: number; replicas?: number } = {},
+  extra: { baseVersion?: number; replicas?: number; inode?: number } = {},
 ) {
   return f.store.commitVersion({
     path,
@@ -85,6 +85,7 @@ function commit(
     uid: 1000,
     gid: 1000,
     ...(extra.baseVersion !== undefined ? { baseVersion: extra.baseVersion } : {}),
+    ...(extra.inode !== undefined ? { inode: extra.inode } : {}),
   });
 }
 
@@ -406,6 +407,24 @@ test('POSIX details: setgid folders pass on their group, mode 0 is kept, UTIME_N
   await code(t, () => normalizePath('/' + 'é'.repeat(128)), 'NAME_TOO_LONG');
   await code(t, () => normalizePath(('/' + 'y'.repeat(200)).repeat(21)), 'NAME_TOO_LONG');
   t.is(toErrno(new StdchkError('NAME_TOO_LONG', 'x')), -36);
+});
+
+test('reserveInodes: numbers handed out are never given to anyone else; a new file may take its reserved one', async (t) => {
+  const f = await open();
+  await withChunks(f, [ref(1)]);
+  const a = await f.store.reserveInodes(100);
+  const b = await f.store.reserveInodes(10);
+  t.is(b.first, a.first + 100, 'blocks do not overlap');
+  t.true((await f.store.mkdir('/d')).inode >= b.first + 10, 'nor does what the manager numbers itself');
+  t.is((await f.store.create('/d/x', { inode: a.first + 5 })).inode, a.first + 5);
+  t.is((await commit(f, '/d/y', [ref(1)], { inode: a.first + 6 })).inode, a.first + 6);
+  // In use, never handed out, the root: ignored, the manager picks.
+  for (const inode of [a.first + 5, b.first + 1000, 1]) {
+    const made = await f.store.create(`/d/z${inode}`, { inode });
+    t.not(made.inode, inode);
+  }
+  await code(t, f.store.reserveInodes(0), 'INVALID_ARGUMENT');
+  await code(t, f.store.reserveInodes(65_537), 'INVALID_ARGUMENT');
 });
 
 /** A memory store that survives its close, so a test can reopen what a manager left behind. */

@@ -12,6 +12,7 @@ export interface CommitRequest {
   'uid'?: (number);
   'gid'?: (number);
   'mtimeMs'?: (number | string | Long);
+  'inode'?: (number | string | Long);
   '_baseVersion'?: "baseVersion";
   '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
@@ -27,6 +28,7 @@ export interface CommitRequest__Output {
   'uid': (number);
   'gid': (number);
   'mtimeMs'?: (number);
+  'inode': (number);
   '_baseVersion'?: "baseVersion";
   '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";

@@ -1,5 +1,6 @@
 // Original file: proto/manager.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface CreateRequest {
   'path'?: (string);
@@ -7,6 +8,7 @@ export interface CreateRequest {
   'uid'?: (number);
   'gid'?: (number);
   'exclusive'?: (boolean);
+  'inode'?: (number | string | Long);
   '_mode'?: "mode";
 }
 
@@ -16,5 +18,6 @@ export interface CreateRequest__Output {
   'uid': (number);
   'gid': (number);
   'exclusive': (boolean);
+  'inode': (number);
   '_mode'?: "mode";
 }

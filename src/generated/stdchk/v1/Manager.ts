@@ -29,6 +29,8 @@ import type { RegisterRequest as _stdchk_v1_RegisterRequest, RegisterRequest__Ou
 import type { RemoveRequest as _stdchk_v1_RemoveRequest, RemoveRequest__Output as _stdchk_v1_RemoveRequest__Output } from '../../stdchk/v1/RemoveRequest';
 import type { RenameRequest as _stdchk_v1_RenameRequest, RenameRequest__Output as _stdchk_v1_RenameRequest__Output } from '../../stdchk/v1/RenameRequest';
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from '../../stdchk/v1/ReportStoredRequest';
+import type { ReserveInodesReply as _stdchk_v1_ReserveInodesReply, ReserveInodesReply__Output as _stdchk_v1_ReserveInodesReply__Output } from '../../stdchk/v1/ReserveInodesReply';
+import type { ReserveInodesRequest as _stdchk_v1_ReserveInodesRequest, ReserveInodesRequest__Output as _stdchk_v1_ReserveInodesRequest__Output } from '../../stdchk/v1/ReserveInodesRequest';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from '../../stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from '../../stdchk/v1/StatusReply';
 import type { SymlinkRequest as _stdchk_v1_SymlinkRequest, SymlinkRequest__Output as _stdchk_v1_SymlinkRequest__Output } from '../../stdchk/v1/SymlinkRequest';
@@ -196,6 +198,15 @@ export interface ManagerClient extends grpc.Client {
   reportStored(argument: _stdchk_v1_ReportStoredRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_Empty__Output>): grpc.ClientUnaryCall;
   reportStored(argument: _stdchk_v1_ReportStoredRequest, callback: grpc.requestCallback<_stdchk_v1_Empty__Output>): grpc.ClientUnaryCall;
   
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  
   SetAttr(argument: _stdchk_v1_SetAttrRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   SetAttr(argument: _stdchk_v1_SetAttrRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   SetAttr(argument: _stdchk_v1_SetAttrRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
@@ -271,6 +282,8 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
   
   ReportStored: grpc.handleUnaryCall<_stdchk_v1_ReportStoredRequest__Output, _stdchk_v1_Empty>;
   
+  ReserveInodes: grpc.handleUnaryCall<_stdchk_v1_ReserveInodesRequest__Output, _stdchk_v1_ReserveInodesReply>;
+  
   SetAttr: grpc.handleUnaryCall<_stdchk_v1_SetAttrRequest__Output, _stdchk_v1_FileInfo>;
   
   Stat: grpc.handleUnaryCall<_stdchk_v1_PathRequest__Output, _stdchk_v1_FileInfo>;
@@ -300,6 +313,7 @@ export interface ManagerDefinition extends grpc.ServiceDefinition {
   RenewLeases: MethodDefinition<_stdchk_v1_LeasesRequest, _stdchk_v1_Empty, _stdchk_v1_LeasesRequest__Output, _stdchk_v1_Empty__Output>
   ReportInventory: MethodDefinition<_stdchk_v1_InventoryPart, _stdchk_v1_InventoryReply, _stdchk_v1_InventoryPart__Output, _stdchk_v1_InventoryReply__Output>
   ReportStored: MethodDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_Empty, _stdchk_v1_ReportStoredRequest__Output, _stdchk_v1_Empty__Output>
+  ReserveInodes: MethodDefinition<_stdchk_v1_ReserveInodesRequest, _stdchk_v1_ReserveInodesReply, _stdchk_v1_ReserveInodesRequest__Output, _stdchk_v1_ReserveInodesReply__Output>
   SetAttr: MethodDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_FileInfo, _stdchk_v1_SetAttrRequest__Output, _stdchk_v1_FileInfo__Output>
   Stat: MethodDefinition<_stdchk_v1_PathRequest, _stdchk_v1_FileInfo, _stdchk_v1_PathRequest__Output, _stdchk_v1_FileInfo__Output>
   Status: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_StatusReply, _stdchk_v1_Empty__Output, _stdchk_v1_StatusReply__Output>
