@@ -56,7 +56,7 @@ export interface CreateOptions extends Ownership {
 }
 
 /** Most inode numbers one ReserveInodes call hands out. */
-export const MAX_RESERVED_INODES = 65_536;
+export const MAX_RESERVED_INODES = 4096;
 
 export interface MknodOptions extends Ownership {
   /** Device number (char-device and block-device only). */
