@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { cleanupAll, runCli, startGrid, tempDir } from '../helpers/grid.ts';
 import type { LocalGrid } from '../helpers/grid.ts';
 import type { GridMount } from '../../src/grid/local-grid.ts';
+import { requirePatchedFuseAddon } from '../helpers/fuse-addon.ts';
 
 // Issue 14 acceptance: special files through a kernel mount of a real grid.
 // A container root file system with /dev nodes, a FIFO and a hard link
@@ -23,6 +24,7 @@ let other: GridMount;
 let work: string;
 
 test.before(async () => {
+  requirePatchedFuseAddon();
   work = tempDir('stdchk-special-');
   chmodSync(work, 0o755);
   grid = await startGrid({ benefactors: 2 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { cleanupAll, startGrid, tempDir } from '../helpers/grid.ts';
 import type { LocalGrid } from '../helpers/grid.ts';
 import type { GridMount } from '../../src/grid/local-grid.ts';
+import { requirePatchedFuseAddon } from '../helpers/fuse-addon.ts';
 
 // Issue 14: the mount as a POSIX file system, proven by differential tests.
 // test/conformance/posix.py holds the cases (grouped by system call, made
@@ -52,6 +53,7 @@ let m: GridMount;
 let work: string;
 
 test.before(async () => {
+  requirePatchedFuseAddon();
   work = tempDir('stdchk-posix-');
   chmodSync(work, 0o755); // the unprivileged users must reach both roots
   grid = await startGrid({ benefactors: 2 });
