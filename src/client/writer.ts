@@ -32,6 +32,8 @@ export interface WriteOptions {
   uid?: number;
   gid?: number;
   mtimeMs?: number;
+  /** When the commit creates the file: a number from ReserveInodes for it (the mount's new files). */
+  inode?: number;
   /** Fail with CONFLICT if the file's newest version is no longer this one. */
   baseVersion?: number;
   /** Bytes of new chunks per upload message (the network frame, not the dedup unit). */
@@ -200,7 +202,7 @@ export class FileWriter {
    * create() for this and later commits.
    */
   async commit(
-    opts: { path?: string } & Pick<WriteOptions, 'mode' | 'uid' | 'gid' | 'mtimeMs'> = {},
+    opts: { path?: string } & Pick<WriteOptions, 'mode' | 'uid' | 'gid' | 'mtimeMs' | 'inode'> = {},
   ): Promise<FileInfo__Output> {
     const { path, ...meta } = opts;
     if (path !== undefined) this.path_ = path;
@@ -220,6 +222,7 @@ export class FileWriter {
       uid: this.opts.uid ?? process.getuid?.() ?? 0,
       gid: this.opts.gid ?? process.getgid?.() ?? 0,
       ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
+      ...(this.opts.inode !== undefined ? { inode: this.opts.inode } : {}),
     };
     const info = await commitWithRecovery({
       client: this.client,

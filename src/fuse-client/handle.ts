@@ -25,8 +25,8 @@ export interface HandleContext {
   streamBufferBytes: number;
   /** Most bytes fetched ahead of a sequential reader. */
   readAheadBytes: number;
-  /** Called after every commit with the manager's new FileInfo. */
-  onCommit(path: string, info: FileInfo__Output): void;
+  /** Called after every commit with the manager's new FileInfo; `created`: the manager made the file then. */
+  onCommit(path: string, info: FileInfo__Output, created: boolean): void;
   /** In-thread chunker (same parameters as the writers') for files of at most INLINE_CHUNKING_BYTES. */
   inlineChunker: ChunkStream;
   /** Where a handle with uncommitted writes registers, and where its failed commits are recorded. */
@@ -124,9 +124,13 @@ export class OpenFile implements OutstandingWrite {
     }
   }
 
-  /** True when getattr on this path should show this handle's size (writes not yet committed). */
+  /**
+   * True when getattr on this path should show this handle's size (writes
+   * not yet committed). Not once released: release drops the stream (size 0)
+   * before the VFS forgets the handle, and a stat in between saw size 0.
+   */
   get live(): boolean {
-    return this.writable && (this.dirty || this.state !== 'clean' || this.pendingCreate);
+    return !this.released && this.writable && (this.dirty || this.state !== 'clean' || this.pendingCreate);
   }
 
   /** Creates a pending file at the manager now (without content). */
@@ -141,11 +145,12 @@ export class OpenFile implements OutstandingWrite {
           uid: this.info.uid,
           gid: this.info.gid,
           exclusive: false,
+          inode: this.info.inode,
         }),
       );
       this.pendingCreate = false;
       this.info = info;
-      this.ctx.onCommit(this.path, info);
+      this.ctx.onCommit(this.path, info, true);
     });
   }
 
@@ -281,12 +286,13 @@ export class OpenFile implements OutstandingWrite {
       this.ctx.writes.failed(this, e);
       throw e;
     }
+    const created = this.pendingCreate;
     this.dirty_ = false;
     this.lostWrites = undefined;
     this.pendingCreate = false;
     this.info = info;
     this.ctx.writes.committed(this);
-    this.ctx.onCommit(this.path, info);
+    this.ctx.onCommit(this.path, info, created);
   }
 
   private async commitScratch(): Promise<FileInfo__Output> {
@@ -309,13 +315,17 @@ export class OpenFile implements OutstandingWrite {
     return (await w.close()).info;
   }
 
-  /** Mode and owner a commit gives a file it creates; the mtime set by utimens since the last write. */
-  private commitMeta(): { mode: number; uid: number; gid: number; mtimeMs?: number } {
+  /**
+   * Mode, owner and inode number (reserved by the VFS) a commit gives a file
+   * it creates; the mtime set by utimens since the last write.
+   */
+  private commitMeta(): { mode: number; uid: number; gid: number; mtimeMs?: number; inode?: number } {
     return {
       mode: this.info.mode & 0o7777,
       uid: this.info.uid,
       gid: this.info.gid,
       ...(this.mtimeMs !== undefined ? { mtimeMs: this.mtimeMs } : {}),
+      ...(this.pendingCreate ? { inode: this.info.inode } : {}),
     };
   }
 

@@ -4,11 +4,23 @@ import { splitPath } from '../config/paths.ts';
 import { HASH_BYTES } from '../hashing/index.ts';
 import { REF_BYTES } from '../chunking/refs.ts';
 import type { KeyValueStore } from './kv.ts';
-import { Namespace, ROOT_INO, alreadyExists, components, isADirectory, notADirectory } from './namespace.ts';
-import type { Inode, NodeType } from './namespace.ts';
 import {
+  Namespace,
+  ROOT_INO,
+  SPECIAL_TYPES,
+  alreadyExists,
+  components,
+  isADirectory,
+  namesOf,
+  notADirectory,
+  withNames,
+} from './namespace.ts';
+import type { Inode, NodeType, SpecialType } from './namespace.ts';
+import {
+  FORMATS,
   FORMAT_VERSION,
   KEYS,
+  LATEST_FORMAT,
   decodeBenefactor,
   decodeChunk,
   decodeDeleteBound,
@@ -16,6 +28,7 @@ import {
   decodeVersion,
   encodeInode,
   encodeVersion,
+  needsFormat2,
   parseVersionKey,
 } from './records.ts';
 import type { VersionRecord } from './records.ts';
@@ -32,7 +45,7 @@ import { ChunkOps } from './chunk-ops.ts';
 import { Membership } from './membership.ts';
 import { InventoryReconciler } from './inventory.ts';
 import { checkPackedRefs, hashView, isZeroAt, refLength, totalPackedLength } from './packed.ts';
-import { MAX_REPLICAS } from './types.ts';
+import { MAX_REPLICAS, MAX_RESERVED_INODES } from './types.ts';
 import type {
   AttrChanges,
   BenefactorAddress,
@@ -46,6 +59,7 @@ import type {
   LocateResult,
   MetadataStoreOptions,
   MkdirOptions,
+  MknodOptions,
   NodeInfo,
   OpenedVersion,
   Ownership,
@@ -58,11 +72,27 @@ import type {
 
 export * from './types.ts';
 
+/** The uid/gid of options that may carry them, without undefined fields. */
+function ownerOf(o: Ownership): Ownership {
+  return { ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}) };
+}
+
 /** Open reader leases at most (each is a few hundred bytes of memory). */
 const MAX_LEASES = 1_000_000;
 const UNRECOVERABLE_LOG_EVERY_MS = 60_000;
 const DEFAULT_UPLOAD_GRACE_MS = 3_600_000;
-const DEFAULT_MODE: Record<NodeType, number> = { file: 0o644, directory: 0o755, symlink: 0o777 };
+const DEFAULT_MODE: Record<NodeType, number> = {
+  file: 0o644,
+  directory: 0o755,
+  symlink: 0o777,
+  fifo: 0o644,
+  socket: 0o755,
+  'char-device': 0o644,
+  'block-device': 0o644,
+};
+/** Names one inode may have (ext4 allows 65,000; every name is in the inode's record). */
+export const MAX_LINKS = 1000;
+const S_ISGID = 0o2000;
 
 /**
  * The manager's domain logic: namespace, versions, leases, chunk index,
@@ -88,6 +118,8 @@ export class MetadataStore {
   private readonly membership: Membership;
   private readonly inventory: InventoryReconciler;
   private nextInode = ROOT_INO + 1;
+  /** The database's format (records.ts FORMATS): raised to 2 by the first inode that needs it. */
+  private format: string = FORMAT_VERSION;
   private lastUnrecoverableLog = 0;
 
   private constructor(kv: KeyValueStore, opts: MetadataStoreOptions) {
@@ -175,12 +207,14 @@ export class MetadataStore {
         ],
         { sync: true },
       );
-    } else if (format.toString('utf8') !== FORMAT_VERSION) {
+    } else if (!(FORMATS as readonly string[]).includes(format.toString('utf8'))) {
       throw new StdchkError(
         'CORRUPT',
-        `metadata database format ${format.toString('utf8')} is not supported (expected ${FORMAT_VERSION})`,
+        `metadata database format ${format.toString('utf8')} is not supported (this manager reads ${FORMATS.join(' and ')})`,
         { retryable: false },
       );
+    } else {
+      this.format = format.toString('utf8');
     }
 
     let maxIno = ROOT_INO;
@@ -269,12 +303,17 @@ export class MetadataStore {
   private async commit(txn: Txn, now: number, sync: boolean): Promise<void> {
     const { index } = this.ctx;
     const ops = txn.ops;
+    let format = this.format;
     for (const [ino, node] of txn.inodes) {
       ops.push(
         node
           ? { type: 'put', key: KEYS.inode(ino), value: encodeInode(node) }
           : { type: 'del', key: KEYS.inode(ino) },
       );
+      if (node && format !== LATEST_FORMAT && needsFormat2(node)) {
+        format = LATEST_FORMAT;
+        ops.push({ type: 'put', key: KEYS.format, value: Buffer.from(format) });
+      }
     }
     if (txn.nextInode !== this.nextInode) {
       ops.push({ type: 'put', key: KEYS.nextInode, value: Buffer.from(String(txn.nextInode)) });
@@ -302,6 +341,7 @@ export class MetadataStore {
     for (const [ino, node] of txn.inodes) if (!node) this.ns.delete(ino);
     for (const node of txn.inodes.values()) if (node) this.ns.put(node);
     this.nextInode = txn.nextInode;
+    this.format = format;
     if (updates.length) {
       const alive = this.ctx.registry.aliveMask(now);
       for (const u of updates) {
@@ -330,18 +370,21 @@ export class MetadataStore {
     type: NodeType,
     dir: Inode,
     name: string,
-    owner: Ownership,
+    owner: Ownership & { inode?: number },
     now: number,
     extra: Partial<Inode> = {},
   ): Inode {
+    // A folder with the setgid bit gives new entries its group, and new folders the bit (as ext4 does).
+    const setgid = (dir.mode & S_ISGID) !== 0;
+    const mode = owner.mode !== undefined ? owner.mode & 0o7777 : DEFAULT_MODE[type];
     const node: Inode = {
-      ino: txn.allocInode(),
+      ino: this.inodeFor(txn, owner.inode),
       type,
       parent: dir.ino,
       name,
-      mode: owner.mode ? owner.mode & 0o7777 : DEFAULT_MODE[type],
+      mode: setgid && type === 'directory' ? mode | S_ISGID : mode,
       uid: owner.uid ?? 0,
-      gid: owner.gid ?? 0,
+      gid: setgid ? dir.gid : (owner.gid ?? 0),
       atimeMs: now,
       mtimeMs: now,
       ctimeMs: now,
@@ -355,6 +398,33 @@ export class MetadataStore {
     txn.put(node);
     txn.touchDir(dir.ino, now);
     return node;
+  }
+
+  /**
+   * The number a new inode gets: the one a client reserved for it (see
+   * reserveInodes) if it was handed out and is free, else the next one.
+   */
+  private inodeFor(txn: Txn, wanted: number | undefined): number {
+    if (wanted !== undefined && wanted > ROOT_INO && wanted < this.nextInode && !this.ns.get(wanted)) {
+      if (!txn.inodes.has(wanted)) return wanted;
+    }
+    return txn.allocInode();
+  }
+
+  /**
+   * Hands out `count` inode numbers that no one else gets: a mount numbers
+   * the files it creates with them before they reach the manager, so a new
+   * file keeps its number (tar compares it across the file's first close).
+   */
+  async reserveInodes(count: number): Promise<{ first: number; count: number }> {
+    if (!(Number.isSafeInteger(count) && count >= 1 && count <= MAX_RESERVED_INODES)) {
+      throw invalid(`count must be 1 to ${MAX_RESERVED_INODES}, not ${count}`);
+    }
+    return this.mutate((txn) => {
+      const first = txn.nextInode;
+      txn.nextInode += count;
+      return { first, count };
+    });
   }
 
   private infoOf(ino: number): NodeInfo {
@@ -372,7 +442,7 @@ export class MetadataStore {
     if (dir.type !== 'directory') throw notADirectory(path);
     return this.ns
       .entries(dir.ino)
-      .map((n) => this.ns.info(n, path === '/' ? `/${n.name}` : `${path}/${n.name}`));
+      .map((e) => this.ns.info(e.node, path === '/' ? `/${e.name}` : `${path}/${e.name}`));
   }
 
   async mkdir(path: string, opts: MkdirOptions = {}): Promise<NodeInfo> {
@@ -426,7 +496,7 @@ export class MetadataStore {
       if (path === '/') throw alreadyExists(path);
       const { dir, name } = this.parentDir(txn, path);
       if (txn.child(dir.ino, name)) throw alreadyExists(path);
-      return this.newInode(txn, 'symlink', dir, name, { ...owner, mode: 0 }, now, {
+      return this.newInode(txn, 'symlink', dir, name, { ...owner, mode: 0o777 }, now, {
         target,
         size: Buffer.byteLength(target),
       }).ino;
@@ -434,31 +504,103 @@ export class MetadataStore {
     return this.infoOf(ino);
   }
 
+  /** A FIFO, socket or device node: an entry with a mode, an owner and (devices) a device number. */
+  async mknod(path: string, type: SpecialType, opts: MknodOptions = {}): Promise<NodeInfo> {
+    if (!SPECIAL_TYPES.includes(type)) throw invalid(`mknod makes ${SPECIAL_TYPES.join(', ')}, not ${type}`);
+    const rdev = opts.rdev ?? 0;
+    if (rdev !== 0 && type !== 'char-device' && type !== 'block-device') {
+      throw invalid(`${path}: only devices have a device number (rdev ${rdev} given for a ${type})`);
+    }
+    const ino = await this.mutate((txn, now) => {
+      if (path === '/') throw alreadyExists(path);
+      const { dir, name } = this.parentDir(txn, path);
+      if (txn.child(dir.ino, name)) throw alreadyExists(path);
+      return this.newInode(
+        txn,
+        type,
+        dir,
+        name,
+        { mode: opts.mode ?? DEFAULT_MODE[type], ...ownerOf(opts) },
+        now,
+        {
+          ...(rdev ? { rdev } : {}),
+        },
+      ).ino;
+    });
+    return this.infoOf(ino);
+  }
+
+  /** A hard link: `to` becomes one more name of the inode at `from` (anything but a folder). */
+  async link(from: string, to: string): Promise<NodeInfo> {
+    const ino = await this.mutate((txn, now) => {
+      const src = txn.lookup(from);
+      if (!src) throw notFound(from);
+      if (src.type === 'directory') throw invalid(`${from}: a folder cannot have hard links`);
+      if (to === '/') throw alreadyExists(to);
+      const { dir, name } = this.parentDir(txn, to);
+      if (txn.child(dir.ino, name)) throw alreadyExists(to);
+      const names = namesOf(src);
+      if (names.length >= MAX_LINKS) {
+        throw new StdchkError(
+          'TOO_MANY_LINKS',
+          `${from}: already has ${names.length} names (at most ${MAX_LINKS})`,
+        );
+      }
+      txn.put({ ...withNames(src, [...names, { parent: dir.ino, name }]), ctimeMs: now });
+      txn.touchDir(dir.ino, now);
+      return src.ino;
+    });
+    const node = this.ns.get(ino);
+    if (!node) throw new StdchkError('INTERNAL', `inode ${ino} vanished`);
+    return this.ns.info(node, to);
+  }
+
+  /**
+   * Removes the name (dir, name) of `node` (its state as staged in `txn`).
+   * The inode goes with its last name and a file's content is released
+   * then; while other names remain only its ctime changes.
+   */
+  private async unlinkName(txn: Txn, ino: number, dir: number, name: string, now: number): Promise<void> {
+    const node = txn.get(ino);
+    if (!node) return;
+    const names = namesOf(node);
+    if (names.length > 1) {
+      const rest = names.filter((l) => !(l.parent === dir && l.name === name));
+      txn.put({ ...withNames(node, rest), ctimeMs: now });
+      return;
+    }
+    txn.remove(node.ino);
+    if (node.type === 'file') await this.dropVersion(txn, node.ino, node.version);
+  }
+
   async remove(path: string, opts: RemoveOptions = {}): Promise<void> {
     await this.mutate(async (txn, now) => {
       if (path === '/') throw invalid('the root directory cannot be removed');
-      const node = txn.lookup(path);
+      const { dir, name } = this.parentDir(txn, path);
+      const node = txn.child(dir.ino, name);
       if (!node) throw notFound(path);
       if (node.type === 'directory') {
         if (!opts.directory && !opts.recursive) throw isADirectory(path);
         if (!opts.recursive && this.ns.childCount(node.ino) > 0) {
           throw new StdchkError('NOT_EMPTY', `${path}: directory not empty`);
         }
+        if (opts.recursive) {
+          for (const e of this.ns.subtree(node.ino))
+            await this.unlinkName(txn, e.node.ino, e.parent, e.name, now);
+        }
       } else if (opts.directory && !opts.recursive) {
         throw notADirectory(path);
       }
-      for (const n of opts.recursive ? this.ns.subtree(node.ino) : [node]) {
-        txn.remove(n.ino);
-        if (n.type === 'file') await this.dropVersion(txn, n.ino, n.version);
-      }
-      txn.touchDir(node.parent, now);
+      await this.unlinkName(txn, node.ino, dir.ino, name, now);
+      txn.touchDir(dir.ino, now);
     });
   }
 
   async rename(from: string, to: string): Promise<void> {
     await this.mutate(async (txn, now) => {
       if (from === '/' || to === '/') throw invalid('the root directory cannot be renamed or replaced');
-      const src = txn.lookup(from);
+      const origin = this.parentDir(txn, from);
+      const src = txn.child(origin.dir.ino, origin.name);
       if (!src) throw notFound(from);
       if (from === to) return;
       if (src.type === 'directory' && to.startsWith(from + '/')) {
@@ -467,6 +609,8 @@ export class MetadataStore {
       const { dir, name } = this.parentDir(txn, to);
       const dst = txn.child(dir.ino, name);
       if (dst) {
+        // Two names of one inode: POSIX says rename does nothing and succeeds.
+        if (dst.ino === src.ino) return;
         if (dst.type === 'directory') {
           if (src.type !== 'directory') throw isADirectory(to);
           if (this.ns.childCount(dst.ino) > 0)
@@ -474,11 +618,14 @@ export class MetadataStore {
         } else if (src.type === 'directory') {
           throw notADirectory(to);
         }
-        txn.remove(dst.ino);
-        if (dst.type === 'file') await this.dropVersion(txn, dst.ino, dst.version);
+        await this.unlinkName(txn, dst.ino, dir.ino, name, now);
       }
-      txn.put({ ...src, parent: dir.ino, name, ctimeMs: now });
-      txn.touchDir(src.parent, now);
+      const moved = txn.get(src.ino) as Inode;
+      const names = namesOf(moved).map((l) =>
+        l.parent === origin.dir.ino && l.name === origin.name ? { parent: dir.ino, name } : l,
+      );
+      txn.put({ ...withNames(moved, names), ctimeMs: now });
+      txn.touchDir(origin.dir.ino, now);
       txn.touchDir(dir.ino, now);
     });
   }
@@ -493,6 +640,8 @@ export class MetadataStore {
       if (changes.gid !== undefined) next.gid = changes.gid;
       if (changes.atimeMs !== undefined) next.atimeMs = changes.atimeMs;
       if (changes.mtimeMs !== undefined) next.mtimeMs = changes.mtimeMs;
+      if (changes.atimeNow) next.atimeMs = now;
+      if (changes.mtimeNow) next.mtimeMs = now;
       if (changes.size !== undefined && node.type === 'directory') throw isADirectory(path);
       if (changes.size !== undefined && node.type !== 'file') {
         throw invalid(`${path}: only regular files can be truncated`);

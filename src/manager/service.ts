@@ -14,8 +14,15 @@ import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
 import { checkPackedRefs } from './packed.ts';
-import { MAX_REPLICAS } from './metadata-store.ts';
-import type { InventorySession, MetadataStore, NodeInfo, NodeType, ScrubReport } from './metadata-store.ts';
+import { MAX_REPLICAS, MAX_RESERVED_INODES } from './metadata-store.ts';
+import type {
+  InventorySession,
+  MetadataStore,
+  NodeInfo,
+  NodeType,
+  ScrubReport,
+  SpecialType,
+} from './metadata-store.ts';
 
 /** Bounds on what one request may carry (the message size cap bounds the rest). */
 export const LIMITS = {
@@ -64,10 +71,41 @@ function scrubReport(s: ScrubStatus__Output): ScrubReport {
   };
 }
 
-const FILE_TYPE: Record<NodeType, FileType> = { file: 'FILE', directory: 'DIRECTORY', symlink: 'SYMLINK' };
+const FILE_TYPE: Record<NodeType, FileType> = {
+  file: 'FILE',
+  directory: 'DIRECTORY',
+  symlink: 'SYMLINK',
+  fifo: 'FIFO',
+  socket: 'SOCKET',
+  'char-device': 'CHAR_DEVICE',
+  'block-device': 'BLOCK_DEVICE',
+};
+
+const SPECIAL: Record<string, SpecialType> = {
+  FIFO: 'fifo',
+  SOCKET: 'socket',
+  CHAR_DEVICE: 'char-device',
+  BLOCK_DEVICE: 'block-device',
+};
 
 export function toFileInfo(info: NodeInfo): FileInfo {
   return { ...info, type: FILE_TYPE[info.type] };
+}
+
+/** MknodRequest.type: one of the special types (FILE, DIRECTORY and SYMLINK have their own calls). */
+function specialType(value: unknown): SpecialType {
+  return SPECIAL[v.oneOf(value, 'type', Object.keys(SPECIAL))] as SpecialType;
+}
+
+/** A reserved inode number for a new file (0: none). */
+function inodeOf(value: unknown): { inode?: number } {
+  const n = v.uint(value, 'inode');
+  return n === 0 ? {} : { inode: n };
+}
+
+/** A mode field that may be absent (then the store's default applies). */
+function optionalMode(value: unknown): { mode?: number } {
+  return value === undefined || value === null ? {} : { mode: v.uint(value, 'mode', UINT32) };
 }
 
 /**
@@ -84,7 +122,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Mkdir: handle(async (req) =>
       toFileInfo(
         await store.mkdir(normalizePath(req.path), {
-          mode: v.uint(req.mode, 'mode', UINT32),
+          ...optionalMode(req.mode),
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           parents: req.parents === true,
@@ -95,12 +133,17 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Create: handle(async (req) =>
       toFileInfo(
         await store.create(normalizePath(req.path), {
-          mode: v.uint(req.mode, 'mode', UINT32),
+          ...optionalMode(req.mode),
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           exclusive: req.exclusive === true,
+          ...inodeOf(req.inode),
         }),
       ),
+    ),
+
+    ReserveInodes: handle(async (req) =>
+      store.reserveInodes(v.int(req.count, 'count', 1, MAX_RESERVED_INODES)),
     ),
 
     Remove: handle(async (req) => {
@@ -125,6 +168,21 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
       ),
     ),
 
+    Mknod: handle(async (req) =>
+      toFileInfo(
+        await store.mknod(normalizePath(req.path), specialType(req.type), {
+          mode: v.uint(req.mode, 'mode', UINT32),
+          uid: v.uint(req.uid, 'uid', UINT32),
+          gid: v.uint(req.gid, 'gid', UINT32),
+          rdev: v.uint(req.rdev, 'rdev', UINT32),
+        }),
+      ),
+    ),
+
+    Link: handle(async (req) =>
+      toFileInfo(await store.link(normalizePath(req.from, 'from'), normalizePath(req.to, 'to'))),
+    ),
+
     SetAttr: handle(async (req) => {
       const path = normalizePath(req.path);
       return toFileInfo(
@@ -135,6 +193,8 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
           ...(req.atimeMs !== undefined ? { atimeMs: v.uint(req.atimeMs, 'atime_ms') } : {}),
           ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
           ...(req.size !== undefined ? { size: v.uint(req.size, 'size') } : {}),
+          ...(req.atimeNow === true ? { atimeNow: true } : {}),
+          ...(req.mtimeNow === true ? { mtimeNow: true } : {}),
         }),
       );
     }),
@@ -168,10 +228,11 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
           size: v.uint(req.size, 'size'),
           replicas: replicas(req.replicas),
           ...(req.baseVersion !== undefined ? { baseVersion: v.uint(req.baseVersion, 'base_version') } : {}),
-          mode: v.uint(req.mode, 'mode', UINT32),
+          ...optionalMode(req.mode),
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
+          ...inodeOf(req.inode),
         }),
       );
     }),

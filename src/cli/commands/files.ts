@@ -10,11 +10,20 @@ import type { StorageClient } from '../../client/storage-client.ts';
 import type { FileInfo__Output } from '../../generated/stdchk/v1/FileInfo.ts';
 import { StdchkError, isStdchkError } from '../../errors/index.ts';
 
+const TYPE_NAMES: Record<string, string> = {
+  DIRECTORY: 'directory',
+  SYMLINK: 'symlink',
+  FIFO: 'fifo',
+  SOCKET: 'socket',
+  CHAR_DEVICE: 'char-device',
+  BLOCK_DEVICE: 'block-device',
+};
+
 function describeEntry(e: FileInfo__Output) {
   return {
     name: e.name,
     path: e.path,
-    type: e.type === 'DIRECTORY' ? 'directory' : e.type === 'SYMLINK' ? 'symlink' : 'file',
+    type: TYPE_NAMES[e.type] ?? 'file',
     size: e.size,
     mode: e.mode,
     uid: e.uid,
@@ -24,6 +33,7 @@ function describeEntry(e: FileInfo__Output) {
     replicas: e.replicas,
     chunks: e.chunks,
     ...(e.type === 'SYMLINK' ? { target: e.target } : {}),
+    ...(e.type === 'CHAR_DEVICE' || e.type === 'BLOCK_DEVICE' ? { rdev: e.rdev } : {}),
   };
 }
 

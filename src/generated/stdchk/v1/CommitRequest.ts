@@ -12,7 +12,9 @@ export interface CommitRequest {
   'uid'?: (number);
   'gid'?: (number);
   'mtimeMs'?: (number | string | Long);
+  'inode'?: (number | string | Long);
   '_baseVersion'?: "baseVersion";
+  '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
 }
 
@@ -22,10 +24,12 @@ export interface CommitRequest__Output {
   'size': (number);
   'replicas': (number);
   'baseVersion'?: (number);
-  'mode': (number);
+  'mode'?: (number);
   'uid': (number);
   'gid': (number);
   'mtimeMs'?: (number);
+  'inode': (number);
   '_baseVersion'?: "baseVersion";
+  '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
 }
