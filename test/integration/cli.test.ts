@@ -91,6 +91,10 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
     [['manager', '--data', dir, '--insecure', '--gc-grace', '1M'], /--gc-grace: not a duration: "1M"/],
     [['bench', 'write', '--size', '1XB'], /--size: not a size: "1XB"/],
     [['mount', '/nonexistent-mountpoint', '--cache-size', '8Gx'], /--cache-size: not a size: "8Gx"/],
+    [
+      ['manager', '--data', dir, '--insecure', '--log-level', 'loud'],
+      /--log-level must be one of trace, debug/,
+    ],
   ] as const) {
     const r = await runCli([...args], noGridEnv);
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
