@@ -121,7 +121,16 @@ test.serial(
     t.regex(put.stderr, /^stdchk: .*(space|full)/i);
     t.log(`stdchk put on a full cluster: ${put.stderr.trim()}`);
 
+    // What the refused writes stored before they failed reaches status with the next
+    // heartbeats: wait until the usage settles, so phase 2 compares against it.
     let s = await status(env);
+    for (let settledSince = Date.now(); Date.now() - settledSince < 3_000;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const next = await status(env);
+      const used = (x: typeof s) => x.benefactors.map((b) => `${b.id}:${b.usedBytes}`).join();
+      if (used(next) !== used(s)) settledSince = Date.now();
+      s = next;
+    }
     for (const b of s.benefactors) {
       t.true(b.usedBytes <= b.capacityBytes, `${b.id} uses ${b.usedBytes} of ${b.capacityBytes}`);
       t.true(b.alive, `${b.id} is still alive`);
