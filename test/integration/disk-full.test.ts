@@ -140,7 +140,9 @@ test.serial(
     // Phase 2: two larger benefactors join. Placement skips the two full ones: writes succeed,
     // and the full ones take nothing more (no store is even tried there).
     const refusedBefore = [0, 1].map((i) => logCount(`benefactor-${i}`, /request refused/g));
-    const usedBefore = new Map(s.benefactors.map((b) => [b.id, b.usedBytes]));
+    // Chunks, not bytes: a compaction after GC's deletes (of what the refused writes had
+    // stored) briefly adds the live records it copies to the bytes used.
+    const chunksBefore = new Map(s.benefactors.map((b) => [b.id, b.chunks]));
     grid.startBenefactor(2, { capacity: '32MiB' });
     grid.startBenefactor(3, { capacity: '32MiB' });
     await grid.waitForAlive(4);
@@ -155,12 +157,9 @@ test.serial(
       }
     }
     s = await status(env);
-    for (const [id, used] of usedBefore) {
-      t.is(
-        s.benefactors.find((b) => b.id === id)?.usedBytes,
-        used,
-        `full benefactor ${id} took nothing more`,
-      );
+    for (const [id, chunks] of chunksBefore) {
+      const now = s.benefactors.find((b) => b.id === id)?.chunks ?? Infinity;
+      t.true(now <= chunks, `full benefactor ${id} took nothing more (${chunks} -> ${now} chunks)`);
     }
     t.deepEqual(
       [0, 1].map((i) => logCount(`benefactor-${i}`, /request refused/g)),
