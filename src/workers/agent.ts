@@ -608,7 +608,8 @@ class WorkerAgent {
     if (!job.to('gone')) return;
     if (this.jobs.get(job.jobId) === job) this.jobs.delete(job.jobId);
     this.frozen.delete(job);
-    if (wasRunning) this.log.warn({ job: job.jobId, epoch: job.epoch, why }, 'stopping job');
+    // The scheduler's decision (a cancel, a move), logged there at its own level: info here.
+    if (wasRunning) this.log.info({ job: job.jobId, epoch: job.epoch, why }, 'stopping job');
     try {
       writeLease(job.dir, 0);
     } catch {

@@ -87,7 +87,13 @@ export class CheckpointProtocol {
     try {
       return await this.dumpAndMark(job, seq, dir);
     } catch (e) {
-      this.log.warn({ job: job.jobId, seq, err: errorMessage(e) }, 'checkpoint failed');
+      // Stopped under the dump (a cancel, a move): the dump's failure is expected, not news.
+      if (job.gone)
+        this.log.info(
+          { job: job.jobId, seq, err: errorMessage(e) },
+          'checkpoint abandoned: the job was stopped',
+        );
+      else this.log.warn({ job: job.jobId, seq, err: errorMessage(e) }, 'checkpoint failed');
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       return { ok: false, error: errorMessage(e), seconds: 0, bytes: 0, newBytes: 0 };
     }
