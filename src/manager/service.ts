@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
+import { MAX_DETAILS_CHARS, StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
 import { normalizePath, MAX_PATH_BYTES } from '../config/paths.ts';
 import { MAX_MESSAGE_BYTES, protos, unaryHandler } from '../rpc/index.ts';
 import { REF_BYTES } from '../chunking/refs.ts';
@@ -13,9 +13,18 @@ import type { Command } from '../generated/stdchk/v1/Command.ts';
 import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
+import type { CommitRequest__Output } from '../generated/stdchk/v1/CommitRequest.ts';
+import { MAX_RESERVATION_TTL_MS, MIN_RESERVATION_TTL_MS } from './reservations.ts';
 import { checkPackedRefs } from './packed.ts';
 import { MAX_REPLICAS } from './metadata-store.ts';
-import type { InventorySession, MetadataStore, NodeInfo, NodeType, ScrubReport } from './metadata-store.ts';
+import type {
+  CommitInput,
+  InventorySession,
+  MetadataStore,
+  NodeInfo,
+  NodeType,
+  ScrubReport,
+} from './metadata-store.ts';
 
 /** Bounds on what one request may carry (the message size cap bounds the rest). */
 export const LIMITS = {
@@ -27,6 +36,7 @@ export const LIMITS = {
   leaseIds: 4_096,
   exclude: 1_024,
   symlinkTargetBytes: MAX_PATH_BYTES,
+  batchCommits: 4_096,
 } as const;
 
 const LEASE_RE = /^[0-9a-f]{32}$/;
@@ -61,6 +71,24 @@ function scrubReport(s: ScrubStatus__Output): ScrubReport {
     passes: v.uint(s.passes, 'scrub.passes'),
     progress: v.finite(s.progress, 'scrub.progress', 0, 1),
     verifiedBytes: v.uint(s.verifiedBytes, 'scrub.verified_bytes'),
+  };
+}
+
+/** A CommitRequest's fields, validated (`prefix` names the item of a batch in messages). */
+function commitInput(req: CommitRequest__Output, prefix = ''): CommitInput {
+  return {
+    path: normalizePath(req.path, `${prefix}path`),
+    refs: req.refs,
+    size: v.uint(req.size, `${prefix}size`),
+    replicas: v.int(req.replicas, `${prefix}replicas`, 1, MAX_REPLICAS),
+    ...(req.baseVersion !== undefined
+      ? { baseVersion: v.uint(req.baseVersion, `${prefix}base_version`) }
+      : {}),
+    mode: v.uint(req.mode, `${prefix}mode`, UINT32),
+    uid: v.uint(req.uid, `${prefix}uid`, UINT32),
+    gid: v.uint(req.gid, `${prefix}gid`, UINT32),
+    ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, `${prefix}mtime_ms`) } : {}),
+    setOwner: req.setOwner === true,
   };
 }
 
@@ -161,19 +189,35 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
 
     CommitVersion: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.commitRefs);
-      return toFileInfo(
-        await store.commitVersion({
-          path: normalizePath(req.path),
-          refs: req.refs,
-          size: v.uint(req.size, 'size'),
-          replicas: replicas(req.replicas),
-          ...(req.baseVersion !== undefined ? { baseVersion: v.uint(req.baseVersion, 'base_version') } : {}),
-          mode: v.uint(req.mode, 'mode', UINT32),
-          uid: v.uint(req.uid, 'uid', UINT32),
-          gid: v.uint(req.gid, 'gid', UINT32),
-          ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
-        }),
+      return toFileInfo(await store.commitVersion(commitInput(req)));
+    }),
+
+    CommitVersions: handle(async (req) => {
+      const list = v.bounded(req.commits, 'commits', LIMITS.batchCommits);
+      let refs = 0;
+      const inputs = list.map((c, i) => {
+        refs += checkPackedRefs(c.refs, `commits[${i}].refs`, LIMITS.commitRefs);
+        if (refs > LIMITS.commitRefs) throw invalid(`commits: more than ${LIMITS.commitRefs} refs in all`);
+        return commitInput(c, `commits[${i}].`);
+      });
+      const outcomes = await store.commitVersions(inputs);
+      return {
+        results: outcomes.map((o) =>
+          o.info
+            ? { info: toFileInfo(o.info), errorCode: '', error: '' }
+            : { errorCode: o.error.code, error: o.error.message.slice(0, MAX_DETAILS_CHARS) },
+        ),
+      };
+    }),
+
+    ReserveSpace: handle(async (req) => {
+      const r = store.reserveSpace(
+        v.matching(req.reservationId, 'reservation_id', LEASE_RE, '32 lowercase hex digits'),
+        v.uint(req.bytes, 'bytes'),
+        replicas(req.replicas),
+        v.int(req.ttlMs, 'ttl_ms', MIN_RESERVATION_TTL_MS, MAX_RESERVATION_TTL_MS),
       );
+      return { bytes: r.bytes, availableBytes: r.availableBytes };
     }),
 
     PrepareChunks: handle(async (req) => {

@@ -12,6 +12,7 @@ export interface CommitRequest {
   'uid'?: (number);
   'gid'?: (number);
   'mtimeMs'?: (number | string | Long);
+  'setOwner'?: (boolean);
   '_baseVersion'?: "baseVersion";
   '_mtimeMs'?: "mtimeMs";
 }
@@ -26,6 +27,7 @@ export interface CommitRequest__Output {
   'uid': (number);
   'gid': (number);
   'mtimeMs'?: (number);
+  'setOwner': (boolean);
   '_baseVersion'?: "baseVersion";
   '_mtimeMs'?: "mtimeMs";
 }
