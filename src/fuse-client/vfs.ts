@@ -21,6 +21,13 @@ import type { HandleContext } from './handle.ts';
 import { prepareScratchDir } from './scratch.ts';
 import { WriteRegistry } from './write-registry.ts';
 import { Errno, FsError, badHandle } from './errors.ts';
+import { Staging, unlockStaging } from './staging.ts';
+import type { StagedEntry } from './staging.ts';
+import { SpaceReserver } from './space-reserver.ts';
+import { Uploader } from './uploader.ts';
+import type { UploadStats } from './uploader.ts';
+import { StagedFile } from './staged-handle.ts';
+import type { StagedContext } from './staged-handle.ts';
 
 export { FsError, Errno };
 export type { Stat };
@@ -51,11 +58,37 @@ export interface VfsOptions {
   /** Gathering buffer for sequential writes. Default 4 MiB. */
   streamBufferBytes?: number;
   chunker?: ChunkerParams;
+  /**
+   * Write-back (docs/mount.md): close() returns once the new content is in
+   * this local staging folder; uploads and commits follow behind. Absent:
+   * every close() is a synchronous replicated commit.
+   */
+  writeBack?: WriteBackOptions;
   /** Owner of new files and directories when the FUSE binding does not say who called (the unpatched prebuild). */
   uid?: number;
   gid?: number;
   logger?: Logger;
 }
+
+export interface WriteBackOptions {
+  /** The staging folder (journal and data files); a mount restarted on it uploads what it holds. */
+  dir: string;
+  /** Most bytes of staged data; beyond it writers wait for uploads. */
+  capacityBytes: number;
+  /** At unmount, how long to wait for the journal to be uploaded before leaving the rest for the next start (default 15 s). */
+  drainMs?: number;
+  /**
+   * Bytes the mount accepts without a reservation when the cluster refuses
+   * one (data that may deduplicate; settled at close). Default 256 MiB.
+   */
+  unreservedLimitBytes?: number;
+}
+
+/** An open file: synchronous commits (OpenFile) or write-back (StagedFile). */
+type Handle = OpenFile | StagedFile;
+
+/** Extended attribute of a folder: what the commits beneath it uploaded (write-back), as JSON. */
+export const UPLOADED_XATTR = 'user.stdchk.uploaded';
 
 /** Who owns a new file, directory or symlink. */
 export interface Owner {
@@ -94,7 +127,7 @@ const STATUS_CACHE_MS = 2000;
  * new version (last commit wins).
  */
 export class Vfs {
-  private readonly handles = new Map<number, OpenFile>();
+  private readonly handles = new Map<number, Handle>();
   private nextHandle = 1;
   private readonly leases: LeaseKeeper;
   private readonly logger: Logger;
@@ -110,6 +143,8 @@ export class Vfs {
     readonly disk: DiskChunkCache | undefined,
     readonly source: ChunkSource,
     private readonly chunkerPool: ChunkerPool,
+    /** Write-back: the staging journal, its uploader and the handles' context. */
+    private readonly wb: StagedContext | undefined,
   ) {
     this.leases = new LeaseKeeper(client);
     this.logger = opts.logger ?? silentLogger;
@@ -140,8 +175,13 @@ export class Vfs {
       recover: async (c) => source.memory.get(chunkKey(c.hash)) ?? (await disk?.get(c.hash)),
     };
     const attrs = new AttrCache(opts.attrCacheMs ?? 500);
+    const staging = opts.writeBack
+      ? await Staging.open(opts.writeBack.dir, { capacityBytes: opts.writeBack.capacityBytes, logger })
+      : undefined;
+    const writes = new WriteRegistry(staging ? (f) => staging.saveFailures(f) : undefined);
+    if (staging) writes.restore(staging.restoredFailures);
     const ctx: HandleContext = {
-      writes: new WriteRegistry(),
+      writes,
       client,
       source,
       scratchDir,
@@ -152,7 +192,43 @@ export class Vfs {
       onCommit: (path, info) => attrs.set(info, path),
       inlineChunker: new ChunkStream(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
     };
-    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool);
+    let wb: StagedContext | undefined;
+    if (staging) {
+      const reserver = new SpaceReserver(client, replicas, logger);
+      const uploader = new Uploader({
+        client,
+        staging,
+        writes,
+        reserver,
+        writeOptions,
+        inlineChunker: ctx.inlineChunker,
+        logger,
+        onCommit: (path, info) => attrs.set(info, path),
+      });
+      wb = {
+        ...ctx,
+        staging,
+        uploader,
+        reserver,
+        unreserved: { bytes: 0, limit: opts.writeBack?.unreservedLimitBytes ?? 256 * 1024 * 1024 },
+      };
+    }
+    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool, wb);
+  }
+
+  /** Write-back mode (a staging folder), else synchronous commits at close. */
+  get writeBack(): boolean {
+    return this.wb !== undefined;
+  }
+
+  /** The staging journal of a write-back mount. */
+  get staging(): Staging | undefined {
+    return this.wb?.staging;
+  }
+
+  /** What the commits at or beneath `dir` uploaded (write-back; this mount's run). */
+  uploadStats(dir: string): UploadStats | undefined {
+    return this.wb?.uploader.statsUnder(normalizePath(dir));
   }
 
   get scratchDir(): string {
@@ -171,6 +247,8 @@ export class Vfs {
   // --- attributes -------------------------------------------------------------
 
   private async info(path: string): Promise<FileInfo__Output> {
+    const staged = this.wb?.staging.latest(path);
+    if (staged) return staged.fileInfo();
     const cached = this.attrs.get(path);
     if (cached) return cached;
     const info = await this.client.stat(path);
@@ -179,8 +257,8 @@ export class Vfs {
   }
 
   /** The open handle whose uncommitted size getattr should show, if any. */
-  private liveHandle(path: string): OpenFile | undefined {
-    let best: OpenFile | undefined;
+  private liveHandle(path: string): Handle | undefined {
+    let best: Handle | undefined;
     for (const h of this.handles.values()) {
       if (h.path === path && h.live && (!best || h.modifiedAt >= best.modifiedAt)) best = h;
     }
@@ -234,6 +312,16 @@ export class Vfs {
       stats.push(this.statOf(e.path, e));
     }
     const prefix = p === '/' ? '/' : p + '/';
+    // Staged here and not committed yet: this mount lists them with their staged attributes.
+    for (const [name, e] of this.wb?.staging.childrenOf(p) ?? []) {
+      const i = names.indexOf(name);
+      if (i >= 2) stats[i] = this.statOf(e.path, e.fileInfo());
+      else if (!seen.has(name)) {
+        seen.add(name);
+        names.push(name);
+        stats.push(this.statOf(e.path, e.fileInfo()));
+      }
+    }
     for (const h of this.handles.values()) {
       const name = h.path.slice(prefix.length);
       if (h.pendingCreate && h.path.startsWith(prefix) && !name.includes('/') && !seen.has(name)) {
@@ -271,6 +359,7 @@ export class Vfs {
   // --- namespace --------------------------------------------------------------
 
   async mkdir(path: string, mode: number, owner?: Owner): Promise<void> {
+    this.refuseStaged(normalizePath(path));
     const info = await unary(this.client.manager, 'mkdir', {
       path: normalizePath(path),
       mode: mode & 0o7777,
@@ -282,6 +371,9 @@ export class Vfs {
 
   async rmdir(path: string): Promise<void> {
     const p = normalizePath(path);
+    if (this.wb?.staging.under(p).some((e) => e.path !== p)) {
+      throw new StdchkError('NOT_EMPTY', `${p}: directory not empty (files staged here)`);
+    }
     await this.materialize(p); // a pending file inside makes it not empty
     try {
       await this.client.remove(p, { directory: true });
@@ -297,10 +389,18 @@ export class Vfs {
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
     await this.materialize(p);
+    // Staged versions of it are dropped (a commit already out is waited for).
+    const cancelled = (await this.wb?.uploader.cancel(p)) ?? 0;
     try {
       await this.client.remove(p); // IS_A_DIRECTORY for a directory
       this.ctx.writes.removed(p);
     } catch (e) {
+      // Staged here only (never committed): gone with its staged versions.
+      if (cancelled > 0 && isStdchkError(e, 'NOT_FOUND')) {
+        this.ctx.writes.removed(p);
+        this.attrs.delete(p);
+        return;
+      }
       // A new file whose first commit failed never reached the manager: unlinking it drops its failure.
       if (isStdchkError(e, 'NOT_FOUND')) this.ctx.writes.removed(p);
       throw e;
@@ -313,6 +413,9 @@ export class Vfs {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.materialize(f);
+    // Renames are synchronous at the manager: what is staged beneath either name commits first.
+    await this.commitStaged(f);
+    await this.commitStaged(t);
     try {
       await this.client.rename(f, t);
     } finally {
@@ -329,6 +432,7 @@ export class Vfs {
   }
 
   async symlink(target: string, path: string, owner?: Owner): Promise<void> {
+    this.refuseStaged(normalizePath(path));
     const info = await unary(this.client.manager, 'symlink', {
       path: normalizePath(path),
       target,
@@ -348,6 +452,8 @@ export class Vfs {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.materialize(f);
+    this.refuseStaged(t);
+    await this.commitStaged(f);
     const v = await PinnedVersion.open(this.client, this.leases, f);
     try {
       if (v.info.type !== 'FILE') throw new FsError(Errno.EPERM, `${f}: hard links only to files`);
@@ -381,6 +487,7 @@ export class Vfs {
       pend.setPendingAttrs(attrs);
       return;
     }
+    if (await this.setStagedAttrs(p, attrs)) return;
     await this.materialize(p);
     // tar chowns and chmods every file to what it already is: no RPC for a no-op.
     const cached = this.attrs.get(p);
@@ -431,7 +538,8 @@ export class Vfs {
     const info = await this.info(p);
     if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
     if (size === info.size) return;
-    if (size === 0) {
+    // Staged and not committed: truncated as a new staged version, after the others.
+    if (size === 0 && !this.wb?.staging.latest(p)) {
       this.attrs.delete(p);
       this.attrs.set(await unary(this.client.manager, 'setAttr', { path: p, size: 0 }), p);
       return;
@@ -464,13 +572,24 @@ export class Vfs {
     flags: number,
     info: FileInfo__Output,
     base: PinnedVersion | undefined,
+    staged?: StagedEntry,
   ): number {
     if (this.closed) throw new StdchkError('UNAVAILABLE', 'the mount is shutting down');
     while (this.handles.has(this.nextHandle)) this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
     const id = this.nextHandle;
     this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
     const acc = flags & O_ACCMODE;
-    const h = new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
+    const h = this.wb
+      ? new StagedFile(
+          id,
+          path,
+          acc !== O_WRONLY,
+          acc !== 0,
+          info,
+          staged ? { segments: staged.segments } : base ? { base } : {},
+          this.wb,
+        )
+      : new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
     this.handles.set(id, h);
     return id;
   }
@@ -503,15 +622,16 @@ export class Vfs {
       chunks: 0,
     };
     const fh = this.addHandle(p, (flags & ~O_ACCMODE) | O_RDWR, info, undefined);
-    const h = this.handles.get(fh) as OpenFile;
+    const h = this.handles.get(fh) as Handle;
     h.pendingCreate = true;
+    if (h instanceof StagedFile) h.createdHere = true;
     h.markDirty();
     h.modifiedAt = now;
     return fh;
   }
 
   /** A file created here and not yet committed, if `path` is one. */
-  private pending(path: string): OpenFile | undefined {
+  private pending(path: string): Handle | undefined {
     for (const h of this.handles.values()) if (h.pendingCreate && h.path === path) return h;
     return undefined;
   }
@@ -528,13 +648,24 @@ export class Vfs {
     const p = normalizePath(path);
     await this.materialize(p);
     const writable = (flags & O_ACCMODE) !== 0;
+    const staged = this.wb?.staging.latest(p);
+    if (staged) {
+      // Staged here and not committed yet: this mount reads (and goes on writing) the staged content.
+      const info = staged.fileInfo();
+      if (writable && flags & O_TRUNC) {
+        const fh = this.addHandle(p, flags, info, undefined);
+        if (info.size > 0) (this.handles.get(fh) as Handle).markDirty();
+        return fh;
+      }
+      return this.addHandle(p, flags, info, undefined, staged);
+    }
     if (writable && flags & O_TRUNC) {
       const info = await this.client.stat(p);
       if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
       this.attrs.set(info, p);
       const fh = this.addHandle(p, flags, info, undefined);
       // Truncating a non-empty file commits an empty version at close even without writes.
-      if (info.size > 0) (this.handles.get(fh) as OpenFile).markDirty();
+      if (info.size > 0) (this.handles.get(fh) as Handle).markDirty();
       return fh;
     }
     const v = await PinnedVersion.open(this.client, this.leases, p);
@@ -546,7 +677,7 @@ export class Vfs {
     return this.addHandle(p, flags, v.info, v);
   }
 
-  private handle(fh: number): OpenFile {
+  private handle(fh: number): Handle {
     const h = this.handles.get(fh);
     if (!h) throw badHandle(fh);
     return h;
@@ -570,8 +701,10 @@ export class Vfs {
     return this.handle(fh).commit();
   }
 
+  /** fsync(2): the file's content is committed on its replicas when this resolves (write-back: staged, then uploaded). */
   fsync(fh: number): Promise<void> {
-    return this.handle(fh).commit();
+    const h = this.handle(fh);
+    return h instanceof StagedFile ? h.fsync() : h.commit();
   }
 
   /**
@@ -605,8 +738,72 @@ export class Vfs {
         this.logger.error({ err: errorMessage(e), fh }, 'commit at unmount failed'),
       );
     }
+    if (this.wb) {
+      const { uploader, staging, reserver } = this.wb;
+      const drained = await uploader.drain(this.opts.writeBack?.drainMs ?? 15_000);
+      await uploader.stop();
+      if (!drained) {
+        this.logger.warn(
+          { staged: staging.pending, bytes: staging.used, dir: staging.dir },
+          'unmounting with versions not uploaded yet: they stay in the staging folder and are uploaded when a mount starts on it',
+        );
+      }
+      await reserver.close();
+      await unlockStaging(staging);
+    }
     await this.leases.stop();
     await this.chunkerPool.close();
     await this.disk?.close();
+  }
+
+  // --- write-back helpers ---------------------------------------------------------
+
+  /** A name staged here (not committed yet) exists for this mount: EEXIST. */
+  private refuseStaged(p: string): void {
+    if (this.wb?.staging.latest(p)) throw new StdchkError('ALREADY_EXISTS', `${p}: file exists`);
+  }
+
+  /**
+   * Waits until every version staged at or beneath `p` is committed. One
+   * that failed for good is left to the barrier (its failure record says
+   * so); one that may still be retried (manager unreachable) throws.
+   */
+  private async commitStaged(p: string): Promise<void> {
+    const list = this.wb?.staging.under(p) ?? [];
+    for (const e of list) {
+      try {
+        await e.sync();
+      } catch (err) {
+        if (e.state !== 'failed') throw err;
+      }
+    }
+  }
+
+  /**
+   * chmod/chown/utimens of a file with staged versions: applied to the
+   * newest one (no RPC; it commits with them) while its commit has not gone
+   * out, and to the handles writing it. Returns false when the caller must
+   * do it at the manager (nothing staged, or the commit is out: waited for).
+   */
+  private async setStagedAttrs(p: string, attrs: Record<string, number>): Promise<boolean> {
+    const e = this.wb?.staging.latest(p);
+    if (!e) return false;
+    if (!Object.keys(attrs).every((k) => ['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs'].includes(k)))
+      return false;
+    if (!e.mutable) {
+      await e.sync().catch(() => undefined);
+      return false;
+    }
+    const owner = attrs.mode !== undefined || attrs.uid !== undefined || attrs.gid !== undefined;
+    await this.wb?.staging.updateAttrs(e, {
+      ...(attrs.mode !== undefined ? { mode: attrs.mode & 0o7777 } : {}),
+      ...(attrs.uid !== undefined ? { uid: attrs.uid } : {}),
+      ...(attrs.gid !== undefined ? { gid: attrs.gid } : {}),
+      ...(attrs.mtimeMs !== undefined ? { mtimeMs: attrs.mtimeMs } : {}),
+      ...(owner ? { setOwner: true } : {}),
+    });
+    for (const h of this.handles.values())
+      if (h.path === p && h instanceof StagedFile) h.setPendingAttrs(attrs);
+    return true;
   }
 }
