@@ -53,6 +53,12 @@ export interface WriteOptions {
   recover?: RecoverChunk;
   /** How long a commit waits for lost chunks to come back (or re-uploads them) before failing. Default 60 s. */
   recoveryWaitMs?: number;
+  /**
+   * Told the bytes of each batch once the manager has looked it up and, for
+   * its new chunks, chosen targets and set their space aside (a write-back
+   * mount then gives back the reservation it held for those bytes).
+   */
+  onPrepared?: (bytes: number) => void;
 }
 
 export interface WriteStats {
@@ -381,6 +387,7 @@ export class FileWriter {
         replicas: this.syncReplicas,
       }),
     );
+    this.opts.onPrepared?.(chunks.reduce((n, c) => n + c.length, 0));
     const missing = chunks.filter((_, i) => prep.present[i] !== 1);
     if (missing.length === 0) return;
     const frame = storeFrame(missing.map((c) => ({ hash: c.hash, data: c.data as Buffer })));

@@ -9,6 +9,18 @@ const GRANULE = 64 * 1024 * 1024;
 const TTL_MS = 60_000;
 const RENEW_MS = 15_000;
 const CALL_TIMEOUT_MS = 10_000;
+/**
+ * What `n` bytes of data take on a benefactor, rounded up: record headers in
+ * the pack files (~0.3% at 16 KiB chunks) and a margin, so that a full
+ * cluster refuses at close() rather than at the upload after it.
+ */
+export function withOverhead(n: number): number {
+  return n + Math.ceil(n / 64);
+}
+
+/** A writer's upload batch (1 MiB of new chunks) with the pack files' record headers; the smallest the manager takes. */
+export const MAX_BATCH = 1024 * 1024 + 64 * 1024;
+const MIN_BATCH = 4 * 1024;
 
 /**
  * - reserved: the manager holds the space;
@@ -35,6 +47,8 @@ export class SpaceReserver {
   private timer: NodeJS.Timeout | undefined;
   /** The manager refused a raise recently: ask for exact amounts, not granules. */
   private tight = false;
+  /** Batch size of the last raise (renewals and lowerings repeat it: they are never refused for it). */
+  private lastBatch = MAX_BATCH;
 
   constructor(
     private readonly client: StorageClient,
@@ -50,12 +64,12 @@ export class SpaceReserver {
   }
 
   /** Sets the reservation at the manager to `bytes`; true if it holds them now. */
-  private async set(bytes: number): Promise<ReserveResult> {
+  private async set(bytes: number, batchBytes = this.lastBatch): Promise<ReserveResult> {
     try {
       const r = await unary(
         this.client.manager,
         'reserveSpace',
-        { reservationId: this.id, bytes, replicas: this.replicas, ttlMs: TTL_MS },
+        { reservationId: this.id, bytes, replicas: this.replicas, ttlMs: TTL_MS, batchBytes },
         { timeoutMs: CALL_TIMEOUT_MS },
       );
       this.held = r.bytes;
@@ -73,31 +87,45 @@ export class SpaceReserver {
     return p;
   }
 
-  /** Reserves `n` more bytes for data being staged. */
-  acquire(n: number): Promise<ReserveResult> {
+  /**
+   * Reserves `n` more bytes for data being staged, which will be uploaded in
+   * batches of at most `batchBytes` (a small file is one small batch: the
+   * manager counts free space in such batches).
+   */
+  acquire(n: number, batchBytes = MAX_BATCH): Promise<ReserveResult> {
     if (n <= 0) return Promise.resolve('reserved');
     return this.serial(async () => {
       if (this.used_ + n <= this.held) {
         this.used_ += n;
         return 'reserved';
       }
+      const batch = Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.ceil(batchBytes)));
+      this.lastBatch = batch;
       let r: ReserveResult = 'refused';
-      if (!this.tight) r = await this.set(this.used_ + n + GRANULE);
-      if (r === 'refused') r = await this.set(this.used_ + n);
+      if (!this.tight) r = await this.set(this.used_ + n + GRANULE, batch);
+      if (r === 'refused') r = await this.set(this.used_ + n, batch);
       this.tight = r === 'refused' || (r === 'reserved' && this.held < this.used_ + n + GRANULE);
       if (r === 'reserved') this.used_ += n;
       return r;
     });
   }
 
-  /** `n` reserved bytes are no longer needed (uploaded, or their data dropped). */
-  release(n: number): void {
-    if (n <= 0) return;
+  /**
+   * `n` reserved bytes are no longer needed: their upload is starting (its
+   * placement at the manager counts them from now on: counting them here too
+   * would refuse space that exists), or their data was dropped. Resolves
+   * once the manager knows, when it has to be told.
+   */
+  release(n: number): Promise<void> {
+    if (n <= 0) return Promise.resolve();
     this.used_ = Math.max(0, this.used_ - n);
     // Give back what is far beyond the need at once: other mounts may be waiting for it.
     if (this.held - this.used_ > 2 * GRANULE || (this.tight && this.held > this.used_)) {
-      void this.serial(() => this.set(this.used_ + (this.tight ? 0 : GRANULE)));
+      return this.serial(async () => {
+        await this.set(this.used_ + (this.tight ? 0 : GRANULE));
+      });
     }
+    return Promise.resolve();
   }
 
   private renew(): Promise<unknown> {

@@ -7,6 +7,7 @@ import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { HandleContext } from './handle.ts';
 import { PinnedVersion } from './pinned-version.ts';
 import type { SpaceReserver } from './space-reserver.ts';
+import { withOverhead } from './space-reserver.ts';
 import type { Segment, StagedData, StagedEntry, Staging } from './staging.ts';
 import type { Uploader } from './uploader.ts';
 import type { OutstandingWrite } from './write-registry.ts';
@@ -219,8 +220,9 @@ export class StagedFile implements OutstandingWrite {
   /** Space for `n` more bytes: a reservation at the manager, and room in the staging area. */
   private async makeRoom(n: number, appending: boolean): Promise<void> {
     if (n <= 0) return;
-    const r = await this.ctx.reserver.acquire(n);
-    if (r === 'reserved') this.reserved += n;
+    const need = withOverhead(n);
+    const r = await this.ctx.reserver.acquire(need, withOverhead(this.size + n));
+    if (r === 'reserved') this.reserved += need;
     else if (r === 'refused') {
       // The cluster has no room for it as new data: it may still be data the cluster has
       // (a checkpoint that did not change); close() finds out. Bounded, so that a full
@@ -256,15 +258,17 @@ export class StagedFile implements OutstandingWrite {
       tail,
       bytes,
       this.ctx.writeOptions.replicas ?? 2,
+      // Each batch placed holds its space at the manager from then on: our reservation for it goes.
+      (n) => {
+        const r = Math.min(this.reserved, withOverhead(n));
+        this.reserved -= r;
+        void this.ctx.reserver.release(r);
+      },
     );
     this.segments.push({ kind: 'refs', version: PinnedVersion.fromRefs(this.info, refs), bytes });
     this.segBytes += bytes;
     this.tail = undefined;
     await tail.release();
-    // Stored now: no longer ours to reserve.
-    const r = Math.min(this.reserved, bytes);
-    this.reserved -= r;
-    this.ctx.reserver.release(r);
     const u = Math.min(this.unreserved, bytes);
     this.unreserved -= u;
     this.ctx.unreserved.bytes -= u;
@@ -328,18 +332,23 @@ export class StagedFile implements OutstandingWrite {
     for (let i = 0; i < refs.length; i += LOOKUP_BATCH) {
       const part = refs.slice(i, i + LOOKUP_BATCH);
       const prep = await this.ctx.client.withRetry(() =>
-        unary(this.ctx.client.manager, 'prepareChunks', { refs: encodeRefs(part), replicas }),
+        unary(this.ctx.client.manager, 'prepareChunks', {
+          refs: encodeRefs(part),
+          replicas,
+          lookupOnly: true,
+        }),
       );
       part.forEach((c, k) => {
         if (prep.present[k] !== 1) missing += c.length;
       });
     }
-    if (missing > this.reserved) {
-      const r = await this.ctx.reserver.acquire(missing - this.reserved);
+    const need = withOverhead(missing);
+    if (need > this.reserved) {
+      const r = await this.ctx.reserver.acquire(need - this.reserved, need);
       if (r === 'refused') {
         throw new StdchkError('NO_SPACE', `no space left in the cluster for ${missing} new bytes`);
       }
-      if (r === 'reserved') this.reserved = missing;
+      if (r === 'reserved') this.reserved = need;
     }
     this.ctx.unreserved.bytes -= this.unreserved;
     this.unreserved = 0;
@@ -423,7 +432,7 @@ export class StagedFile implements OutstandingWrite {
       }
       this.released = true;
       this.ctx.writes.end(this);
-      this.ctx.reserver.release(this.reserved);
+      void this.ctx.reserver.release(this.reserved);
       this.reserved = 0;
       this.ctx.unreserved.bytes -= this.unreserved;
       this.unreserved = 0;

@@ -16,6 +16,7 @@ import type { SpaceReserver } from './space-reserver.ts';
 import type { StagedData, StagedEntry, Staging, StagingListener } from './staging.ts';
 import type { WriteRegistry } from './write-registry.ts';
 import { isAtOrUnder } from './write-registry.ts';
+import { withOverhead } from './space-reserver.ts';
 
 /** Versions uploaded at once (each with its own window of uploads in flight). */
 const MAX_UPLOADS = 4;
@@ -142,8 +143,16 @@ export class Uploader implements StagingListener {
 
   /** Uploads or commits under way, or versions waiting for them. */
   get busy(): boolean {
-    return this.running.size > 0 || this.committing !== undefined || this.ctx.staging.queue.length > 0;
+    return (
+      this.running.size > 0 ||
+      this.committing !== undefined ||
+      this.ctx.staging.queue.length > 0 ||
+      this.draining > 0
+    );
   }
+
+  /** Open files uploading their own data to make room (uploadData). */
+  private draining = 0;
 
   // --- scheduling ------------------------------------------------------------
 
@@ -236,7 +245,7 @@ export class Uploader implements StagingListener {
   }
 
   private async supersede(e: StagedEntry): Promise<void> {
-    this.ctx.reserver.release(e.reservedBytes);
+    void this.ctx.reserver.release(e.reservedBytes);
     e.reservedBytes = 0;
     await this.ctx.staging.finish(e, 'superseded');
     this.ctx.writes.end(e);
@@ -267,6 +276,12 @@ export class Uploader implements StagingListener {
         ...this.ctx.writeOptions,
         replicas: e.replicas,
         recover: (c) => this.recover(e, c),
+        // Each batch placed holds its space at the manager from then on: our reservation for it goes.
+        onPrepared: (bytes) => {
+          const r = Math.min(e.reservedBytes, withOverhead(bytes));
+          e.reservedBytes -= r;
+          void this.ctx.reserver.release(r);
+        },
       });
       const only = e.segments[0];
       if (e.segments.length === 1 && only?.kind === 'file' && only.bytes <= INLINE_CHUNKING_BYTES) {
@@ -296,8 +311,8 @@ export class Uploader implements StagingListener {
       this.uploads.set(e, { writer: w, request });
       e.stats = { ...w.stats };
       e.state = 'uploaded';
-      // Stored now: the space shows at the manager (placement, then heartbeats), not as ours.
-      this.ctx.reserver.release(e.reservedBytes);
+      // What is left (all-zero parts, never stored) is not needed either.
+      void this.ctx.reserver.release(e.reservedBytes);
       e.reservedBytes = 0;
       for (const s of e.segments) if (s.kind === 'file') await s.data.closeFd();
     } catch (err) {
@@ -444,7 +459,7 @@ export class Uploader implements StagingListener {
     const u = this.uploads.get(e);
     this.uploads.delete(e);
     await u?.writer.abort().catch(() => undefined);
-    this.ctx.reserver.release(e.reservedBytes);
+    void this.ctx.reserver.release(e.reservedBytes);
     e.reservedBytes = 0;
     await this.ctx.staging.finish(e, 'failed');
     this.ctx.writes.end(e);
@@ -473,7 +488,7 @@ export class Uploader implements StagingListener {
       const u = this.uploads.get(e);
       this.uploads.delete(e);
       await u?.writer.abort().catch(() => undefined);
-      this.ctx.reserver.release(e.reservedBytes);
+      void this.ctx.reserver.release(e.reservedBytes);
       e.reservedBytes = 0;
       this.ctx.writes.end(e);
       e.settle();
@@ -494,14 +509,29 @@ export class Uploader implements StagingListener {
    * committed) and returns their refs: how a file larger than the free
    * staging space makes room while it is written.
    */
-  async uploadData(path: string, data: StagedData, bytes: number, replicas: number): Promise<ChunkRef[]> {
-    await this.waitUnpaused();
-    const w = await FileWriter.create(this.ctx.client, path, { ...this.ctx.writeOptions, replicas });
+  async uploadData(
+    path: string,
+    data: StagedData,
+    bytes: number,
+    replicas: number,
+    onPrepared?: (bytes: number) => void,
+  ): Promise<ChunkRef[]> {
+    this.draining++;
     try {
-      for await (const piece of data.stream(bytes)) await w.write(piece);
-      return await w.cut();
+      await this.waitUnpaused();
+      const w = await FileWriter.create(this.ctx.client, path, {
+        ...this.ctx.writeOptions,
+        replicas,
+        ...(onPrepared ? { onPrepared } : {}),
+      });
+      try {
+        for await (const piece of data.stream(bytes)) await w.write(piece);
+        return await w.cut();
+      } finally {
+        await w.abort().catch(() => undefined);
+      }
     } finally {
-      await w.abort().catch(() => undefined);
+      this.draining--;
     }
   }
 

@@ -33,7 +33,14 @@ import { Membership } from './membership.ts';
 import { InventoryReconciler } from './inventory.ts';
 import { checkPackedRefs, hashView, isZeroAt, refLength, totalPackedLength } from './packed.ts';
 import { MAX_REPLICAS } from './types.ts';
-import { MAX_RESERVATION_TTL_MS, MIN_RESERVATION_TTL_MS, Reservations } from './reservations.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_RESERVATION_TTL_MS,
+  MIN_BATCH_BYTES,
+  MIN_RESERVATION_TTL_MS,
+  PLACEMENT_GRANULE_BYTES,
+  Reservations,
+} from './reservations.ts';
 import type { ReserveOutcome } from './reservations.ts';
 import type {
   AttrChanges,
@@ -807,7 +814,13 @@ export class MetadataStore {
    * reservations.ts): lowering always succeeds, a raise that does not fit
    * throws NO_SPACE. Memory only.
    */
-  reserveSpace(id: string, bytes: number, replicas: number, ttlMs: number): ReserveOutcome {
+  reserveSpace(
+    id: string,
+    bytes: number,
+    replicas: number,
+    ttlMs: number,
+    batchBytes = PLACEMENT_GRANULE_BYTES,
+  ): ReserveOutcome {
     this.checkOpen();
     if (!(replicas >= 1 && replicas <= MAX_REPLICAS)) {
       throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${replicas}`);
@@ -817,8 +830,19 @@ export class MetadataStore {
         `ttl_ms must be from ${MIN_RESERVATION_TTL_MS} to ${MAX_RESERVATION_TTL_MS}, not ${ttlMs}`,
       );
     }
+    if (!(batchBytes >= MIN_BATCH_BYTES && batchBytes <= MAX_BATCH_BYTES)) {
+      throw invalid(`batch_bytes must be from ${MIN_BATCH_BYTES} to ${MAX_BATCH_BYTES}, not ${batchBytes}`);
+    }
     const now = this.ctx.clock();
-    return this.reservations.set(id, bytes, replicas, ttlMs, now, this.ctx.registry.candidates(now));
+    return this.reservations.set(
+      id,
+      bytes,
+      replicas,
+      ttlMs,
+      now,
+      this.ctx.registry.candidates(now),
+      batchBytes,
+    );
   }
 
   /** Some holder of the chunk has not been heard from since this manager started (state unknown). */
@@ -832,10 +856,13 @@ export class MetadataStore {
 
   // ---------------------------------------------------------------- chunks
 
-  /** The batched dedup lookup: which chunks need uploading, and where to. Memory only. */
-  prepareChunks(refs: Uint8Array, replicas: number): PrepareResult {
+  /**
+   * The batched dedup lookup: which chunks need uploading, and where to
+   * (`lookupOnly`: which, without choosing targets or setting space aside). Memory only.
+   */
+  prepareChunks(refs: Uint8Array, replicas: number, lookupOnly = false): PrepareResult {
     this.checkOpen();
-    return this.chunks.prepare(refs, replicas);
+    return this.chunks.prepare(refs, replicas, lookupOnly);
   }
 
   /** Replacement targets after a benefactor failed mid-upload. */

@@ -21,14 +21,25 @@ export interface ReserveOutcome {
 }
 
 /**
+ * Uploads are placed by batch (1 MiB of new chunks by default, each batch
+ * whole on each of its targets), so a benefactor takes data in whole
+ * batches: its free space is counted in whole batches of the size the
+ * reservation says (this by default: a writer's batch with record headers).
+ */
+export const PLACEMENT_GRANULE_BYTES = 1024 * 1024 + 64 * 1024;
+export const MIN_BATCH_BYTES = 4 * 1024;
+export const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+
+/**
  * The largest N bytes that `replicas` copies of fit in, each copy on a
  * distinct benefactor, given each benefactor's free bytes: the largest N
  * with sum(min(free_i, N)) >= replicas * N (a benefactor holds at most one
  * copy of each byte; data is divisible into chunks). 0 when fewer than
- * `replicas` benefactors have room.
+ * `replicas` benefactors have room. With `granule`, each free space counts
+ * in whole granules (data placed in batches of that size).
  */
-export function replicatedCapacity(free: readonly number[], replicas: number): number {
-  const f = free.filter((x) => x > 0);
+export function replicatedCapacity(free: readonly number[], replicas: number, granule = 0): number {
+  const f = free.map((x) => (granule > 0 ? Math.floor(x / granule) * granule : x)).filter((x) => x > 0);
   if (f.length < replicas) return 0;
   const fits = (n: number) => {
     let sum = 0;
@@ -56,8 +67,9 @@ export function replicatedCapacity(free: readonly number[], replicas: number): n
  * placements, Benefactor.reservedBytes) holds every reservation at once:
  * each other reservation is counted as its raw bytes (bytes x replicas)
  * expressed in the requester's replica count, against what `replicas`
- * distinct copies fit in (replicatedCapacity). Exact when every mount uses
- * the same replica count, which is the usual case.
+ * distinct copies fit in (replicatedCapacity), each benefactor's free space
+ * counted in whole upload batches (the size the mount says it uploads in),
+ * so that what was reserved can be placed.
  *
  * Placement for uploads (PrepareChunks, AllocateTargets) does not look at
  * reservations: a synchronous writer can still take space a write-back mount
@@ -101,12 +113,14 @@ export class Reservations {
     ttlMs: number,
     now: number,
     candidates: readonly Candidate[],
+    batchBytes = PLACEMENT_GRANULE_BYTES,
   ): ReserveOutcome {
     const current = this.held.get(id);
     const others = this.rawHeld(now, id);
     const capacity = replicatedCapacity(
       candidates.map((c) => c.freeBytes),
       replicas,
+      batchBytes,
     );
     const availableBytes = Math.max(0, capacity - Math.ceil(others / replicas));
     const before = current && current.expiresAt > now ? current.bytes : 0;

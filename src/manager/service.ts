@@ -14,7 +14,12 @@ import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
 import type { CommitRequest__Output } from '../generated/stdchk/v1/CommitRequest.ts';
-import { MAX_RESERVATION_TTL_MS, MIN_RESERVATION_TTL_MS } from './reservations.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_RESERVATION_TTL_MS,
+  MIN_BATCH_BYTES,
+  MIN_RESERVATION_TTL_MS,
+} from './reservations.ts';
 import { checkPackedRefs } from './packed.ts';
 import { MAX_REPLICAS } from './metadata-store.ts';
 import type {
@@ -216,13 +221,14 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         v.uint(req.bytes, 'bytes'),
         replicas(req.replicas),
         v.int(req.ttlMs, 'ttl_ms', MIN_RESERVATION_TTL_MS, MAX_RESERVATION_TTL_MS),
+        req.batchBytes ? v.int(req.batchBytes, 'batch_bytes', MIN_BATCH_BYTES, MAX_BATCH_BYTES) : undefined,
       );
       return { bytes: r.bytes, availableBytes: r.availableBytes };
     }),
 
     PrepareChunks: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
-      return store.prepareChunks(req.refs, replicas(req.replicas));
+      return store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
     }),
 
     ReportStored: handle(async (req) => {

@@ -174,6 +174,10 @@ test('replicatedCapacity: what r distinct copies fit in', (t) => {
   t.is(replicatedCapacity([300, 100, 100], 1), 500);
   t.is(replicatedCapacity([], 1), 0);
   t.is(replicatedCapacity([50, 50], 3), 0, 'fewer benefactors than replicas');
+  // Placement is by batch: free space counts in whole batches.
+  t.is(replicatedCapacity([1010, 110, 120], 2, 100), 200);
+  t.is(replicatedCapacity([1010, 90, 120], 2, 100), 100, 'less than a batch takes nothing');
+  t.is(replicatedCapacity([99, 99], 2, 100), 0);
 });
 
 test('ReserveSpace: raises fit the free space net of other reservations; lowering always works; reservations lapse', async (t) => {
@@ -182,11 +186,14 @@ test('ReserveSpace: raises fit the free space net of other reservations; lowerin
   await benefactor(store, 'b2', 100 * MiB);
   const A = 'a'.repeat(32);
   const B = 'b'.repeat(32);
-  t.deepEqual(store.reserveSpace(A, 60 * MiB, 2, 30_000), { bytes: 60 * MiB, availableBytes: 100 * MiB });
+  t.deepEqual(store.reserveSpace(A, 60 * MiB, 2, 30_000, MiB), {
+    bytes: 60 * MiB,
+    availableBytes: 100 * MiB,
+  });
   // B cannot have more than what is left at 2 replicas.
   let err = (() => {
     try {
-      store.reserveSpace(B, 50 * MiB, 2, 30_000);
+      store.reserveSpace(B, 50 * MiB, 2, 30_000, MiB);
     } catch (e) {
       return e;
     }
@@ -194,11 +201,11 @@ test('ReserveSpace: raises fit the free space net of other reservations; lowerin
   })();
   expectCode(t, err, 'NO_SPACE');
   t.regex(String(err), /41943040 bytes available/);
-  t.is(store.reserveSpace(B, 40 * MiB, 2, 30_000).bytes, 40 * MiB);
-  // At replicas 1, A's 60 MiB x 2 and B's 40 MiB x 2 leave 0 of the 200 MiB raw.
+  t.is(store.reserveSpace(B, 40 * MiB, 2, 30_000, MiB).bytes, 40 * MiB);
+  // At replicas 1, A's 60 MiB x 2 and B's 40 MiB x 2 leave nothing of the 200 MiB raw (less G each).
   err = (() => {
     try {
-      store.reserveSpace('c'.repeat(32), 1, 1, 30_000);
+      store.reserveSpace('c'.repeat(32), 1, 1, 30_000, MiB);
     } catch (e) {
       return e;
     }
@@ -208,26 +215,33 @@ test('ReserveSpace: raises fit the free space net of other reservations; lowerin
   // A refused raise keeps (and renews) the previous size; lowering always succeeds.
   err = (() => {
     try {
-      store.reserveSpace(A, 70 * MiB, 2, 30_000);
+      store.reserveSpace(A, 70 * MiB, 2, 30_000, MiB);
     } catch (e) {
       return e;
     }
     return undefined;
   })();
   expectCode(t, err, 'NO_SPACE');
-  t.is(store.reserveSpace(A, 10 * MiB, 2, 30_000).bytes, 10 * MiB);
-  t.is(store.reserveSpace(B, 90 * MiB, 2, 30_000).bytes, 90 * MiB, 'what A gave back is B’s to take');
+  t.is(store.reserveSpace(A, 10 * MiB, 2, 30_000, MiB).bytes, 10 * MiB);
+  t.is(store.reserveSpace(B, 90 * MiB, 2, 30_000, MiB).bytes, 90 * MiB, 'what A gave back is B’s to take');
   // B lapses after its TTL unless set again: then A may take everything (the benefactors keep beating).
   clock.now += 20_000;
-  t.is(store.reserveSpace(A, 10 * MiB, 2, 30_000).bytes, 10 * MiB, 'renewed');
+  t.is(store.reserveSpace(A, 10 * MiB, 2, 30_000, MiB).bytes, 10 * MiB, 'renewed');
   clock.now += 15_000;
   for (const id of ['b1', 'b2']) {
     await store.heartbeat({ id, capacityBytes: 100 * MiB, usedBytes: 0, freeBytes: 100 * MiB, chunks: 0 });
   }
-  t.is(store.reserveSpace(A, 100 * MiB, 2, 30_000).bytes, 100 * MiB, "B's reservation lapsed");
-  t.is(store.reserveSpace(A, 0, 2, 30_000).bytes, 0, 'dropped');
-  t.throws(() => store.reserveSpace(A, 1, 0, 30_000), { message: /replicas/ });
+  t.is(store.reserveSpace(A, 100 * MiB, 2, 30_000, MiB).bytes, 100 * MiB, "B's reservation lapsed");
+  t.is(store.reserveSpace(A, 0, 2, 30_000, MiB).bytes, 0, 'dropped');
+  t.throws(() => store.reserveSpace(A, 1, 0, 30_000, MiB), { message: /replicas/ });
   t.throws(() => store.reserveSpace(A, 1, 2, 10), { message: /ttl_ms/ });
+  t.throws(() => store.reserveSpace(A, 1, 2, 30_000, 1), { message: /batch_bytes/ });
+  // Small batches use crumbs a 1 MiB batch cannot: two benefactors with 100 KiB left take a 64 KiB file.
+  const f2 = await open();
+  await benefactor(f2.store, 'b1', 100 * 1024);
+  await benefactor(f2.store, 'b2', 100 * 1024);
+  t.is(f2.store.reserveSpace(A, 64 * 1024, 2, 30_000, 64 * 1024).bytes, 64 * 1024);
+  t.throws(() => f2.store.reserveSpace(B, 64 * 1024, 2, 30_000, 1024 * 1024), { message: /no space/ });
 });
 
 test('ReserveSpace: a benefactor that stopped beating takes nothing; recent placements count as used', async (t) => {
@@ -236,15 +250,20 @@ test('ReserveSpace: a benefactor that stopped beating takes nothing; recent plac
   await benefactor(store, 'b2', 100 * MiB);
   await benefactor(store, 'b3', 100 * MiB);
   const A = 'a'.repeat(32);
-  t.is(store.reserveSpace(A, 1, 2, 30_000).availableBytes, 150 * MiB);
+  t.is(store.reserveSpace(A, 1, 2, 30_000, MiB).availableBytes, 150 * MiB);
   // Placement of an upload reserves 40 MiB on two benefactors until their next heartbeat.
   const prep = store.prepareChunks(encodeRefs([ref('big', 16 * MiB), ref('big2', 16 * MiB)]), 2);
   t.is(prep.targets.length, 2);
-  t.is(store.reserveSpace(A, 1, 2, 30_000).availableBytes, 150 * MiB - 32 * MiB);
+  t.is(store.reserveSpace(A, 1, 2, 30_000, MiB).availableBytes, 118 * MiB);
+  // A lookup only (the write-back mount's check at close) chooses no target and sets nothing aside.
+  const look = store.prepareChunks(encodeRefs([ref('big3', 16 * MiB)]), 2, true);
+  t.deepEqual([...look.present], [0]);
+  t.deepEqual(look.targets, []);
+  t.is(store.reserveSpace(A, 1, 2, 30_000, MiB).availableBytes, 118 * MiB);
   // b3 stops beating: only b1 and b2 remain (their placement reservations end with their beat).
   clock.now += 11_000;
   for (const id of ['b1', 'b2']) {
     await store.heartbeat({ id, capacityBytes: 100 * MiB, usedBytes: 0, freeBytes: 100 * MiB, chunks: 0 });
   }
-  t.is(store.reserveSpace(A, 1, 2, 30_000).availableBytes, 100 * MiB);
+  t.is(store.reserveSpace(A, 1, 2, 30_000, MiB).availableBytes, 100 * MiB);
 });

@@ -7,6 +7,7 @@ export interface ReserveRequest {
   'bytes'?: (number | string | Long);
   'replicas'?: (number);
   'ttlMs'?: (number | string | Long);
+  'batchBytes'?: (number | string | Long);
 }
 
 export interface ReserveRequest__Output {
@@ -14,4 +15,5 @@ export interface ReserveRequest__Output {
   'bytes': (number);
   'replicas': (number);
   'ttlMs': (number);
+  'batchBytes': (number);
 }
