@@ -22,7 +22,7 @@ export interface MountDaemonOptions {
   cacheBytes?: number;
   /** Scratch files of non-sequential writes (default: CACHE/scratch, else the system temp folder). */
   scratchDir?: string;
-  /** 'writeback': close() returns once staged locally; 'sync' (default): close() commits. */
+  /** 'writeback' (default): close() returns once staged locally; 'sync': close() commits. */
   writeMode?: WriteMode;
   /** The staging folder of write-back (default: defaultStagingDir()). */
   stagingDir?: string;
@@ -77,7 +77,7 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
       scratchDir:
         opts.scratchDir ??
         (opts.cacheDir ? path.join(opts.cacheDir, 'scratch') : path.join(os.tmpdir(), 'stdchk-scratch')),
-      ...(opts.writeMode === 'writeback'
+      ...((opts.writeMode ?? 'writeback') === 'writeback'
         ? {
             writeBack: {
               dir: opts.stagingDir ?? defaultStagingDir(opts.mountpoint, opts.cacheDir),

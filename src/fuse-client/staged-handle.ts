@@ -23,6 +23,15 @@ export interface StagedContext extends HandleContext {
   unreserved: { bytes: number; limit: number };
 }
 
+/** A failure of the local staging disk, as the application should see it (ENOSPC stays ENOSPC). */
+function localFailure(e: unknown): never {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    throw new StdchkError('NO_SPACE', `the staging folder's disk is full: ${errorMessage(e)}`, { cause: e });
+  }
+  throw new StdchkError('INTERNAL', `staging folder: ${errorMessage(e)}`, { cause: e });
+}
+
 const SEED_PIECE = 4 * 1024 * 1024;
 const SEQUENTIAL_SLACK = 4 * 1024 * 1024;
 /** A file being appended uploads what it has written (to make room) only once it holds this much. */
@@ -191,8 +200,8 @@ export class StagedFile implements OutstandingWrite {
       const appending = position === this.size;
       const growth = Math.max(0, position + data.length - this.size);
       await this.makeRoom(growth, appending);
-      this.tail ??= await this.ctx.staging.newData();
-      await this.tail.write(data, position - this.segBytes);
+      this.tail ??= await this.ctx.staging.newData().catch(localFailure);
+      await this.tail.write(data, position - this.segBytes).catch(localFailure);
       this.markDirty();
       this.modifiedAt = Date.now();
       this.mtimeMs = undefined;

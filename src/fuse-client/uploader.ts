@@ -496,12 +496,6 @@ export class Uploader implements StagingListener {
     return n;
   }
 
-  /** Waits until every version at or beneath `dir` (or exactly `p`) sealed so far is done; throws the first failure. */
-  async syncPath(p: string): Promise<void> {
-    const list = this.ctx.staging.queue.filter((e) => e.path === p);
-    for (const e of list) await e.sync();
-  }
-
   // --- upload of a file still open (staging full) ------------------------------
 
   /**

@@ -250,7 +250,7 @@ export class LocalGrid {
       ...(opts.args?.includes('--scratch') ? [] : ['--scratch', path.join(this.dir, 'scratch')]),
       // Write-back stages in the grid's folder too, one folder per mount name (a restarted
       // mount of the same name finds its journal).
-      ...(opts.args?.includes('--staging') || !opts.args?.join(' ').includes('--write-mode writeback')
+      ...(opts.args?.includes('--staging') || opts.args?.join(' ').includes('--write-mode sync')
         ? []
         : ['--staging', path.join(this.dir, 'staging', name)]),
       ...(opts.args ?? []),

@@ -1,4 +1,4 @@
-import { StdchkError, notFound, invalid } from '../errors/index.ts';
+import { StdchkError, isStdchkError, notFound, invalid } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { splitPath } from '../config/paths.ts';
 import { HASH_BYTES } from '../hashing/index.ts';
@@ -834,6 +834,30 @@ export class MetadataStore {
       throw invalid(`batch_bytes must be from ${MIN_BATCH_BYTES} to ${MAX_BATCH_BYTES}, not ${batchBytes}`);
     }
     const now = this.ctx.clock();
+    const candidates = this.ctx.registry.candidates(now);
+    try {
+      return this.reservations.set(id, bytes, replicas, ttlMs, now, candidates, batchBytes);
+    } catch (e) {
+      // Not a lack of space but of benefactors: some are silent (not heard from since a
+      // manager start, or lost, maybe restarting) and with their last known free space it
+      // would fit. "Retry", not "full": the mount stages without a reservation and uploads
+      // when they are back.
+      if (isStdchkError(e, 'NO_SPACE')) {
+        const known = this.ctx.registry
+          .all()
+          .map((b) => ({ num: b.num, host: b.host, freeBytes: Math.max(0, b.freeBytes - b.reservedBytes) }));
+        if (
+          bytes <= this.reservations.available(id, replicas, now, known, batchBytes) &&
+          known.length > candidates.length
+        ) {
+          throw new StdchkError(
+            'UNAVAILABLE',
+            `${known.length - candidates.length} benefactor(s) silent: space for ${replicas} replicas not known now`,
+          );
+        }
+      }
+      throw e;
+    }
     return this.reservations.set(
       id,
       bytes,

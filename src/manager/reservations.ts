@@ -101,6 +101,22 @@ export class Reservations {
     return this.held.size;
   }
 
+  /** What reservation `id` could hold at `replicas` on benefactors with this free space. */
+  available(
+    id: string,
+    replicas: number,
+    now: number,
+    candidates: readonly Candidate[],
+    batchBytes = PLACEMENT_GRANULE_BYTES,
+  ): number {
+    const capacity = replicatedCapacity(
+      candidates.map((c) => c.freeBytes),
+      replicas,
+      batchBytes,
+    );
+    return Math.max(0, capacity - Math.ceil(this.rawHeld(now, id) / replicas));
+  }
+
   /**
    * Sets reservation `id` to `bytes` at `replicas` for `ttlMs`. Lowering or
    * keeping it always succeeds; a raise that does not fit throws NO_SPACE
@@ -116,13 +132,7 @@ export class Reservations {
     batchBytes = PLACEMENT_GRANULE_BYTES,
   ): ReserveOutcome {
     const current = this.held.get(id);
-    const others = this.rawHeld(now, id);
-    const capacity = replicatedCapacity(
-      candidates.map((c) => c.freeBytes),
-      replicas,
-      batchBytes,
-    );
-    const availableBytes = Math.max(0, capacity - Math.ceil(others / replicas));
+    const availableBytes = this.available(id, replicas, now, candidates, batchBytes);
     const before = current && current.expiresAt > now ? current.bytes : 0;
     const keep = (n: number): ReserveOutcome => {
       if (n === 0) this.held.delete(id);

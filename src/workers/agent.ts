@@ -22,6 +22,7 @@ import { RootfsCache } from './runtime/rootfs-cache.ts';
 import { killInstancesUnder } from './runtime/instance-record.ts';
 import { LogShipper } from './log-shipper.ts';
 import { newBytesBetween, pageHashes } from './page-hashes.ts';
+import { syncFolder } from '../fuse-client/barrier.ts';
 
 export interface WorkerAgentOptions {
   schedulerAddress: string;
@@ -663,6 +664,9 @@ class WorkerAgent {
         const previous =
           job.lastPages?.seq === job.lastSeq ? job.lastPages.pages : await this.pagesOf(job, job.lastSeq);
         const newBytes = newBytesBetween(previous, pages);
+        // The folder barrier: every image committed on its replicas (a write-back mount's
+        // close() returns before), or EIO if one could not be; only then the marker.
+        await syncFolder(dir);
         if (!this.leaseValid() || job.gone) {
           throw new StdchkError('CONFLICT', 'lease lost during the checkpoint; not marking it complete');
         }

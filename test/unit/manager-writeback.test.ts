@@ -244,6 +244,39 @@ test('ReserveSpace: raises fit the free space net of other reservations; lowerin
   t.throws(() => f2.store.reserveSpace(B, 64 * 1024, 2, 30_000, 1024 * 1024), { message: /no space/ });
 });
 
+test('ReserveSpace: while benefactors are silent (after a manager start, lost), a raise that would fit with them is UNAVAILABLE, not NO_SPACE', async (t) => {
+  const kv = new MemoryKeyValueStore();
+  const f = { clock: { now: 1_700_000_000_000 } };
+  const first = await MetadataStore.open(kv, { clock: () => f.clock.now });
+  await benefactor(first, 'b1', 100 * MiB);
+  await benefactor(first, 'b2', 100 * MiB);
+  // Reopen on the same records: the benefactors are known, not heard from yet.
+  const copy = new MemoryKeyValueStore();
+  const ops: KvOp[] = [];
+  for await (const [key, value] of kv.entries('')) ops.push({ type: 'put', key, value });
+  await copy.batch(ops);
+  await first.close();
+  const store = await MetadataStore.open(copy, { clock: () => f.clock.now, heartbeatTimeoutMs: 10_000 });
+  const A = 'a'.repeat(32);
+  t.throws(() => store.reserveSpace(A, MiB, 2, 30_000, MiB), { message: /silent/ });
+  for (const id of ['b1', 'b2']) {
+    await store.heartbeat({ id, capacityBytes: 100 * MiB, usedBytes: 0, freeBytes: 100 * MiB, chunks: 0 });
+  }
+  t.is(store.reserveSpace(A, MiB, 2, 30_000, MiB).bytes, MiB);
+  t.throws(() => store.reserveSpace(A, 200 * MiB, 2, 30_000, MiB), { message: /no space/ });
+  // One of the two falls silent (lost, maybe restarting): a raise is "retry", not "full".
+  f.clock.now += 11_000;
+  await store.heartbeat({
+    id: 'b1',
+    capacityBytes: 100 * MiB,
+    usedBytes: 0,
+    freeBytes: 100 * MiB,
+    chunks: 0,
+  });
+  t.throws(() => store.reserveSpace(A, 2 * MiB, 2, 30_000, MiB), { message: /1 benefactor\(s\) silent/ });
+  await store.close();
+});
+
 test('ReserveSpace: a benefactor that stopped beating takes nothing; recent placements count as used', async (t) => {
   const { store, clock } = await open();
   await benefactor(store, 'b1', 100 * MiB);

@@ -29,7 +29,7 @@ export function registerMountCommand(program: Command): void {
     .option(
       '--write-mode <mode>',
       'writeback: close() returns once the data is in the local staging folder, uploads follow (fsync or `sync DIR` wait for them); sync: every close() commits to the replicas first',
-      'sync',
+      'writeback',
     )
     .option(
       '--staging <dir>',
