@@ -22,6 +22,8 @@ import { withOverhead } from './space-reserver.ts';
 const MAX_UPLOADS = 4;
 /** Versions per CommitVersions transaction. */
 const MAX_BATCH = 512;
+/** Bytes of chunk lists per CommitVersions (the manager takes messages up to 64 MiB). */
+const MAX_BATCH_REF_BYTES = 16 * 1024 * 1024;
 /** Files at most this large are chunked on the calling thread (as in handle.ts). */
 const INLINE_CHUNKING_BYTES = 256 * 1024;
 const RETRY_MIN_MS = 1_000;
@@ -346,8 +348,13 @@ export class Uploader implements StagingListener {
     if (this.paused) return;
     const batch: StagedEntry[] = [];
     const now = Date.now();
+    let refBytes = 0;
     for (const e of this.ctx.staging.queue) {
       if (e.state !== 'uploaded' || e.retryAt > now || batch.length >= MAX_BATCH) break;
+      // Chunk lists well under the manager's largest message (a huge file goes alone).
+      const size = this.uploads.get(e)?.request.refs?.length ?? 0;
+      if (batch.length > 0 && refBytes + size > MAX_BATCH_REF_BYTES) break;
+      refBytes += size;
       batch.push(e);
     }
     if (batch.length === 0) return;
