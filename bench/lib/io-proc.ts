@@ -85,6 +85,8 @@ if (mode === 'write') {
   }
   process.stdout.write(JSON.stringify({ bytes, t0EpochMs: t0, seconds: (now() - t0) / 1000 }) + '\n');
 } else {
-  process.stderr.write('usage: io-proc.ts write FILE SIZE BLOCK | files DIR COUNT SIZE | read BLOCK FILE...\n');
+  process.stderr.write(
+    'usage: io-proc.ts write FILE SIZE BLOCK | files DIR COUNT SIZE | read BLOCK FILE...\n',
+  );
   process.exit(2);
 }
