@@ -118,7 +118,9 @@ export class StagedData {
 
   /** Bytes [position, position + length), zeros past the end of what was written. */
   async read(position: number, length: number): Promise<Buffer> {
-    const buf = Buffer.alloc(length);
+    // Not zero-filled first: every byte is read or filled below (a fresh buffer each time:
+    // the writer hands it to its chunker thread).
+    const buf = Buffer.allocUnsafeSlow(length);
     await this.use(async (fh) => {
       let done = 0;
       while (done < length) {
@@ -126,6 +128,7 @@ export class StagedData {
         if (bytesRead === 0) break;
         done += bytesRead;
       }
+      if (done < length) buf.fill(0, done);
     });
     return buf;
   }

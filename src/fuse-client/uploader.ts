@@ -300,10 +300,19 @@ export class Uploader implements StagingListener {
             afterData = false;
             continue;
           }
-          for await (const piece of s.data.stream(s.bytes)) {
-            if (this.stopping || e.state !== 'uploading')
+          // The next piece is read while the writer takes this one.
+          const pieces = s.data.stream(s.bytes);
+          let next = pieces.next();
+          for (;;) {
+            const r = await next;
+            if (r.done) break;
+            next = pieces.next();
+            if (this.stopping || e.state !== 'uploading') {
+              await next.catch(() => undefined);
+              await pieces.return(undefined);
               throw new StdchkError('UNAVAILABLE', 'upload stopped');
-            await w.write(piece);
+            }
+            await w.write(r.value);
           }
           afterData = true;
         }
