@@ -82,9 +82,20 @@ export class SpaceReserver {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn);
+    this.pendingOps++;
+    const p = this.chain.then(fn, fn).finally(() => this.pendingOps--);
     this.chain = p.catch(() => undefined);
     return p;
+  }
+
+  /** Operations queued on the chain (tryAcquire defers to them, to keep the order of requests). */
+  private pendingOps = 0;
+
+  /** Takes `n` bytes from what the manager already holds for us, if there is room (no RPC). */
+  tryAcquire(n: number): boolean {
+    if (this.pendingOps > 0 || this.used_ + n > this.held) return false;
+    this.used_ += n;
+    return true;
   }
 
   /**

@@ -21,6 +21,8 @@ export interface StagedContext extends HandleContext {
   reserver: SpaceReserver;
   /** Bytes written without a reservation, mount-wide (the cluster refused them; settled at close). */
   unreserved: { bytes: number; limit: number };
+  /** When the application last wrote through the mount (the uploader lets it go first). */
+  activity: { at: number };
 }
 
 /** A failure of the local staging disk, as the application should see it (ENOSPC stays ENOSPC). */
@@ -230,7 +232,9 @@ export class StagedFile implements OutstandingWrite {
   private async makeRoom(n: number, appending: boolean): Promise<void> {
     if (n <= 0) return;
     const need = withOverhead(n);
-    const r = await this.ctx.reserver.acquire(need, withOverhead(this.size + n));
+    const r = this.ctx.reserver.tryAcquire(need)
+      ? 'reserved'
+      : await this.ctx.reserver.acquire(need, withOverhead(this.size + n));
     if (r === 'reserved') this.reserved += need;
     else if (r === 'refused') {
       // The cluster has no room for it as new data: it may still be data the cluster has
@@ -368,6 +372,8 @@ export class StagedFile implements OutstandingWrite {
     if (!this.dirty_) return this.lastEntry;
     await this.settle();
     const tail = this.tail;
+    // In the file before the manifest names it: a crash after close() must find every byte.
+    await tail?.flush().catch(localFailure);
     const segments: Segment[] = [...this.segments];
     if (tail) segments.push({ kind: 'file', data: tail, bytes: tail.size });
     const entry = await this.ctx.staging.seal({

@@ -29,6 +29,14 @@ const INLINE_CHUNKING_BYTES = 256 * 1024;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
 const PAUSE_POLL_MS = 100;
+/**
+ * Uploads start once the application has paused this long (its writes and the
+ * uploads share the mount's thread and this machine's cores: the application
+ * goes first), unless something waits for them (fsync, the barrier), the
+ * staging area is half full, or a version has waited MAX_DELAY_MS.
+ */
+const IDLE_MS = 100;
+const MAX_DELAY_MS = 3_000;
 /** Commit statistics kept for this many files (what getxattr of a folder sums). */
 const MAX_STATS = 100_000;
 
@@ -52,6 +60,8 @@ export interface UploaderContext {
   inlineChunker: ChunkStream;
   logger: Logger;
   onCommit(path: string, info: FileInfo__Output): void;
+  /** When the application last wrote or created a file through the mount (ms). */
+  lastActivity(): number;
 }
 
 /** What the commits of files beneath a folder uploaded (getxattr user.stdchk.uploaded). */
@@ -199,7 +209,16 @@ export class Uploader implements StagingListener {
     }
     const now = Date.now();
     let soonest = Infinity;
-    for (let i = 0; i < q.length && this.running.size < MAX_UPLOADS; i++) {
+    const { staging } = this.ctx;
+    const oldest = q.find((e) => e.state === 'staged')?.sealedAt ?? now;
+    const idleFor = now - this.ctx.lastActivity();
+    const go =
+      idleFor >= IDLE_MS ||
+      now - oldest >= MAX_DELAY_MS ||
+      staging.used > staging.capacity / 2 ||
+      q.some((e) => e.waited);
+    if (!go) soonest = Math.min(now + IDLE_MS - idleFor, oldest + MAX_DELAY_MS);
+    for (let i = 0; go && i < q.length && this.running.size < MAX_UPLOADS; i++) {
       const e = q[i] as StagedEntry;
       if (e.state !== 'staged') continue;
       if (e.retryAt > now) {

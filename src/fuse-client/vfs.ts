@@ -193,6 +193,7 @@ export class Vfs {
       inlineChunker: new ChunkStream(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
     };
     let wb: StagedContext | undefined;
+    const activity = { at: 0 };
     if (staging) {
       const reserver = new SpaceReserver(client, replicas, logger);
       const uploader = new Uploader({
@@ -204,6 +205,7 @@ export class Vfs {
         inlineChunker: ctx.inlineChunker,
         logger,
         onCommit: (path, info) => attrs.set(info, path),
+        lastActivity: () => activity.at,
       });
       wb = {
         ...ctx,
@@ -211,6 +213,7 @@ export class Vfs {
         uploader,
         reserver,
         unreserved: { bytes: 0, limit: opts.writeBack?.unreservedLimitBytes ?? 256 * 1024 * 1024 },
+        activity,
       };
     }
     return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool, wb);
@@ -602,6 +605,7 @@ export class Vfs {
    */
   async create(path: string, mode: number, flags = O_RDWR, owner?: Owner): Promise<number> {
     const p = normalizePath(path);
+    if (this.wb) this.wb.activity.at = Date.now();
     if (p === '/') throw new StdchkError('IS_A_DIRECTORY', '/: is a directory');
     const now = Date.now();
     const info: FileInfo__Output = {
@@ -689,6 +693,7 @@ export class Vfs {
 
   /** Writes at `position`; `data` is free for reuse once the promise settles. */
   write(fh: number, data: Buffer, position: number): Promise<number> {
+    if (this.wb) this.wb.activity.at = Date.now();
     return this.handle(fh).write(data, position);
   }
 
