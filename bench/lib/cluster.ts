@@ -25,6 +25,13 @@ export interface BenchMountOptions {
   syncReplicas?: number;
   /** On-disk chunk cache folder; none: memory only. */
   cacheDir?: string;
+  /**
+   * `stdchk mount --write-mode` (default sync here: the benchmarks other than
+   * `bench write`/`bench small` measure storage and reads, and take the
+   * durable point as close()). Write-back stages in CACHE/staging, or a
+   * staging folder beside the mount point.
+   */
+  writeMode?: 'writeback' | 'sync';
   chunker?: string;
   name: string;
 }
@@ -132,6 +139,9 @@ export class BenchCluster {
       ...(opts.syncReplicas !== undefined ? ['--sync-replicas', String(opts.syncReplicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.chunker ? ['--chunker', opts.chunker] : []),
+      '--write-mode',
+      opts.writeMode ?? 'sync',
+      ...(opts.writeMode === 'writeback' && !opts.cacheDir ? ['--staging', `${mp}.staging`] : []),
     ];
     const log = openSync(path.join(logDir, `${opts.name}.log`), 'a');
     const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log] });

@@ -32,6 +32,13 @@ import { prepareScratchDir } from './scratch.ts';
 import { WriteRegistry } from './write-registry.ts';
 import { InodePool } from './inode-pool.ts';
 import { Errno, FsError, badHandle } from './errors.ts';
+import { Staging, unlockStaging } from './staging.ts';
+import type { StagedEntry } from './staging.ts';
+import { SpaceReserver } from './space-reserver.ts';
+import { Uploader } from './uploader.ts';
+import type { UploadStats } from './uploader.ts';
+import { StagedFile } from './staged-handle.ts';
+import type { StagedContext } from './staged-handle.ts';
 
 export { FsError, Errno };
 export type { Stat };
@@ -62,11 +69,37 @@ export interface VfsOptions {
   /** Gathering buffer for sequential writes. Default 4 MiB. */
   streamBufferBytes?: number;
   chunker?: ChunkerParams;
+  /**
+   * Write-back (docs/mount.md): close() returns once the new content is in
+   * this local staging folder; uploads and commits follow behind. Absent:
+   * every close() is a synchronous replicated commit.
+   */
+  writeBack?: WriteBackOptions;
   /** Owner of new files and directories when the FUSE binding does not say who called (the unpatched prebuild). */
   uid?: number;
   gid?: number;
   logger?: Logger;
 }
+
+export interface WriteBackOptions {
+  /** The staging folder (journal and data files); a mount restarted on it uploads what it holds. */
+  dir: string;
+  /** Most bytes of staged data; beyond it writers wait for uploads. */
+  capacityBytes: number;
+  /** At unmount, how long to wait for the journal to be uploaded before leaving the rest for the next start (default 15 s). */
+  drainMs?: number;
+  /**
+   * Bytes the mount accepts without a reservation when the cluster refuses
+   * one (data that may deduplicate; settled at close). Default 256 MiB.
+   */
+  unreservedLimitBytes?: number;
+}
+
+/** An open file: synchronous commits (OpenFile) or write-back (StagedFile). */
+type Handle = OpenFile | StagedFile;
+
+/** Extended attribute of a folder: what the commits beneath it uploaded (write-back), as JSON. */
+export const UPLOADED_XATTR = 'user.stdchk.uploaded';
 
 /** Who owns a new file, directory or symlink. */
 export interface Owner {
@@ -136,7 +169,7 @@ function touchParent(attrs: AttrCache, path: string, ms: number, nlinkDelta = 0)
  * new version (last commit wins).
  */
 export class Vfs {
-  private readonly handles = new Map<number, OpenFile>();
+  private readonly handles = new Map<number, Handle>();
   private nextHandle = 1;
   /** Numbers for files created here when none could be reserved (counting down from 2^32-1). */
   private nextPendingIno = 0;
@@ -155,6 +188,8 @@ export class Vfs {
     readonly disk: DiskChunkCache | undefined,
     readonly source: ChunkSource,
     private readonly chunkerPool: ChunkerPool,
+    /** Write-back: the staging journal, its uploader and the handles' context. */
+    private readonly wb: StagedContext | undefined,
   ) {
     this.leases = new LeaseKeeper(client);
     this.logger = opts.logger ?? silentLogger;
@@ -186,8 +221,13 @@ export class Vfs {
       recover: async (c) => source.memory.get(chunkKey(c.hash)) ?? (await disk?.get(c.hash)),
     };
     const attrs = new AttrCache(opts.attrCacheMs ?? 500);
+    const staging = opts.writeBack
+      ? await Staging.open(opts.writeBack.dir, { capacityBytes: opts.writeBack.capacityBytes, logger })
+      : undefined;
+    const writes = new WriteRegistry(staging ? (f) => staging.saveFailures(f) : undefined);
+    if (staging) writes.restore(staging.restoredFailures);
     const ctx: HandleContext = {
-      writes: new WriteRegistry(),
+      writes,
       client,
       source,
       scratchDir,
@@ -202,7 +242,46 @@ export class Vfs {
       },
       inlineChunker: new ChunkStream(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
     };
-    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool);
+    let wb: StagedContext | undefined;
+    const activity = { at: 0 };
+    if (staging) {
+      const reserver = new SpaceReserver(client, replicas, logger);
+      const uploader = new Uploader({
+        client,
+        staging,
+        writes,
+        reserver,
+        writeOptions,
+        inlineChunker: ctx.inlineChunker,
+        logger,
+        onCommit: (path, info) => attrs.set(info, path),
+        lastActivity: () => activity.at,
+      });
+      wb = {
+        ...ctx,
+        staging,
+        uploader,
+        reserver,
+        unreserved: { bytes: 0, limit: opts.writeBack?.unreservedLimitBytes ?? 256 * 1024 * 1024 },
+        activity,
+      };
+    }
+    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool, wb);
+  }
+
+  /** Write-back mode (a staging folder), else synchronous commits at close. */
+  get writeBack(): boolean {
+    return this.wb !== undefined;
+  }
+
+  /** The staging journal of a write-back mount. */
+  get staging(): Staging | undefined {
+    return this.wb?.staging;
+  }
+
+  /** What the commits at or beneath `dir` uploaded (write-back; this mount's run). */
+  uploadStats(dir: string): UploadStats | undefined {
+    return this.wb?.uploader.statsUnder(normalizePath(dir));
   }
 
   get scratchDir(): string {
@@ -221,6 +300,8 @@ export class Vfs {
   // --- attributes -------------------------------------------------------------
 
   private async info(path: string): Promise<FileInfo__Output> {
+    const staged = this.wb?.staging.latest(path);
+    if (staged) return staged.fileInfo();
     const cached = this.attrs.get(path);
     if (cached) return cached;
     const info = await this.client.stat(path);
@@ -229,8 +310,8 @@ export class Vfs {
   }
 
   /** The open handle (of this path, or another name of its inode) whose uncommitted size getattr should show. */
-  private liveHandle(path: string, inode: number): OpenFile | undefined {
-    let best: OpenFile | undefined;
+  private liveHandle(path: string, inode: number): Handle | undefined {
+    let best: Handle | undefined;
     for (const h of this.handles.values()) {
       const same = h.path === path || (inode !== 0 && h.info.inode === inode);
       if (same && h.live && (!best || h.modifiedAt >= best.modifiedAt)) best = h;
@@ -317,6 +398,16 @@ export class Vfs {
       stats.push(this.statOf(e.path, e));
     }
     const prefix = p === '/' ? '/' : p + '/';
+    // Staged here and not committed yet: this mount lists them with their staged attributes.
+    for (const [name, e] of this.wb?.staging.childrenOf(p) ?? []) {
+      const i = names.indexOf(name);
+      if (i >= 2) stats[i] = this.statOf(e.path, e.fileInfo());
+      else if (!seen.has(name)) {
+        seen.add(name);
+        names.push(name);
+        stats.push(this.statOf(e.path, e.fileInfo()));
+      }
+    }
     for (const h of this.handles.values()) {
       const name = h.path.slice(prefix.length);
       if (h.pendingCreate && h.path.startsWith(prefix) && !name.includes('/') && !seen.has(name)) {
@@ -355,6 +446,7 @@ export class Vfs {
 
   async mkdir(path: string, mode: number, owner?: Owner): Promise<void> {
     const p = normalizePath(path);
+    this.refuseStaged(p);
     const info = await unary(this.client.manager, 'mkdir', {
       path: p,
       mode: mode & 0o7777,
@@ -402,6 +494,9 @@ export class Vfs {
 
   async rmdir(path: string): Promise<void> {
     const p = normalizePath(path);
+    if (this.wb?.staging.under(p).some((e) => e.path !== p)) {
+      throw new StdchkError('NOT_EMPTY', `${p}: directory not empty (files staged here)`);
+    }
     await this.materialize(p); // a pending file inside makes it not empty
     try {
       await this.client.remove(p, { directory: true });
@@ -418,10 +513,18 @@ export class Vfs {
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
     await this.materialize(p);
+    // Staged versions of it are dropped (a commit already out is waited for).
+    const cancelled = (await this.wb?.uploader.cancel(p)) ?? 0;
     try {
       await this.client.remove(p); // IS_A_DIRECTORY for a directory
       this.ctx.writes.removed(p);
     } catch (e) {
+      // Staged here only (never committed): gone with its staged versions.
+      if (cancelled > 0 && isStdchkError(e, 'NOT_FOUND')) {
+        this.ctx.writes.removed(p);
+        this.attrs.delete(p);
+        return;
+      }
       // A new file whose first commit failed never reached the manager: unlinking it drops its failure.
       if (isStdchkError(e, 'NOT_FOUND')) this.ctx.writes.removed(p);
       throw e;
@@ -435,6 +538,9 @@ export class Vfs {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.materialize(f);
+    // Renames are synchronous at the manager: what is staged beneath either name commits first.
+    await this.commitStaged(f);
+    await this.commitStaged(t);
     try {
       await this.client.rename(f, t);
     } finally {
@@ -454,6 +560,7 @@ export class Vfs {
 
   async symlink(target: string, path: string, owner?: Owner): Promise<void> {
     const p = normalizePath(path);
+    this.refuseStaged(p);
     const info = await unary(this.client.manager, 'symlink', { path: p, target, ...this.ownerOf(owner) });
     this.attrs.set(info);
     this.touchParent(p, info.ctimeMs);
@@ -470,6 +577,8 @@ export class Vfs {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.materialize(f);
+    this.refuseStaged(t);
+    await this.commitStaged(f);
     // Writes not committed yet through the old name belong to the inode: commit them first.
     for (const h of [...this.handles.values()]) if (h.path === f && h.dirty) await h.commit();
     try {
@@ -493,6 +602,7 @@ export class Vfs {
       pend.setPendingAttrs(attrs as Record<string, number>);
       return;
     }
+    if (await this.setStagedAttrs(p, attrs)) return;
     await this.materialize(p);
     const info = await unary(this.client.manager, 'setAttr', { path: p, ...attrs });
     this.attrs.set(info, p);
@@ -559,7 +669,8 @@ export class Vfs {
       await this.setAttr(p, { mtimeNow: true });
       return;
     }
-    if (size === 0) {
+    // Staged and not committed: truncated as a new staged version, after the others.
+    if (size === 0 && !this.wb?.staging.latest(p)) {
       this.attrs.delete(p);
       this.attrs.set(await unary(this.client.manager, 'setAttr', { path: p, size: 0 }), p);
       return;
@@ -592,13 +703,24 @@ export class Vfs {
     flags: number,
     info: FileInfo__Output,
     base: PinnedVersion | undefined,
+    staged?: StagedEntry,
   ): number {
     if (this.closed) throw new StdchkError('UNAVAILABLE', 'the mount is shutting down');
     while (this.handles.has(this.nextHandle)) this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
     const id = this.nextHandle;
     this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
     const acc = flags & O_ACCMODE;
-    const h = new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
+    const h = this.wb
+      ? new StagedFile(
+          id,
+          path,
+          acc !== O_WRONLY,
+          acc !== 0,
+          info,
+          staged ? { segments: staged.segments } : base ? { base } : {},
+          this.wb,
+        )
+      : new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
     this.handles.set(id, h);
     return id;
   }
@@ -611,6 +733,7 @@ export class Vfs {
    */
   async create(path: string, mode: number, flags = O_RDWR, owner?: Owner): Promise<number> {
     const p = normalizePath(path);
+    if (this.wb) this.wb.activity.at = Date.now();
     if (p === '/') throw new StdchkError('IS_A_DIRECTORY', '/: is a directory');
     const now = Date.now();
     // In a setgid folder the file takes the folder's group (the manager does the same at the commit).
@@ -643,15 +766,16 @@ export class Vfs {
       rdev: 0,
     };
     const fh = this.addHandle(p, (flags & ~O_ACCMODE) | O_RDWR, info, undefined);
-    const h = this.handles.get(fh) as OpenFile;
+    const h = this.handles.get(fh) as Handle;
     h.pendingCreate = true;
+    if (h instanceof StagedFile) h.createdHere = true;
     h.markDirty();
     h.modifiedAt = now;
     return fh;
   }
 
   /** A file created here and not yet committed, if `path` is one. */
-  private pending(path: string): OpenFile | undefined {
+  private pending(path: string): Handle | undefined {
     for (const h of this.handles.values()) if (h.pendingCreate && h.path === path) return h;
     return undefined;
   }
@@ -667,6 +791,18 @@ export class Vfs {
   async open(path: string, flags: number): Promise<number> {
     const p = normalizePath(path);
     await this.materialize(p);
+    const staged = this.wb?.staging.latest(p);
+    if (staged) {
+      // Staged here and not committed yet: this mount reads (and goes on writing) the staged content.
+      const info = staged.fileInfo();
+      // The kernel checked write permission for O_TRUNC, also with O_RDONLY (Linux truncates then too).
+      if (flags & O_TRUNC) {
+        const fh = this.addHandle(p, flags, info, undefined);
+        (this.handles.get(fh) as OpenFile).markDirty();
+        return fh;
+      }
+      return this.addHandle(p, flags, info, undefined, staged);
+    }
     // The kernel checked write permission for O_TRUNC, also with O_RDONLY (Linux truncates then too).
     if (flags & O_TRUNC) {
       const info = await this.client.stat(p);
@@ -687,7 +823,7 @@ export class Vfs {
     return this.addHandle(p, flags, v.info, v);
   }
 
-  private handle(fh: number): OpenFile {
+  private handle(fh: number): Handle {
     const h = this.handles.get(fh);
     if (!h) throw badHandle(fh);
     return h;
@@ -699,6 +835,7 @@ export class Vfs {
 
   /** Writes at `position`; `data` is free for reuse once the promise settles. */
   write(fh: number, data: Buffer, position: number): Promise<number> {
+    if (this.wb) this.wb.activity.at = Date.now();
     return this.handle(fh).write(data, position);
   }
 
@@ -716,8 +853,10 @@ export class Vfs {
     return this.handle(fh).commit();
   }
 
+  /** fsync(2): the file's content is committed on its replicas when this resolves (write-back: staged, then uploaded). */
   fsync(fh: number): Promise<void> {
-    return this.handle(fh).commit();
+    const h = this.handle(fh);
+    return h instanceof StagedFile ? h.fsync() : h.commit();
   }
 
   /**
@@ -751,8 +890,79 @@ export class Vfs {
         this.logger.error({ err: errorMessage(e), fh }, 'commit at unmount failed'),
       );
     }
+    if (this.wb) {
+      const { uploader, staging, reserver } = this.wb;
+      const drained = await uploader.drain(this.opts.writeBack?.drainMs ?? 15_000);
+      await uploader.stop();
+      if (!drained) {
+        this.logger.warn(
+          { staged: staging.pending, bytes: staging.used, dir: staging.dir },
+          'unmounting with versions not uploaded yet: they stay in the staging folder and are uploaded when a mount starts on it',
+        );
+      }
+      await reserver.close();
+      await unlockStaging(staging);
+    }
     await this.leases.stop();
     await this.chunkerPool.close();
     await this.disk?.close();
+  }
+
+  // --- write-back helpers ---------------------------------------------------------
+
+  /** A name staged here (not committed yet) exists for this mount: EEXIST. */
+  private refuseStaged(p: string): void {
+    if (this.wb?.staging.latest(p)) throw new StdchkError('ALREADY_EXISTS', `${p}: file exists`);
+  }
+
+  /**
+   * Waits until every version staged at or beneath `p` is committed. One
+   * that failed for good is left to the barrier (its failure record says
+   * so); one that may still be retried (manager unreachable) throws.
+   */
+  private async commitStaged(p: string): Promise<void> {
+    const list = this.wb?.staging.under(p) ?? [];
+    for (const e of list) {
+      try {
+        await e.sync();
+      } catch (err) {
+        if (e.state !== 'failed') throw err;
+      }
+    }
+  }
+
+  /**
+   * chmod/chown/utimens of a file with staged versions: applied to the
+   * newest one (no RPC; it commits with them) while its commit has not gone
+   * out, and to the handles writing it. Returns false when the caller must
+   * do it at the manager (nothing staged, or the commit is out: waited for).
+   */
+  private async setStagedAttrs(p: string, given: Record<string, number | boolean>): Promise<boolean> {
+    const e = this.wb?.staging.latest(p);
+    if (!e) return false;
+    // "Now" for a version not at the manager yet is this mount's clock (as for pending files).
+    const attrs: Record<string, number> = {};
+    for (const [k, v] of Object.entries(given)) {
+      if (k === 'atimeNow' || k === 'mtimeNow') {
+        if (v) attrs[k === 'atimeNow' ? 'atimeMs' : 'mtimeMs'] = Date.now();
+      } else attrs[k] = Number(v);
+    }
+    if (!Object.keys(attrs).every((k) => ['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs'].includes(k)))
+      return false;
+    if (!e.mutable) {
+      await e.sync().catch(() => undefined);
+      return false;
+    }
+    const owner = attrs.mode !== undefined || attrs.uid !== undefined || attrs.gid !== undefined;
+    await this.wb?.staging.updateAttrs(e, {
+      ...(attrs.mode !== undefined ? { mode: attrs.mode & 0o7777 } : {}),
+      ...(attrs.uid !== undefined ? { uid: attrs.uid } : {}),
+      ...(attrs.gid !== undefined ? { gid: attrs.gid } : {}),
+      ...(attrs.mtimeMs !== undefined ? { mtimeMs: attrs.mtimeMs } : {}),
+      ...(owner ? { setOwner: true } : {}),
+    });
+    for (const h of this.handles.values())
+      if (h.path === p && h instanceof StagedFile) h.setPendingAttrs(attrs);
+    return true;
   }
 }

@@ -7,7 +7,10 @@ import type { BenefactorRef as _stdchk_v1_BenefactorRef, BenefactorRef__Output a
 import type { BenefactorStatus as _stdchk_v1_BenefactorStatus, BenefactorStatus__Output as _stdchk_v1_BenefactorStatus__Output } from './stdchk/v1/BenefactorStatus';
 import type { ChunkLocations as _stdchk_v1_ChunkLocations, ChunkLocations__Output as _stdchk_v1_ChunkLocations__Output } from './stdchk/v1/ChunkLocations';
 import type { Command as _stdchk_v1_Command, Command__Output as _stdchk_v1_Command__Output } from './stdchk/v1/Command';
+import type { CommitBatchReply as _stdchk_v1_CommitBatchReply, CommitBatchReply__Output as _stdchk_v1_CommitBatchReply__Output } from './stdchk/v1/CommitBatchReply';
+import type { CommitBatchRequest as _stdchk_v1_CommitBatchRequest, CommitBatchRequest__Output as _stdchk_v1_CommitBatchRequest__Output } from './stdchk/v1/CommitBatchRequest';
 import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output as _stdchk_v1_CommitRequest__Output } from './stdchk/v1/CommitRequest';
+import type { CommitResult as _stdchk_v1_CommitResult, CommitResult__Output as _stdchk_v1_CommitResult__Output } from './stdchk/v1/CommitResult';
 import type { CreateRequest as _stdchk_v1_CreateRequest, CreateRequest__Output as _stdchk_v1_CreateRequest__Output } from './stdchk/v1/CreateRequest';
 import type { DeleteCommand as _stdchk_v1_DeleteCommand, DeleteCommand__Output as _stdchk_v1_DeleteCommand__Output } from './stdchk/v1/DeleteCommand';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from './stdchk/v1/Empty';
@@ -37,6 +40,8 @@ import type { ReplicateCommand as _stdchk_v1_ReplicateCommand, ReplicateCommand_
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from './stdchk/v1/ReportStoredRequest';
 import type { ReserveInodesReply as _stdchk_v1_ReserveInodesReply, ReserveInodesReply__Output as _stdchk_v1_ReserveInodesReply__Output } from './stdchk/v1/ReserveInodesReply';
 import type { ReserveInodesRequest as _stdchk_v1_ReserveInodesRequest, ReserveInodesRequest__Output as _stdchk_v1_ReserveInodesRequest__Output } from './stdchk/v1/ReserveInodesRequest';
+import type { ReserveReply as _stdchk_v1_ReserveReply, ReserveReply__Output as _stdchk_v1_ReserveReply__Output } from './stdchk/v1/ReserveReply';
+import type { ReserveRequest as _stdchk_v1_ReserveRequest, ReserveRequest__Output as _stdchk_v1_ReserveRequest__Output } from './stdchk/v1/ReserveRequest';
 import type { ScrubStatus as _stdchk_v1_ScrubStatus, ScrubStatus__Output as _stdchk_v1_ScrubStatus__Output } from './stdchk/v1/ScrubStatus';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from './stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from './stdchk/v1/StatusReply';
@@ -56,7 +61,10 @@ export interface ProtoGrpcType {
       BenefactorStatus: MessageTypeDefinition<_stdchk_v1_BenefactorStatus, _stdchk_v1_BenefactorStatus__Output>
       ChunkLocations: MessageTypeDefinition<_stdchk_v1_ChunkLocations, _stdchk_v1_ChunkLocations__Output>
       Command: MessageTypeDefinition<_stdchk_v1_Command, _stdchk_v1_Command__Output>
+      CommitBatchReply: MessageTypeDefinition<_stdchk_v1_CommitBatchReply, _stdchk_v1_CommitBatchReply__Output>
+      CommitBatchRequest: MessageTypeDefinition<_stdchk_v1_CommitBatchRequest, _stdchk_v1_CommitBatchRequest__Output>
       CommitRequest: MessageTypeDefinition<_stdchk_v1_CommitRequest, _stdchk_v1_CommitRequest__Output>
+      CommitResult: MessageTypeDefinition<_stdchk_v1_CommitResult, _stdchk_v1_CommitResult__Output>
       CreateRequest: MessageTypeDefinition<_stdchk_v1_CreateRequest, _stdchk_v1_CreateRequest__Output>
       DeleteCommand: MessageTypeDefinition<_stdchk_v1_DeleteCommand, _stdchk_v1_DeleteCommand__Output>
       Empty: MessageTypeDefinition<_stdchk_v1_Empty, _stdchk_v1_Empty__Output>
@@ -87,6 +95,8 @@ export interface ProtoGrpcType {
       ReportStoredRequest: MessageTypeDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_ReportStoredRequest__Output>
       ReserveInodesReply: MessageTypeDefinition<_stdchk_v1_ReserveInodesReply, _stdchk_v1_ReserveInodesReply__Output>
       ReserveInodesRequest: MessageTypeDefinition<_stdchk_v1_ReserveInodesRequest, _stdchk_v1_ReserveInodesRequest__Output>
+      ReserveReply: MessageTypeDefinition<_stdchk_v1_ReserveReply, _stdchk_v1_ReserveReply__Output>
+      ReserveRequest: MessageTypeDefinition<_stdchk_v1_ReserveRequest, _stdchk_v1_ReserveRequest__Output>
       ScrubStatus: MessageTypeDefinition<_stdchk_v1_ScrubStatus, _stdchk_v1_ScrubStatus__Output>
       SetAttrRequest: MessageTypeDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_SetAttrRequest__Output>
       StatusReply: MessageTypeDefinition<_stdchk_v1_StatusReply, _stdchk_v1_StatusReply__Output>

@@ -1,4 +1,4 @@
-import { StdchkError, notFound, invalid } from '../errors/index.ts';
+import { StdchkError, isStdchkError, notFound, invalid } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { splitPath } from '../config/paths.ts';
 import { HASH_BYTES } from '../hashing/index.ts';
@@ -46,11 +46,21 @@ import { Membership } from './membership.ts';
 import { InventoryReconciler } from './inventory.ts';
 import { checkPackedRefs, hashView, isZeroAt, refLength, totalPackedLength } from './packed.ts';
 import { MAX_REPLICAS, MAX_RESERVED_INODES } from './types.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_RESERVATION_TTL_MS,
+  MIN_BATCH_BYTES,
+  MIN_RESERVATION_TTL_MS,
+  PLACEMENT_GRANULE_BYTES,
+  Reservations,
+} from './reservations.ts';
+import type { ReserveOutcome } from './reservations.ts';
 import type {
   AttrChanges,
   BenefactorAddress,
   ChunkInfo,
   CommitInput,
+  CommitOutcome,
   CreateOptions,
   HeartbeatInput,
   HeartbeatResult,
@@ -75,6 +85,31 @@ export * from './types.ts';
 /** The uid/gid of options that may carry them, without undefined fields. */
 function ownerOf(o: Ownership): Ownership {
   return { ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}) };
+}
+
+/** A commit checked and ready to stage. */
+interface CommitPlan {
+  input: CommitInput;
+  refs: Buffer;
+  dir: Inode;
+  name: string;
+  node: Inode | undefined;
+  /** Index ids of the distinct chunks it references. */
+  unique: Set<number>;
+}
+
+/** The checks of a commit that need no state: refs, replicas, size; returns the refs as a Buffer. */
+function checkCommitInput(input: CommitInput): Buffer {
+  const refs = Buffer.from(input.refs.buffer, input.refs.byteOffset, input.refs.byteLength);
+  checkPackedRefs(refs);
+  if (!(input.replicas >= 1 && input.replicas <= MAX_REPLICAS)) {
+    throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${input.replicas}`);
+  }
+  const total = totalPackedLength(refs);
+  if (input.size !== total) {
+    throw invalid(`size ${input.size} does not match the chunks' total length ${total}`);
+  }
+  return refs;
 }
 
 /** Open reader leases at most (each is a few hundred bytes of memory). */
@@ -117,6 +152,7 @@ export class MetadataStore {
   private readonly chunks: ChunkOps;
   private readonly membership: Membership;
   private readonly inventory: InventoryReconciler;
+  private readonly reservations = new Reservations();
   private nextInode = ROOT_INO + 1;
   /** The database's format (records.ts FORMATS): raised to 2 by the first inode that needs it. */
   private format: string = FORMAT_VERSION;
@@ -791,79 +827,195 @@ export class MetadataStore {
   }
 
   async commitVersion(input: CommitInput): Promise<NodeInfo> {
-    const refs = Buffer.from(input.refs.buffer, input.refs.byteOffset, input.refs.byteLength);
-    const count = checkPackedRefs(refs);
-    if (!(input.replicas >= 1 && input.replicas <= MAX_REPLICAS)) {
-      throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${input.replicas}`);
-    }
-    const total = totalPackedLength(refs);
-    if (input.size !== total) {
-      throw invalid(`size ${input.size} does not match the chunks' total length ${total}`);
-    }
+    const refs = checkCommitInput(input);
     const ino = await this.mutate(async (txn, now) => {
-      if (input.path === '/') throw isADirectory(input.path);
-      const { dir, name } = this.parentDir(txn, input.path);
-      const node = txn.child(dir.ino, name);
-      if (node?.type === 'directory') throw isADirectory(input.path);
-      if (node && node.type !== 'file') throw invalid(`${input.path}: not a regular file`);
-      const current = node?.version ?? 0;
-      if (input.baseVersion !== undefined && input.baseVersion !== current) {
-        throw new StdchkError(
-          'CONFLICT',
-          `${input.path}: version is ${current}, not ${input.baseVersion} (written concurrently)`,
-        );
-      }
-      const alive = this.ctx.registry.aliveMask(now);
-      const unique = new Set<number>();
-      const ids = this.ctx.index.findAll(refs, REF_BYTES);
-      for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
-        if (isZeroAt(refs, off)) continue;
-        const id = ids[i]!;
-        if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.holderNotHeardFromYet(id)) {
-          // Right after a manager start no benefactor has beaten yet: wait for them, nothing is lost.
-          throw new StdchkError(
-            'UNAVAILABLE',
-            `chunk ${hashView(refs, off).toString('hex')}: its benefactors have not reported since the manager started (retry)`,
-          );
-        }
-        if (id < 0 || this.ctx.index.liveCount(id, alive) === 0) {
-          throw new StdchkError(
-            'CONFLICT',
-            `chunk ${hashView(refs, off).toString('hex')} is not stored on any live benefactor (upload it again)`,
-          );
-        }
-        if (this.ctx.index.length(id) !== refLength(refs, i)) {
-          throw invalid(
-            `chunk ${hashView(refs, off).toString('hex')}: length does not match the stored chunk`,
-          );
-        }
-        unique.add(id);
-      }
-      const target = node ?? this.newInode(txn, 'file', dir, name, input, now);
-      const version = current + 1;
-      const mtimeMs = input.mtimeMs ?? now;
-      txn.ops.push({
-        type: 'put',
-        key: KEYS.version(target.ino, version),
-        value: encodeVersion({ size: input.size, mtimeMs, replicas: input.replicas, refs }),
-      });
-      for (const id of unique) {
-        txn.delta(id, +1);
-        if (this.ctx.index.target(id) < input.replicas) txn.raiseTarget(id, input.replicas);
-      }
-      if (node) await this.dropVersion(txn, node.ino, node.version);
-      txn.put({
-        ...target,
-        size: input.size,
-        version,
-        replicas: input.replicas,
-        chunks: count,
-        mtimeMs,
-        ctimeMs: now,
-      });
-      return target.ino;
+      const plan = this.planCommit(txn, input, refs, now);
+      return this.applyCommit(txn, plan, now);
     });
     return this.infoOf(ino);
+  }
+
+  /**
+   * Many files' new versions in one transaction (one LevelDB batch, synced
+   * once). Each commit is checked on its own, in order, against the state
+   * the earlier ones leave: one that fails (a missing folder, a lost chunk,
+   * a version conflict) changes nothing and the others are still committed.
+   * Paths must be distinct. Throws only when the whole batch fails.
+   */
+  async commitVersions(inputs: readonly CommitInput[]): Promise<CommitOutcome[]> {
+    const checked = inputs.map((input) => {
+      try {
+        return { refs: checkCommitInput(input) };
+      } catch (e) {
+        if (!(e instanceof StdchkError)) throw e;
+        return { error: e };
+      }
+    });
+    const seen = new Set<string>();
+    const outcomes = await this.mutate(async (txn, now) => {
+      const out: ({ ino: number } | { error: StdchkError })[] = [];
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i] as CommitInput;
+        const c = checked[i] as { refs?: Buffer; error?: StdchkError };
+        if (c.error) {
+          out.push({ error: c.error });
+          continue;
+        }
+        if (seen.has(input.path)) {
+          out.push({ error: invalid(`${input.path}: committed twice in one batch`) });
+          continue;
+        }
+        seen.add(input.path);
+        let plan: CommitPlan;
+        try {
+          // Only checks: nothing is staged before the plan is complete.
+          plan = this.planCommit(txn, input, c.refs as Buffer, now);
+        } catch (e) {
+          if (!(e instanceof StdchkError)) throw e;
+          out.push({ error: e });
+          continue;
+        }
+        out.push({ ino: await this.applyCommit(txn, plan, now) });
+      }
+      return out;
+    });
+    return outcomes.map((o) => ('ino' in o ? { info: this.infoOf(o.ino) } : { error: o.error }));
+  }
+
+  /** Checks a commit against the namespace and the chunk index; stages nothing. */
+  private planCommit(txn: Txn, input: CommitInput, refs: Buffer, now: number): CommitPlan {
+    if (input.path === '/') throw isADirectory(input.path);
+    const { dir, name } = this.parentDir(txn, input.path);
+    const node = txn.child(dir.ino, name);
+    if (node?.type === 'directory') throw isADirectory(input.path);
+    if (node && node.type !== 'file') throw invalid(`${input.path}: not a regular file`);
+    const current = node?.version ?? 0;
+    if (input.baseVersion !== undefined && input.baseVersion !== current) {
+      throw new StdchkError(
+        'CONFLICT',
+        `${input.path}: version is ${current}, not ${input.baseVersion} (written concurrently)`,
+      );
+    }
+    const alive = this.ctx.registry.aliveMask(now);
+    const unique = new Set<number>();
+    const ids = this.ctx.index.findAll(refs, REF_BYTES);
+    for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
+      if (isZeroAt(refs, off)) continue;
+      const id = ids[i]!;
+      if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.holderNotHeardFromYet(id)) {
+        // Right after a manager start no benefactor has beaten yet: wait for them, nothing is lost.
+        throw new StdchkError(
+          'UNAVAILABLE',
+          `chunk ${hashView(refs, off).toString('hex')}: its benefactors have not reported since the manager started (retry)`,
+        );
+      }
+      if (id < 0 || this.ctx.index.liveCount(id, alive) === 0) {
+        throw new StdchkError(
+          'CONFLICT',
+          `chunk ${hashView(refs, off).toString('hex')} is not stored on any live benefactor (upload it again)`,
+        );
+      }
+      if (this.ctx.index.length(id) !== refLength(refs, i)) {
+        throw invalid(`chunk ${hashView(refs, off).toString('hex')}: length does not match the stored chunk`);
+      }
+      unique.add(id);
+    }
+    return { input, refs, dir, name, node, unique };
+  }
+
+  /** Stages a planned commit: the version record, refcounts, the inode. */
+  private async applyCommit(txn: Txn, plan: CommitPlan, now: number): Promise<number> {
+    const { input, refs, dir, name, node, unique } = plan;
+    const target = node ?? this.newInode(txn, 'file', dir, name, input, now);
+    const version = (node?.version ?? 0) + 1;
+    const mtimeMs = input.mtimeMs ?? now;
+    txn.ops.push({
+      type: 'put',
+      key: KEYS.version(target.ino, version),
+      value: encodeVersion({ size: input.size, mtimeMs, replicas: input.replicas, refs }),
+    });
+    for (const id of unique) {
+      txn.delta(id, +1);
+      if (this.ctx.index.target(id) < input.replicas) txn.raiseTarget(id, input.replicas);
+    }
+    if (node) await this.dropVersion(txn, node.ino, node.version);
+    txn.put({
+      ...target,
+      ...(node && input.setOwner
+        ? {
+            mode: (input.mode ?? target.mode) & 0o7777,
+            uid: input.uid ?? target.uid,
+            gid: input.gid ?? target.gid,
+          }
+        : {}),
+      size: input.size,
+      version,
+      replicas: input.replicas,
+      chunks: refs.length / REF_BYTES,
+      mtimeMs,
+      ctimeMs: now,
+    });
+    return target.ino;
+  }
+
+  /**
+   * Sets the space reservation `id` of a write-back mount (see
+   * reservations.ts): lowering always succeeds, a raise that does not fit
+   * throws NO_SPACE. Memory only.
+   */
+  reserveSpace(
+    id: string,
+    bytes: number,
+    replicas: number,
+    ttlMs: number,
+    batchBytes = PLACEMENT_GRANULE_BYTES,
+  ): ReserveOutcome {
+    this.checkOpen();
+    if (!(replicas >= 1 && replicas <= MAX_REPLICAS)) {
+      throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${replicas}`);
+    }
+    if (!(ttlMs >= MIN_RESERVATION_TTL_MS && ttlMs <= MAX_RESERVATION_TTL_MS)) {
+      throw invalid(
+        `ttl_ms must be from ${MIN_RESERVATION_TTL_MS} to ${MAX_RESERVATION_TTL_MS}, not ${ttlMs}`,
+      );
+    }
+    if (!(batchBytes >= MIN_BATCH_BYTES && batchBytes <= MAX_BATCH_BYTES)) {
+      throw invalid(`batch_bytes must be from ${MIN_BATCH_BYTES} to ${MAX_BATCH_BYTES}, not ${batchBytes}`);
+    }
+    const now = this.ctx.clock();
+    const candidates = this.ctx.registry.candidates(now);
+    try {
+      return this.reservations.set(id, bytes, replicas, ttlMs, now, candidates, batchBytes);
+    } catch (e) {
+      // Not a lack of space but of benefactors: some are silent (not heard from since a
+      // manager start, or lost, maybe restarting) and with their last known free space it
+      // would fit. "Retry", not "full": the mount stages without a reservation and uploads
+      // when they are back.
+      if (isStdchkError(e, 'NO_SPACE')) {
+        const known = this.ctx.registry
+          .all()
+          .map((b) => ({ num: b.num, host: b.host, freeBytes: Math.max(0, b.freeBytes - b.reservedBytes) }));
+        if (
+          bytes <= this.reservations.available(id, replicas, now, known, batchBytes) &&
+          known.length > candidates.length
+        ) {
+          throw new StdchkError(
+            'UNAVAILABLE',
+            `${known.length - candidates.length} benefactor(s) silent: space for ${replicas} replicas not known now`,
+          );
+        }
+      }
+      throw e;
+    }
+    return this.reservations.set(
+      id,
+      bytes,
+      replicas,
+      ttlMs,
+      now,
+      this.ctx.registry.candidates(now),
+      batchBytes,
+    );
   }
 
   /** Some holder of the chunk has not been heard from since this manager started (state unknown). */
@@ -877,10 +1029,13 @@ export class MetadataStore {
 
   // ---------------------------------------------------------------- chunks
 
-  /** The batched dedup lookup: which chunks need uploading, and where to. Memory only. */
-  prepareChunks(refs: Uint8Array, replicas: number): PrepareResult {
+  /**
+   * The batched dedup lookup: which chunks need uploading, and where to
+   * (`lookupOnly`: which, without choosing targets or setting space aside). Memory only.
+   */
+  prepareChunks(refs: Uint8Array, replicas: number, lookupOnly = false): PrepareResult {
     this.checkOpen();
-    return this.chunks.prepare(refs, replicas);
+    return this.chunks.prepare(refs, replicas, lookupOnly);
   }
 
   /** Replacement targets after a benefactor failed mid-upload. */

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
+import { MAX_DETAILS_CHARS, StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
 import { normalizePath, MAX_PATH_BYTES } from '../config/paths.ts';
 import { MAX_MESSAGE_BYTES, protos, unaryHandler } from '../rpc/index.ts';
 import { REF_BYTES } from '../chunking/refs.ts';
@@ -13,9 +13,17 @@ import type { Command } from '../generated/stdchk/v1/Command.ts';
 import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
+import type { CommitRequest__Output } from '../generated/stdchk/v1/CommitRequest.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_RESERVATION_TTL_MS,
+  MIN_BATCH_BYTES,
+  MIN_RESERVATION_TTL_MS,
+} from './reservations.ts';
 import { checkPackedRefs } from './packed.ts';
 import { MAX_REPLICAS, MAX_RESERVED_INODES } from './metadata-store.ts';
 import type {
+  CommitInput,
   InventorySession,
   MetadataStore,
   NodeInfo,
@@ -34,6 +42,7 @@ export const LIMITS = {
   leaseIds: 4_096,
   exclude: 1_024,
   symlinkTargetBytes: MAX_PATH_BYTES,
+  batchCommits: 4_096,
 } as const;
 
 const LEASE_RE = /^[0-9a-f]{32}$/;
@@ -88,6 +97,25 @@ const SPECIAL: Record<string, SpecialType> = {
   BLOCK_DEVICE: 'block-device',
 };
 
+/** A CommitRequest's fields, validated (`prefix` names the item of a batch in messages). */
+function commitInput(req: CommitRequest__Output, prefix = ''): CommitInput {
+  return {
+    path: normalizePath(req.path, `${prefix}path`),
+    refs: req.refs,
+    size: v.uint(req.size, `${prefix}size`),
+    replicas: v.int(req.replicas, `${prefix}replicas`, 1, MAX_REPLICAS),
+    ...(req.baseVersion !== undefined
+      ? { baseVersion: v.uint(req.baseVersion, `${prefix}base_version`) }
+      : {}),
+    ...optionalMode(req.mode, `${prefix}mode`),
+    uid: v.uint(req.uid, `${prefix}uid`, UINT32),
+    gid: v.uint(req.gid, `${prefix}gid`, UINT32),
+    ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, `${prefix}mtime_ms`) } : {}),
+    ...inodeOf(req.inode, `${prefix}inode`),
+    setOwner: req.setOwner === true,
+  };
+}
+
 export function toFileInfo(info: NodeInfo): FileInfo {
   return { ...info, type: FILE_TYPE[info.type] };
 }
@@ -98,14 +126,14 @@ function specialType(value: unknown): SpecialType {
 }
 
 /** A reserved inode number for a new file (0: none). */
-function inodeOf(value: unknown): { inode?: number } {
-  const n = v.uint(value, 'inode');
+function inodeOf(value: unknown, name = 'inode'): { inode?: number } {
+  const n = v.uint(value, name);
   return n === 0 ? {} : { inode: n };
 }
 
 /** A mode field that may be absent (then the store's default applies). */
-function optionalMode(value: unknown): { mode?: number } {
-  return value === undefined || value === null ? {} : { mode: v.uint(value, 'mode', UINT32) };
+function optionalMode(value: unknown, name = 'mode'): { mode?: number } {
+  return value === undefined || value === null ? {} : { mode: v.uint(value, name, UINT32) };
 }
 
 /**
@@ -221,25 +249,41 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
 
     CommitVersion: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.commitRefs);
-      return toFileInfo(
-        await store.commitVersion({
-          path: normalizePath(req.path),
-          refs: req.refs,
-          size: v.uint(req.size, 'size'),
-          replicas: replicas(req.replicas),
-          ...(req.baseVersion !== undefined ? { baseVersion: v.uint(req.baseVersion, 'base_version') } : {}),
-          ...optionalMode(req.mode),
-          uid: v.uint(req.uid, 'uid', UINT32),
-          gid: v.uint(req.gid, 'gid', UINT32),
-          ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
-          ...inodeOf(req.inode),
-        }),
+      return toFileInfo(await store.commitVersion(commitInput(req)));
+    }),
+
+    CommitVersions: handle(async (req) => {
+      const list = v.bounded(req.commits, 'commits', LIMITS.batchCommits);
+      let refs = 0;
+      const inputs = list.map((c, i) => {
+        refs += checkPackedRefs(c.refs, `commits[${i}].refs`, LIMITS.commitRefs);
+        if (refs > LIMITS.commitRefs) throw invalid(`commits: more than ${LIMITS.commitRefs} refs in all`);
+        return commitInput(c, `commits[${i}].`);
+      });
+      const outcomes = await store.commitVersions(inputs);
+      return {
+        results: outcomes.map((o) =>
+          o.info
+            ? { info: toFileInfo(o.info), errorCode: '', error: '' }
+            : { errorCode: o.error.code, error: o.error.message.slice(0, MAX_DETAILS_CHARS) },
+        ),
+      };
+    }),
+
+    ReserveSpace: handle(async (req) => {
+      const r = store.reserveSpace(
+        v.matching(req.reservationId, 'reservation_id', LEASE_RE, '32 lowercase hex digits'),
+        v.uint(req.bytes, 'bytes'),
+        replicas(req.replicas),
+        v.int(req.ttlMs, 'ttl_ms', MIN_RESERVATION_TTL_MS, MAX_RESERVATION_TTL_MS),
+        req.batchBytes ? v.int(req.batchBytes, 'batch_bytes', MIN_BATCH_BYTES, MAX_BATCH_BYTES) : undefined,
       );
+      return { bytes: r.bytes, availableBytes: r.availableBytes };
     }),
 
     PrepareChunks: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
-      return store.prepareChunks(req.refs, replicas(req.replicas));
+      return store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
     }),
 
     ReportStored: handle(async (req) => {

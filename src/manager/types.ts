@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/index.ts';
+import type { StdchkError } from '../errors/index.ts';
 import type { CommandLimits } from './commands.ts';
 import type { NodeInfo, NodeType, SpecialType } from './namespace.ts';
 
@@ -90,7 +91,12 @@ export interface CommitInput extends Ownership {
   mtimeMs?: number;
   /** When the commit creates the file: as CreateOptions.inode. */
   inode?: number;
+  /** Also give an existing file this mode, uid and gid (else they apply only when the commit creates it). */
+  setOwner?: boolean;
 }
+
+/** One commit of a batch: the committed file, or why it was not committed (it changed nothing). */
+export type CommitOutcome = { info: NodeInfo; error?: undefined } | { error: StdchkError; info?: undefined };
 
 export interface OpenedVersion {
   info: NodeInfo;

@@ -36,7 +36,11 @@ test.after.always(async () => {
   await cleanupAll();
 });
 
-/** Writes files of shrinking sizes until each size fails; every failure must be ENOSPC. */
+/**
+ * Writes files of shrinking sizes until each size fails; every failure must be ENOSPC.
+ * Each file is fsynced: with a write-back mount (the default) close() returns once the
+ * file is staged, and fsync is where it is known committed (or the failure shows).
+ */
 async function fillUp(
   t: ExecutionContext,
   mp: string,
@@ -49,7 +53,7 @@ async function fillUp(
     for (let k = 0; k < 200; k++) {
       const data = randomBytes(size);
       const name = `${prefix}-${i++}`;
-      const r = await noHang(writeThroughMount(path.join(mp, name), data), 180_000, `writing ${name}`);
+      const r = await noHang(writeThroughMount(path.join(mp, name), data, true), 180_000, `writing ${name}`);
       if (r.ok) {
         committed.set(name, sha(data));
         written++;
@@ -149,7 +153,8 @@ test.serial(
     for (let k = 0; k < 5; k++) {
       const data = randomBytes(4 * MiB);
       const name = `roomy-${k}`;
-      const r = await noHang(writeThroughMount(path.join(mp, name), data), 120_000, `writing ${name}`);
+      // fsync: committed (not only staged) when it returns, for the reads and `stdchk get` below.
+      const r = await noHang(writeThroughMount(path.join(mp, name), data, true), 120_000, `writing ${name}`);
       t.deepEqual(r, { ok: true }, `${name} succeeds on the two benefactors with room`);
       if (r.ok) {
         committed.set(name, sha(data));

@@ -13,6 +13,7 @@ export interface CommitRequest {
   'gid'?: (number);
   'mtimeMs'?: (number | string | Long);
   'inode'?: (number | string | Long);
+  'setOwner'?: (boolean);
   '_baseVersion'?: "baseVersion";
   '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
@@ -29,6 +30,7 @@ export interface CommitRequest__Output {
   'gid': (number);
   'mtimeMs'?: (number);
   'inode': (number);
+  'setOwner': (boolean);
   '_baseVersion'?: "baseVersion";
   '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";

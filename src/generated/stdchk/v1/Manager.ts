@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AllocateReply as _stdchk_v1_AllocateReply, AllocateReply__Output as _stdchk_v1_AllocateReply__Output } from '../../stdchk/v1/AllocateReply';
 import type { AllocateRequest as _stdchk_v1_AllocateRequest, AllocateRequest__Output as _stdchk_v1_AllocateRequest__Output } from '../../stdchk/v1/AllocateRequest';
+import type { CommitBatchReply as _stdchk_v1_CommitBatchReply, CommitBatchReply__Output as _stdchk_v1_CommitBatchReply__Output } from '../../stdchk/v1/CommitBatchReply';
+import type { CommitBatchRequest as _stdchk_v1_CommitBatchRequest, CommitBatchRequest__Output as _stdchk_v1_CommitBatchRequest__Output } from '../../stdchk/v1/CommitBatchRequest';
 import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output as _stdchk_v1_CommitRequest__Output } from '../../stdchk/v1/CommitRequest';
 import type { CreateRequest as _stdchk_v1_CreateRequest, CreateRequest__Output as _stdchk_v1_CreateRequest__Output } from '../../stdchk/v1/CreateRequest';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from '../../stdchk/v1/Empty';
@@ -31,6 +33,8 @@ import type { RenameRequest as _stdchk_v1_RenameRequest, RenameRequest__Output a
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from '../../stdchk/v1/ReportStoredRequest';
 import type { ReserveInodesReply as _stdchk_v1_ReserveInodesReply, ReserveInodesReply__Output as _stdchk_v1_ReserveInodesReply__Output } from '../../stdchk/v1/ReserveInodesReply';
 import type { ReserveInodesRequest as _stdchk_v1_ReserveInodesRequest, ReserveInodesRequest__Output as _stdchk_v1_ReserveInodesRequest__Output } from '../../stdchk/v1/ReserveInodesRequest';
+import type { ReserveReply as _stdchk_v1_ReserveReply, ReserveReply__Output as _stdchk_v1_ReserveReply__Output } from '../../stdchk/v1/ReserveReply';
+import type { ReserveRequest as _stdchk_v1_ReserveRequest, ReserveRequest__Output as _stdchk_v1_ReserveRequest__Output } from '../../stdchk/v1/ReserveRequest';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from '../../stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from '../../stdchk/v1/StatusReply';
 import type { SymlinkRequest as _stdchk_v1_SymlinkRequest, SymlinkRequest__Output as _stdchk_v1_SymlinkRequest__Output } from '../../stdchk/v1/SymlinkRequest';
@@ -53,6 +57,15 @@ export interface ManagerClient extends grpc.Client {
   commitVersion(argument: _stdchk_v1_CommitRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   commitVersion(argument: _stdchk_v1_CommitRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   commitVersion(argument: _stdchk_v1_CommitRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
   
   Create(argument: _stdchk_v1_CreateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   Create(argument: _stdchk_v1_CreateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
@@ -207,6 +220,15 @@ export interface ManagerClient extends grpc.Client {
   reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
   reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
   
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  
   SetAttr(argument: _stdchk_v1_SetAttrRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   SetAttr(argument: _stdchk_v1_SetAttrRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   SetAttr(argument: _stdchk_v1_SetAttrRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
@@ -250,6 +272,8 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
   
   CommitVersion: grpc.handleUnaryCall<_stdchk_v1_CommitRequest__Output, _stdchk_v1_FileInfo>;
   
+  CommitVersions: grpc.handleUnaryCall<_stdchk_v1_CommitBatchRequest__Output, _stdchk_v1_CommitBatchReply>;
+  
   Create: grpc.handleUnaryCall<_stdchk_v1_CreateRequest__Output, _stdchk_v1_FileInfo>;
   
   Heartbeat: grpc.handleUnaryCall<_stdchk_v1_HeartbeatRequest__Output, _stdchk_v1_HeartbeatReply>;
@@ -284,6 +308,8 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
   
   ReserveInodes: grpc.handleUnaryCall<_stdchk_v1_ReserveInodesRequest__Output, _stdchk_v1_ReserveInodesReply>;
   
+  ReserveSpace: grpc.handleUnaryCall<_stdchk_v1_ReserveRequest__Output, _stdchk_v1_ReserveReply>;
+  
   SetAttr: grpc.handleUnaryCall<_stdchk_v1_SetAttrRequest__Output, _stdchk_v1_FileInfo>;
   
   Stat: grpc.handleUnaryCall<_stdchk_v1_PathRequest__Output, _stdchk_v1_FileInfo>;
@@ -297,6 +323,7 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
 export interface ManagerDefinition extends grpc.ServiceDefinition {
   AllocateTargets: MethodDefinition<_stdchk_v1_AllocateRequest, _stdchk_v1_AllocateReply, _stdchk_v1_AllocateRequest__Output, _stdchk_v1_AllocateReply__Output>
   CommitVersion: MethodDefinition<_stdchk_v1_CommitRequest, _stdchk_v1_FileInfo, _stdchk_v1_CommitRequest__Output, _stdchk_v1_FileInfo__Output>
+  CommitVersions: MethodDefinition<_stdchk_v1_CommitBatchRequest, _stdchk_v1_CommitBatchReply, _stdchk_v1_CommitBatchRequest__Output, _stdchk_v1_CommitBatchReply__Output>
   Create: MethodDefinition<_stdchk_v1_CreateRequest, _stdchk_v1_FileInfo, _stdchk_v1_CreateRequest__Output, _stdchk_v1_FileInfo__Output>
   Heartbeat: MethodDefinition<_stdchk_v1_HeartbeatRequest, _stdchk_v1_HeartbeatReply, _stdchk_v1_HeartbeatRequest__Output, _stdchk_v1_HeartbeatReply__Output>
   Link: MethodDefinition<_stdchk_v1_LinkRequest, _stdchk_v1_FileInfo, _stdchk_v1_LinkRequest__Output, _stdchk_v1_FileInfo__Output>
@@ -314,6 +341,7 @@ export interface ManagerDefinition extends grpc.ServiceDefinition {
   ReportInventory: MethodDefinition<_stdchk_v1_InventoryPart, _stdchk_v1_InventoryReply, _stdchk_v1_InventoryPart__Output, _stdchk_v1_InventoryReply__Output>
   ReportStored: MethodDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_Empty, _stdchk_v1_ReportStoredRequest__Output, _stdchk_v1_Empty__Output>
   ReserveInodes: MethodDefinition<_stdchk_v1_ReserveInodesRequest, _stdchk_v1_ReserveInodesReply, _stdchk_v1_ReserveInodesRequest__Output, _stdchk_v1_ReserveInodesReply__Output>
+  ReserveSpace: MethodDefinition<_stdchk_v1_ReserveRequest, _stdchk_v1_ReserveReply, _stdchk_v1_ReserveRequest__Output, _stdchk_v1_ReserveReply__Output>
   SetAttr: MethodDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_FileInfo, _stdchk_v1_SetAttrRequest__Output, _stdchk_v1_FileInfo__Output>
   Stat: MethodDefinition<_stdchk_v1_PathRequest, _stdchk_v1_FileInfo, _stdchk_v1_PathRequest__Output, _stdchk_v1_FileInfo__Output>
   Status: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_StatusReply, _stdchk_v1_Empty__Output, _stdchk_v1_StatusReply__Output>
