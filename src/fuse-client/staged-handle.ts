@@ -382,7 +382,7 @@ export class StagedFile implements OutstandingWrite {
       segments,
       replicas: this.ctx.writeOptions.replicas ?? 2,
       created: this.createdHere,
-      inode: this.createdHere ? this.info.inode : 0,
+      inode: this.info.inode,
       reservedBytes: this.reserved,
       mode: this.info.mode & 0o7777,
       uid: this.info.uid,
@@ -421,7 +421,10 @@ export class StagedFile implements OutstandingWrite {
   commit(): Promise<void> {
     return this.serial(async () => {
       if (this.released) return;
-      await this.sealOrFail();
+      const e = await this.sealOrFail();
+      // Staged versions are found by path: the file's other names see the new content once it is
+      // committed, so a file with hard links is committed before close() returns.
+      if (e && this.info.nlink > 1) await e.sync();
     });
   }
 

@@ -203,7 +203,7 @@ export interface EntrySpec extends EntryAttrs {
   replicas: number;
   /** Created by this mount: the manager may not know the file before this version commits. */
   created: boolean;
-  /** The inode number the mount reserved for a file it created (0: none); kept by the commit. */
+  /** The file's inode number (for a file created here: the one reserved, kept by the commit; 0: none). */
   inode: number;
   /** Bytes reserved at the manager for this version's data (given back once uploaded). */
   reservedBytes: number;

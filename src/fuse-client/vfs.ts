@@ -342,6 +342,12 @@ export class Vfs {
         st.ctime = Math.max(st.ctime, h.info.ctimeMs);
       }
     }
+    // Files created here and staged are not at the manager yet: the folder changed when they were made.
+    for (const e of this.wb?.staging.childrenOf(path).values() ?? []) {
+      if (!e.created) continue;
+      st.mtime = Math.max(st.mtime, e.sealedAt);
+      st.ctime = Math.max(st.ctime, e.sealedAt);
+    }
     return st;
   }
 
@@ -604,6 +610,13 @@ export class Vfs {
     }
     if (await this.setStagedAttrs(p, attrs)) return;
     await this.materialize(p);
+    if ('mtimeMs' in attrs || 'mtimeNow' in attrs) {
+      // Files created in this folder and staged reach the manager (and move its mtime) at
+      // their commit: that must come before a time set after them (tar sets folder times last).
+      for (const e of this.wb?.staging.under(p) ?? []) {
+        if (e.created && splitPath(e.path).parent === p) await e.sync().catch(() => undefined);
+      }
+    }
     const info = await unary(this.client.manager, 'setAttr', { path: p, ...attrs });
     this.attrs.set(info, p);
     for (const h of this.handles.values()) {
