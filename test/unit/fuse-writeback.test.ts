@@ -9,6 +9,7 @@ import { Vfs, O_WRONLY, Errno } from '../../src/fuse-client/vfs.ts';
 import type { VfsOptions } from '../../src/fuse-client/vfs.ts';
 import { errnoOf } from '../../src/fuse-client/errors.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
+import { writeAll, put, readFile, outcome } from '../helpers/vfs-io.ts';
 
 // The write-back mount (issue 13) on the file-system layer, driven directly
 // (no kernel mount) against a real grid: a manager and 2 benefactors of
@@ -72,41 +73,6 @@ test.after.always(async () => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function writeAll(vfs: Vfs, fh: number, data: Buffer, position = 0, piece = 128 * 1024) {
-  for (let off = 0; off < data.length; off += piece) {
-    await vfs.write(fh, Buffer.from(data.subarray(off, Math.min(data.length, off + piece))), position + off);
-  }
-}
-
-async function put(vfs: Vfs, p: string, data: Buffer, mode = 0o644): Promise<void> {
-  const fh = await vfs.create(p, mode);
-  await writeAll(vfs, fh, data);
-  await vfs.flush(fh);
-  await vfs.release(fh);
-}
-
-async function readFile(vfs: Vfs, p: string): Promise<Buffer> {
-  const fh = await vfs.open(p, O_RDONLY);
-  try {
-    const parts: Buffer[] = [];
-    for (let off = 0; ;) {
-      const piece = await vfs.read(fh, off, 128 * 1024);
-      if (piece.length === 0) break;
-      parts.push(piece);
-      off += piece.length;
-    }
-    return Buffer.concat(parts);
-  } finally {
-    await vfs.release(fh);
-  }
-}
-
-const outcome = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 
 test.serial(
   'close() returns once staged: visible here at once, elsewhere only after the commit; fsync and the folder barrier wait for it',
