@@ -213,6 +213,18 @@ export class Vfs {
     return this.handles.size;
   }
 
+  /** Open files with writes not yet committed, and their current sizes (metrics). */
+  uncommitted(): { files: number; bytes: number } {
+    let files = 0;
+    let bytes = 0;
+    for (const h of this.handles.values()) {
+      if (!h.dirty) continue;
+      files++;
+      bytes += h.size;
+    }
+    return { files, bytes };
+  }
+
   /** What is written and not yet durable, and what failed, by path (what the folder barrier reads). */
   get writes(): WriteRegistry {
     return this.ctx.writes;

@@ -14,6 +14,11 @@ import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { startMount } from '../../fuse-client/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
+import { isMounted } from '../../fuse-client/fuse-binding.ts';
+import { daemonRegistry } from '../../metrics/index.ts';
+import { mountMetrics } from '../../metrics/mount.ts';
+import { addMetricsOptions, checkListenerFlags, metricsListener, withListeners } from '../listeners.ts';
+import type { MetricsFlags } from '../listeners.ts';
 
 export function registerMountCommand(program: Command): void {
   const mount = program
@@ -51,13 +56,16 @@ export function registerMountCommand(program: Command): void {
             cacheSize: string;
             scratch?: string;
             chunker?: string;
-          },
+          } & MetricsFlags,
         ) => {
           const replicas = parseReplicas(opts.replicas);
           const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
           const { managerAddress, secret, tls } = resolveClientConfig(opts);
+          checkListenerFlags(opts, tls);
+          const registry = opts.metricsListen !== undefined ? daemonRegistry('mount') : undefined;
+          const metrics = registry ? mountMetrics(registry) : undefined;
           const logger = createLogger('mount');
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();
@@ -72,8 +80,21 @@ export function registerMountCommand(program: Command): void {
             ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
+            ...(metrics ? { metrics } : {}),
             logger,
           });
+          const health = async () => {
+            const m = await isMounted(handle.mountpoint);
+            const ok = m?.source === `stdchk:${process.pid}`;
+            return {
+              ok,
+              detail: ok ? 'mounted' : `not mounted at ${handle.mountpoint}`,
+              mountpoint: handle.mountpoint,
+              openFiles: handle.vfs.openHandles,
+              uncommitted: handle.vfs.uncommitted(),
+            };
+          };
+          const daemon = await withListeners(handle, [metricsListener(opts, registry, health)], tls, logger);
           logger.info(
             {
               mountpoint: handle.mountpoint,
@@ -85,9 +106,10 @@ export function registerMountCommand(program: Command): void {
             },
             'mount serving',
           );
-          await runUntilSignalled('mount', logger, handle);
+          await runUntilSignalled('mount', logger, daemon);
         },
       ),
     );
   addClientOptions(mount);
+  addMetricsOptions(mount, '/metrics and /healthz');
 }
