@@ -8,6 +8,8 @@ import type { HttpListener, HttpRoute } from '../metrics/http.ts';
 import { metricsRoutes } from '../metrics/index.ts';
 import type { HealthReport } from '../metrics/index.ts';
 import type { Stoppable } from './daemon.ts';
+import { dashboardRoutes } from '../dashboard/index.ts';
+import type { SnapshotSources } from '../dashboard/index.ts';
 
 /**
  * The HTTP listeners of the daemons: --metrics-listen (Prometheus /metrics,
@@ -45,7 +47,10 @@ export function addHttpOptions(cmd: Command): Command {
 }
 
 /** Validates the listen flags before the daemon starts (one clear line on a bad one). */
-export function checkListenerFlags(flags: MetricsFlags & HttpFlags, tls: TlsMaterial | undefined): void {
+export function checkListenerFlags(
+  flags: { metricsListen?: string | undefined; httpListen?: string | undefined },
+  tls: TlsMaterial | undefined,
+): void {
   if (flags.metricsListen !== undefined) checkHttpListen(flags.metricsListen, tls, '--metrics-listen');
   if (flags.httpListen !== undefined) checkHttpListen(flags.httpListen, tls, '--http-listen');
 }
@@ -70,6 +75,16 @@ export function metricsListener(
     flag: '--metrics-listen',
     routes: () => metricsRoutes(registry as Registry, health),
     what: 'metrics',
+  };
+}
+
+export function dashboardListener(flags: HttpFlags, sources: () => SnapshotSources): ListenerSpec {
+  return {
+    listen: flags.httpListen,
+    addressFile: flags.httpAddressFile,
+    flag: '--http-listen',
+    routes: () => dashboardRoutes(sources()),
+    what: 'dashboard',
   };
 }
 

@@ -37,6 +37,10 @@ export interface LocalGridOptions {
    * (--metrics-listen); metricsAddress(name) gives each one's address.
    */
   metrics?: boolean;
+  /** Which daemon serves the web dashboard (--http-listen on loopback); dashboardAddress() gives it. */
+  dashboard?: 'manager' | 'scheduler';
+  /** HOST:PORT for the dashboard (default 127.0.0.1:0, a free port). */
+  dashboardListen?: string;
 }
 
 /** The roles that get a certificate of their own in a TLS grid (DIR/tls/ROLE.crt); "client" is for commands and tests. */
@@ -200,6 +204,30 @@ export class LocalGrid {
     );
   }
 
+  private get dashboardFile(): string {
+    return path.join(this.dir, 'dashboard.addr');
+  }
+
+  /** The dashboard's HOST:PORT, once it serves (see the `dashboard` option). */
+  async dashboardAddress(timeoutMs = 30_000): Promise<string> {
+    const owner = this.opts.dashboard === 'scheduler' ? this.scheduler : this.manager;
+    if (!owner || !this.opts.dashboard)
+      throw new StdchkError('INVALID_ARGUMENT', 'this grid serves no dashboard');
+    return this.waitForFile(this.dashboardFile, owner, timeoutMs);
+  }
+
+  /** The --http-listen flags of `role` when it serves the dashboard. */
+  private dashboardArgs(role: 'manager' | 'scheduler'): string[] {
+    if (this.opts.dashboard !== role) return [];
+    rmSync(this.dashboardFile, { force: true });
+    return [
+      '--http-listen',
+      this.opts.dashboardListen ?? '127.0.0.1:0',
+      '--http-address-file',
+      this.dashboardFile,
+    ];
+  }
+
   private spawnRole(name: string, roleArgs: string[]): GridProcess {
     let args = roleArgs;
     if (this.opts.metrics) {
@@ -235,6 +263,7 @@ export class LocalGrid {
       ...this.credentialArgs('manager'),
       '--address-file',
       addrFile,
+      ...this.dashboardArgs('manager'),
       ...(this.opts.managerArgs ?? []),
     ];
     this.manager = this.spawnRole('manager', args);
@@ -317,6 +346,7 @@ export class LocalGrid {
       ...this.credentialArgs('scheduler'),
       '--address-file',
       addrFile,
+      ...this.dashboardArgs('scheduler'),
       ...extraArgs,
     ];
     this.scheduler = this.spawnRole('scheduler', args);

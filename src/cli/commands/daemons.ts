@@ -21,8 +21,16 @@ import { startBenefactor } from '../../benefactor/daemon.ts';
 import { daemonRegistry } from '../../metrics/index.ts';
 import { managerMetrics } from '../../metrics/manager.ts';
 import { benefactorMetrics } from '../../metrics/benefactor.ts';
-import { addMetricsOptions, checkListenerFlags, metricsListener, withListeners } from '../listeners.ts';
-import type { MetricsFlags } from '../listeners.ts';
+import {
+  addHttpOptions,
+  addMetricsOptions,
+  checkListenerFlags,
+  dashboardListener,
+  metricsListener,
+  withListeners,
+} from '../listeners.ts';
+import type { HttpFlags, MetricsFlags } from '../listeners.ts';
+import { statusJson } from './status.ts';
 
 export function registerDaemonCommands(program: Command): void {
   const manager = program
@@ -57,7 +65,8 @@ export function registerDaemonCommands(program: Command): void {
             leaseTtl: string;
             reconcileInterval: string;
             addressFile?: string;
-          } & MetricsFlags,
+          } & MetricsFlags &
+            HttpFlags,
         ) => {
           const creds = requireCredentials(opts, 'the manager');
           const listen = checkListen(opts.listen);
@@ -82,7 +91,16 @@ export function registerDaemonCommands(program: Command): void {
             reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
             ...(registry ? { metrics: (store) => managerMetrics(registry, store) } : {}),
           });
-          const daemon = await withListeners(handle, [metricsListener(opts, registry)], creds.tls, logger);
+          const dashboard = dashboardListener(opts, () => ({
+            servedBy: 'manager',
+            storage: async () => statusJson(handle.store.status()),
+          }));
+          const daemon = await withListeners(
+            handle,
+            [metricsListener(opts, registry), dashboard],
+            creds.tls,
+            logger,
+          );
           logger.info(
             { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
             'manager serving',
@@ -96,6 +114,7 @@ export function registerDaemonCommands(program: Command): void {
   addDaemonCredentialOptions(manager);
   addPlaintextOption(manager);
   addMetricsOptions(manager);
+  addHttpOptions(manager);
 
   const benefactor = program
     .command('benefactor')

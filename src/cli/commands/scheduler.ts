@@ -34,8 +34,17 @@ import { DEFAULT_CONTAINER_ID_MAP, parseContainerUserns } from '../../workers/ru
 import { daemonRegistry } from '../../metrics/index.ts';
 import { schedulerMetrics } from '../../metrics/scheduler.ts';
 import { workerMetrics } from '../../metrics/worker.ts';
-import { addMetricsOptions, checkListenerFlags, metricsListener, withListeners } from '../listeners.ts';
-import type { MetricsFlags } from '../listeners.ts';
+import {
+  addHttpOptions,
+  addMetricsOptions,
+  checkListenerFlags,
+  dashboardListener,
+  metricsListener,
+  withListeners,
+} from '../listeners.ts';
+import type { HttpFlags, MetricsFlags } from '../listeners.ts';
+import { StorageClient } from '../../client/storage-client.ts';
+import { statusJson } from './status.ts';
 
 // ---- shared ------------------------------------------------------------------
 
@@ -271,7 +280,8 @@ export function registerSchedulerCommands(program: Command): void {
             retentionGrace: string;
             defaultMtbf: string;
             addressFile?: string;
-          } & MetricsFlags,
+          } & MetricsFlags &
+            HttpFlags,
         ) => {
           const creds = requireCredentials(opts, 'the scheduler');
           const listen = checkListen(opts.listen);
@@ -315,7 +325,27 @@ export function registerSchedulerCommands(program: Command): void {
             users,
             ...(registry ? { metrics: schedulerMetrics(registry) } : {}),
           });
-          const daemon = await withListeners(handle, [metricsListener(opts, registry)], creds.tls, logger);
+          // The dashboard shows the storage too, read from the manager (when the scheduler has one).
+          const storage =
+            opts.httpListen !== undefined && opts.manager
+              ? new StorageClient({ managerAddress: opts.manager, secret: creds.secret, tls: creds.tls })
+              : undefined;
+          const dashboard = dashboardListener(opts, () => ({
+            servedBy: 'scheduler',
+            scheduler: handle.scheduler,
+            ...(storage ? { storage: async () => statusJson(await storage.status()) } : {}),
+          }));
+          const daemon = await withListeners(
+            {
+              stop: async () => {
+                await handle.stop();
+                storage?.close();
+              },
+            },
+            [metricsListener(opts, registry), dashboard],
+            creds.tls,
+            logger,
+          );
           logger.info(
             {
               address: handle.address,
@@ -334,6 +364,7 @@ export function registerSchedulerCommands(program: Command): void {
   addDaemonCredentialOptions(schedulerCmd);
   addPlaintextOption(schedulerCmd);
   addMetricsOptions(schedulerCmd);
+  addHttpOptions(schedulerCmd);
 
   const workerCmd = program
     .command('worker')
