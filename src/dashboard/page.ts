@@ -194,9 +194,10 @@ export const PAGE_JS = String.raw`'use strict';
 
   function timeline(j, now) {
     var box = el('div', { 'class': 'timeline', 'data-timeline': j.id });
-    box.appendChild(el('h3', {}, [j.name + ' (' + j.id + '): ' + j.checkpointsTaken + ' checkpoints taken' +
-      (j.checkpointsDeleted > 0 ? ', ' + j.checkpointsDeleted + ' older ones deleted by retention' : '') +
-      (j.restores.length > 0 ? ', ' + j.restores.length + ' restores' : '')]));
+    function count(n, what) { return n + ' ' + what + (n === 1 ? '' : 's'); }
+    box.appendChild(el('h3', {}, [j.name + ' (' + j.id + '): ' + count(j.checkpointsTaken, 'checkpoint') + ' taken' +
+      (j.checkpointsDeleted > 0 ? ' (' + j.checkpointsDeleted + ' older deleted by retention)' : '') +
+      (j.restores.length > 0 ? ', ' + count(j.restores.length, 'restore') : '')]));
     var start = j.startedAtMs || j.submittedAtMs;
     var end = j.finishedAtMs || now;
     j.checkpoints.forEach(function (c) { start = Math.min(start, c.completedAtMs - c.seconds * 1000); });
@@ -224,22 +225,24 @@ export const PAGE_JS = String.raw`'use strict';
       s.appendChild(svg('text', { x: xr + 3, y: 14 }, (r.fromSeq > 0 ? 'restore #' + r.fromSeq : 'restart') + ' on ' + r.worker));
     });
     box.appendChild(s);
-    var rows = j.checkpoints.slice().reverse().map(function (c) {
-      return el('tr', { 'data-checkpoint': c.seq }, [
+    var rows = j.checkpoints.map(function (c) {
+      return { at: c.completedAtMs, row: el('tr', { 'data-checkpoint': c.seq }, [
         el('td', {}, ['#' + c.seq]), el('td', {}, [clock(c.completedAtMs)]), el('td', {}, [size(c.bytes)]),
         el('td', {}, [size(c.newBytes)]), el('td', {}, [secs(c.seconds)]), el('td', {}, [c.worker])
-      ]);
+      ]) };
     });
-    var restoreRows = j.restores.slice().reverse().map(function (r) {
-      return el('tr', { 'data-restore': r.atMs }, [
+    var restoreRows = j.restores.map(function (r) {
+      return { at: r.atMs, row: el('tr', { 'data-restore': r.atMs }, [
         el('td', {}, [r.fromSeq > 0 ? 'restore from #' + r.fromSeq : 'restart']), el('td', {}, [clock(r.atMs)]),
         el('td', { colspan: 2 }, [(r.fromWorker || '?') + ' \u2192 ' + r.worker + ': ' + r.reason]),
         el('td', {}, [secs(r.seconds)]), el('td', {}, [r.worker])
-      ]);
+      ]) };
     });
+    // Newest first, checkpoints and restores in the order they happened.
+    var all = rows.concat(restoreRows).sort(function (a, b) { return b.at - a.at; }).map(function (x) { return x.row; });
     var t = el('table', { 'class': 'checkpoints' }, [
       el('thead', {}, [el('tr', {}, ['checkpoint', 'completed', 'size', 'new bytes', 'time', 'worker'].map(function (h) { return el('th', {}, [h]); }))]),
-      el('tbody', {}, rows.concat(restoreRows))
+      el('tbody', {}, all)
     ]);
     box.appendChild(t);
     return box;

@@ -220,3 +220,31 @@ test('beyond loopback a listener needs the cluster TLS; clients must show a cert
   });
   await t.throwsAsync(get({ cert: foreign.cert, key: foreign.key }), undefined, 'a foreign CA: refused');
 });
+
+test('the dashboard: its page, script and JSON; a storage it cannot read is shown as such, not as an error page', async (t) => {
+  const { dashboardRoutes } = await import('../../src/dashboard/index.ts');
+  const l = await startHttpListener({
+    listen: '127.0.0.1:0',
+    routes: dashboardRoutes({
+      servedBy: 'manager',
+      storage: async () => {
+        throw new Error('manager unreachable');
+      },
+    }),
+    logger: silentLogger,
+    flag: '--http-listen',
+  });
+  listeners.push(l);
+  const base = `http://${l.address}`;
+  const page = await fetch(`${base}/`);
+  t.is(page.status, 200);
+  t.regex(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
+  t.regex(await page.text(), /<script src="dashboard\.js" defer><\/script>/);
+  t.is((await fetch(`${base}/dashboard.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
+  const grid = (await (await fetch(`${base}/api/grid`)).json()) as Record<string, unknown>;
+  t.like(grid, {
+    servedBy: 'manager',
+    scheduler: null,
+    storage: { ok: false, error: 'manager unreachable' },
+  });
+});
