@@ -1,6 +1,8 @@
 import test from 'ava';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import type { JobFiles } from '../../src/scheduler/job-files.ts';
@@ -12,6 +14,7 @@ import { checkHttpListen, startHttpListener } from '../../src/metrics/http.ts';
 import type { HttpListener } from '../../src/metrics/http.ts';
 import { makeCa, makeNodeCert } from '../../src/certs/index.ts';
 import type { TlsMaterial } from '../../src/rpc/credentials.ts';
+import { PACKAGE_ROOT } from '../../src/config/package-root.ts';
 
 /** The value of one sample in Prometheus text, e.g. sample(text, 'x_total{result="ok"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -247,4 +250,46 @@ test('the dashboard: its page, script and JSON; a storage it cannot read is show
     scheduler: null,
     storage: { ok: false, error: 'manager unreachable' },
   });
+});
+
+/** Every stdchk_ family each daemon registers (names only: nothing is collected). */
+async function allFamilies(): Promise<string[]> {
+  const { managerMetrics } = await import('../../src/metrics/manager.ts');
+  const { benefactorMetrics } = await import('../../src/metrics/benefactor.ts');
+  const { mountMetrics } = await import('../../src/metrics/mount.ts');
+  const { workerMetrics } = await import('../../src/metrics/worker.ts');
+  const registries = ['manager', 'benefactor', 'mount', 'scheduler', 'worker'].map(() => new Registry());
+  const [m, b, mo, s, w] = registries as [Registry, Registry, Registry, Registry, Registry];
+  managerMetrics(m, {} as Parameters<typeof managerMetrics>[1]);
+  benefactorMetrics(b);
+  mountMetrics(mo);
+  schedulerMetrics(s);
+  workerMetrics(w);
+  const names = new Set<string>();
+  for (const r of registries) for (const metric of r.getMetricsAsArray()) names.add(metric.name);
+  return [...names].sort();
+}
+
+test('every metric family follows the naming conventions and is documented in the README', async (t) => {
+  const families = await allFamilies();
+  t.true(families.length > 50, `${families.length} families`);
+  const readme = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+  for (const name of families) {
+    t.regex(name, /^stdchk_[a-z]+_[a-z0-9_]+$/);
+    t.notRegex(name, /_(ms|milliseconds|kb|mb|kib|mib)(_|$)/, `${name}: base units`);
+    t.true(readme.includes('`' + name + '`') || readme.includes('`' + name + '{'), `${name} in the README`);
+  }
+});
+
+test('the Grafana dashboard queries only families that exist', async (t) => {
+  const families = new Set(await allFamilies());
+  const dash = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'contrib/grafana/stdchk.json'), 'utf8')) as {
+    panels: { targets?: { expr: string }[] }[];
+  };
+  const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((x) => x.expr);
+  t.true(exprs.length > 30);
+  const used = new Set<string>();
+  for (const e of exprs)
+    for (const [name] of e.matchAll(/stdchk_[a-z0-9_]+/g)) used.add(name.replace(/_(bucket|sum|count)$/, ''));
+  for (const name of used) t.true(families.has(name), `${name} (used by the Grafana dashboard) exists`);
 });
