@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { errorMessage } from '../errors/index.ts';
+import { PACKAGE_ROOT } from '../config/package-root.ts';
 import type { HttpRoute } from './http.ts';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -24,7 +27,7 @@ export const WRITE_SIZE_BUCKETS = exponentialBuckets(512, 2, 12);
 export type Role = 'manager' | 'benefactor' | 'mount' | 'scheduler' | 'worker';
 
 /** A daemon's registry: process and Node.js default metrics, and `stdchk_build_info{role,version}`. */
-export function daemonRegistry(role: Role, version = process.env.npm_package_version ?? '0.1.0'): Registry {
+export function daemonRegistry(role: Role, version = packageVersion()): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const info = new Gauge({
@@ -35,6 +38,18 @@ export function daemonRegistry(role: Role, version = process.env.npm_package_ver
   });
   info.set({ role, version }, 1);
   return registry;
+}
+
+/** The version in stdchk's package.json. */
+function packageVersion(): string {
+  try {
+    const v = (
+      JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }
+    ).version;
+    return typeof v === 'string' ? v : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 type Labels = Record<string, string>;
