@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAll, startGrid, tempDir, waitFor, writeRandomFile } from '../helpers/grid.ts';
@@ -182,4 +183,21 @@ test.serial('a benefactor killed with -9: its `up` goes to 0 and the manager cou
   // Its chunks are copied again from the survivors: under-replicated falls back to 0.
   await until(p, 'stdchk_manager_repairs_queued_total', (v) => v > 0, 'repairs queued');
   await until(p, 'stdchk_manager_under_replicated_chunks', (v) => v === 0, 'replication restored');
+});
+
+test.serial('the mount answers /healthz: 200 while mounted, 503 once its mount is gone', async (t) => {
+  if (!prom) {
+    t.log('prometheus is not installed (scripts/setup.sh installs it): not run');
+    t.pass();
+    return;
+  }
+  const url = `http://${await grid.metricsAddress('mount-0')}/healthz`;
+  const ok = await fetch(url);
+  t.is(ok.status, 200);
+  t.like(await ok.json(), { ok: true, detail: 'mounted', mountpoint });
+  // Someone unmounts it behind the daemon's back: a probe must see it.
+  execFileSync('umount', ['-l', mountpoint]);
+  const gone = await fetch(url);
+  t.is(gone.status, 503);
+  t.like(await gone.json(), { ok: false, detail: `not mounted at ${mountpoint}` });
 });
