@@ -189,6 +189,14 @@ test('the dashboard shows benefactors, the job and its checkpoints, and follows 
   t.regex(restore[0] ?? '', /^restore from #\d+$/);
   t.regex(restore[2] ?? '', new RegExp(`${firstWorker} → ${otherWorker}: worker ${firstWorker} lost`));
   t.is(await page.$$eval(`[data-timeline="${job.id}"] svg line.restore`, (ls) => ls.length), 1);
+  // The scheduler's metrics count the same failover and restore.
+  const sched = await scrape('scheduler');
+  t.regex(sched, /^stdchk_scheduler_failovers_total 1$/m);
+  t.regex(sched, /^stdchk_scheduler_restores_total\{kind="restore"\} 1$/m);
+  t.regex(sched, /^stdchk_scheduler_failover_seconds_count 1$/m);
+  t.regex(sched, /^stdchk_scheduler_workers\{state="lost"\} 1$/m);
+  const restored = /^stdchk_worker_starts_total\{kind="restore"\} (\d+)$/m.exec(await scrape(otherWorker));
+  t.is(restored?.[1], '1', 'the other worker restored it once');
   // Let a checkpoint or two land on the new worker for the picture.
   await waitFor(
     'a checkpoint on the new worker',
