@@ -5,6 +5,7 @@ import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
+import type { MountMetrics } from '../metrics/mount.ts';
 import { SHARED_SCRATCH_BASE } from './scratch.ts';
 
 export { Vfs } from './vfs.ts';
@@ -29,6 +30,8 @@ export interface MountDaemonOptions {
   stagingBytes?: number;
   chunker?: ChunkerParams;
   logger: Logger;
+  /** Instrumentation (src/metrics/mount.ts). */
+  metrics?: MountMetrics;
 }
 
 export type WriteMode = 'writeback' | 'sync';
@@ -86,7 +89,12 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
         : {}),
       logger: opts.logger,
     });
-    const fuse = await FuseMount.mount(vfs, { mountpoint: opts.mountpoint, logger: opts.logger });
+    opts.metrics?.attach(vfs);
+    const fuse = await FuseMount.mount(vfs, {
+      mountpoint: opts.mountpoint,
+      logger: opts.logger,
+      observe: opts.metrics?.fuse,
+    });
     const v = vfs;
     let stopping: Promise<void> | undefined;
     return {
