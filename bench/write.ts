@@ -22,6 +22,8 @@ import {
   renderSvg,
 } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
+import { WRITE_DEFAULTS, writeConfigs } from './defaults.ts';
+import type { WriteConfig } from './defaults.ts';
 
 export interface WriteBenchOptions {
   /** Bytes per file for the large sequential writes (and the client rows). */
@@ -47,35 +49,12 @@ export interface WriteBenchOptions {
   dir?: string | undefined;
 }
 
-export const WRITE_DEFAULTS: WriteBenchOptions = {
-  sizeBytes: 2 * GiB,
-  replicas: [1, 2],
-  syncReplicas: ['all', 1],
-  blockBytes: MiB,
-  smallBlockBytes: 4 * KiB,
-  smallSizeBytes: 2 * GiB,
-  criuBytes: 512 * MiB,
-  clientRows: true,
-};
+export { WRITE_DEFAULTS };
 
 /** One way of writing to stdchk: r replicas, of which `sync` are durable when close() returns. */
-export interface WriteConfig {
-  replicas: number;
-  sync: number;
-}
-
 /** The configurations measured: each replica count with each sync setting that applies to it. */
-export function writeConfigs(opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'>): WriteConfig[] {
-  const out: WriteConfig[] = [];
-  for (const r of opts.replicas) {
-    for (const s of opts.syncReplicas) {
-      const sync = s === 'all' ? r : s;
-      if (sync > r || out.some((c) => c.replicas === r && c.sync === sync)) continue;
-      out.push({ replicas: r, sync });
-    }
-  }
-  return out;
-}
+export { writeConfigs };
+export type { WriteConfig };
 
 const configName = (c: WriteConfig) => (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`);
 const configLabel = (c: WriteConfig) =>

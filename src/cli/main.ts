@@ -9,7 +9,7 @@ import { registerBenchCommands } from './commands/bench.ts';
 import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
 import { fail } from './output.ts';
-import { LOG_LEVELS, checkLogLevel } from '../logging/index.ts';
+import { LOG_LEVELS, checkLogLevel } from '../logging/levels.ts';
 
 // `stdchk status | head -1`: a reader that stopped reading is not an error.
 for (const stream of [process.stdout, process.stderr]) {

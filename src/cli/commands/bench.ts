@@ -5,14 +5,17 @@ import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { addTlsOptions, resolveClientConfig } from '../common.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
-import { printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import type { ExistingCluster } from '../../../bench/lib/cluster.ts';
-import { WRITE_DEFAULTS, runWriteBench, writeChart, writeConfigs } from '../../../bench/write.ts';
-import { DEDUP_DEFAULTS, dedupChart, runDedupBench } from '../../../bench/dedup.ts';
-import { RESTORE_DEFAULTS, restoreChart, runRestoreBench } from '../../../bench/restore.ts';
-import { FAILOVER_DEFAULTS, failoverChart, runFailoverBench } from '../../../bench/failover.ts';
-import { METADATA_DEFAULTS, metadataChart, runMetadataBench } from '../../../bench/metadata.ts';
+// Only the defaults at start-up (for --help); each benchmark is loaded when it runs.
+import {
+  DEDUP_DEFAULTS,
+  FAILOVER_DEFAULTS,
+  METADATA_DEFAULTS,
+  RESTORE_DEFAULTS,
+  WRITE_DEFAULTS,
+  writeConfigs,
+} from '../../../bench/defaults.ts';
 
 interface OutputFlags {
   json?: boolean;
@@ -28,7 +31,12 @@ interface ClusterFlags {
   tlsKey?: string;
 }
 
-function finish(report: BenchReport, opts: OutputFlags, chart: (r: BenchReport) => string): void {
+async function finish(
+  report: BenchReport,
+  opts: OutputFlags,
+  chart: (r: BenchReport) => string,
+): Promise<void> {
+  const { printReport, writeJson, writeSvg } = await import('../../../bench/lib/report.ts');
   if (opts.json) printJson(report);
   else printReport(report);
   if (opts.out) writeJson(opts.out, report);
@@ -291,7 +299,13 @@ export function registerBenchCommands(program: Command): void {
         )
         .option('--no-client', 'skip the client-library rows'),
     ),
-  ).action(action(async (o: WriteFlags) => finish(await runWriteBench(writeOptions(o)), o, writeChart)));
+  ).action(
+    action(async (o: WriteFlags) => {
+      const options = writeOptions(o);
+      const { runWriteBench, writeChart } = await import('../../../bench/write.ts');
+      await finish(await runWriteBench(options), o, writeChart);
+    }),
+  );
 
   withOutput(
     withCluster(
@@ -320,7 +334,13 @@ export function registerBenchCommands(program: Command): void {
         )
         .option('--replicas <n>', 'replicas of the mount', String(DEDUP_DEFAULTS.replicas)),
     ),
-  ).action(action(async (o: DedupFlags) => finish(await runDedupBench(dedupOptions(o)), o, dedupChart)));
+  ).action(
+    action(async (o: DedupFlags) => {
+      const options = dedupOptions(o);
+      const { runDedupBench, dedupChart } = await import('../../../bench/dedup.ts');
+      await finish(await runDedupBench(options), o, dedupChart);
+    }),
+  );
 
   withOutput(
     withCluster(
@@ -334,7 +354,11 @@ export function registerBenchCommands(program: Command): void {
         .option('--read-block <size>', 'read() size of the sequential reader', '1MiB'),
     ),
   ).action(
-    action(async (o: RestoreFlags) => finish(await runRestoreBench(restoreOptions(o)), o, restoreChart)),
+    action(async (o: RestoreFlags) => {
+      const options = restoreOptions(o);
+      const { runRestoreBench, restoreChart } = await import('../../../bench/restore.ts');
+      await finish(await runRestoreBench(options), o, restoreChart);
+    }),
   );
 
   withOutput(
@@ -361,7 +385,11 @@ export function registerBenchCommands(program: Command): void {
       )
       .option('--kind <kind>', 'job kind: container (runc) or process (criu)', FAILOVER_DEFAULTS.kind),
   ).action(
-    action(async (o: FailoverFlags) => finish(await runFailoverBench(failoverOptions(o)), o, failoverChart)),
+    action(async (o: FailoverFlags) => {
+      const options = failoverOptions(o);
+      const { runFailoverBench, failoverChart } = await import('../../../bench/failover.ts');
+      await finish(await runFailoverBench(options), o, failoverChart);
+    }),
   );
 
   withOutput(
@@ -380,8 +408,29 @@ export function registerBenchCommands(program: Command): void {
         String(METADATA_DEFAULTS.commitRefs),
       ),
   ).action(
-    action(async (o: MetadataFlags) => finish(await runMetadataBench(metadataOptions(o)), o, metadataChart)),
+    action(async (o: MetadataFlags) => {
+      const options = metadataOptions(o);
+      const { runMetadataBench, metadataChart } = await import('../../../bench/metadata.ts');
+      await finish(await runMetadataBench(options), o, metadataChart);
+    }),
   );
+
+  bench
+    .command('startup')
+    .description(
+      'how long `stdchk --help` and `stdchk ls /` (against a running manager) take, from the built JavaScript and from the source, vs `node -e 0` in the same run',
+    )
+    .option('--runs <n>', 'runs of each command (the median is reported)', '10')
+    .option('--dir <dir>', 'work folder for the manager (default: a temporary folder, removed)')
+    .option('--json', 'print the report as JSON instead of tables')
+    .option('--out <file>', 'also write the JSON report to this file')
+    .action(
+      action(async (o: OutputFlags & { runs: string; dir?: string }) => {
+        const runs = int(o.runs, '--runs', 1, 1000);
+        const { runStartupBench } = await import('../../../bench/startup.ts');
+        await finish(await runStartupBench({ runs, dir: o.dir }), o, () => '');
+      }),
+    );
 
   bench
     .command('all')
@@ -401,32 +450,37 @@ export function registerBenchCommands(program: Command): void {
             throw bad(`--only: unknown benchmark ${JSON.stringify(n)} (use ${all.join(',')})`);
         const q = !!o.quick;
         const runs: Record<string, () => Promise<[BenchReport, (r: BenchReport) => string]>> = {
-          write: async () => [
-            await runWriteBench({
-              ...WRITE_DEFAULTS,
-              ...(q
-                ? { sizeBytes: 256 * 1048576, smallSizeBytes: 64 * 1048576, criuBytes: 256 * 1048576 }
-                : {}),
-            }),
-            writeChart,
-          ],
-          dedup: async () => [
-            await runDedupBench({ ...DEDUP_DEFAULTS, ...(q ? { memoryBytes: 128 * 1048576 } : {}) }),
-            dedupChart,
-          ],
-          restore: async () => [
-            await runRestoreBench({ ...RESTORE_DEFAULTS, ...(q ? { memoryBytes: 256 * 1048576 } : {}) }),
-            restoreChart,
-          ],
-          failover: async () => [
-            await runFailoverBench({ ...FAILOVER_DEFAULTS, ...(q ? { intervals: [2, 5] } : {}) }),
-            failoverChart,
-          ],
-          metadata: async () => [
-            await runMetadataBench({ ...METADATA_DEFAULTS, ...(q ? { chunks: 100_000 } : {}) }),
-            metadataChart,
-          ],
+          write: async () => {
+            const m = await import('../../../bench/write.ts');
+            const quick = {
+              sizeBytes: 256 * 1048576,
+              smallSizeBytes: 64 * 1048576,
+              criuBytes: 256 * 1048576,
+            };
+            return [await m.runWriteBench({ ...WRITE_DEFAULTS, ...(q ? quick : {}) }), m.writeChart];
+          },
+          dedup: async () => {
+            const m = await import('../../../bench/dedup.ts');
+            const quick = { memoryBytes: 128 * 1048576 };
+            return [await m.runDedupBench({ ...DEDUP_DEFAULTS, ...(q ? quick : {}) }), m.dedupChart];
+          },
+          restore: async () => {
+            const m = await import('../../../bench/restore.ts');
+            const quick = { memoryBytes: 256 * 1048576 };
+            return [await m.runRestoreBench({ ...RESTORE_DEFAULTS, ...(q ? quick : {}) }), m.restoreChart];
+          },
+          failover: async () => {
+            const m = await import('../../../bench/failover.ts');
+            const quick = { intervals: [2, 5] };
+            return [await m.runFailoverBench({ ...FAILOVER_DEFAULTS, ...(q ? quick : {}) }), m.failoverChart];
+          },
+          metadata: async () => {
+            const m = await import('../../../bench/metadata.ts');
+            const quick = { chunks: 100_000 };
+            return [await m.runMetadataBench({ ...METADATA_DEFAULTS, ...(q ? quick : {}) }), m.metadataChart];
+          },
         };
+        const { printReport, writeJson, writeSvg } = await import('../../../bench/lib/report.ts');
         const reports: BenchReport[] = [];
         for (const n of only) {
           const [report, chart] = await runs[n]!();

@@ -13,11 +13,8 @@ import {
   requireCredentials,
 } from '../common.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
-import { createLogger } from '../../logging/index.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
-import { startManager } from '../../manager/daemon.ts';
-import { startBenefactor } from '../../benefactor/daemon.ts';
 
 export function registerDaemonCommands(program: Command): void {
   const manager = program
@@ -55,6 +52,8 @@ export function registerDaemonCommands(program: Command): void {
           const creds = requireCredentials(opts, 'the manager');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'the manager');
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startManager } = await import('../../manager/daemon.ts');
           const logger = createLogger('manager');
           privateUmask();
           preparePrivateFolder(opts.data, 'the manager data folder', logger);
@@ -129,6 +128,8 @@ export function registerDaemonCommands(program: Command): void {
             throw new StdchkError('INVALID_ARGUMENT', '--scrub-rate must be above 0');
           const capacityBytes = parseSize(opts.capacity, '--capacity');
           if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startBenefactor } = await import('../../benefactor/daemon.ts');
           const logger = createLogger('benefactor');
           privateUmask();
           preparePrivateFolder(opts.store, 'the chunk store', logger);

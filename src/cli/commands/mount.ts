@@ -9,10 +9,8 @@ import {
   privateUmask,
   resolveClientConfig,
 } from '../common.ts';
-import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
-import { startMount } from '../../fuse-client/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
 
 export function registerMountCommand(program: Command): void {
@@ -58,6 +56,8 @@ export function registerMountCommand(program: Command): void {
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
           const { managerAddress, secret, tls } = resolveClientConfig(opts);
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startMount } = await import('../../fuse-client/index.ts');
           const logger = createLogger('mount');
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();

@@ -108,7 +108,7 @@ export function registerStatusCommand(program: Command): void {
       .option('--json', 'print the status as JSON'),
   ).action(
     action(async (opts: ClientFlags & { json?: boolean }) => {
-      const client = openClient(opts);
+      const client = await openClient(opts);
       try {
         const s = statusJson(await client.status());
         process.exitCode = HEALTH_EXIT_CODES[s.health];

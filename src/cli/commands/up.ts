@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
 import { DEFAULT_UP_DIR } from '../common.ts';
-import { LocalGrid } from '../../grid/local-grid.ts';
 import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize, parseSize } from '../../config/units.ts';
 import { statusJson } from './status.ts';
@@ -76,6 +75,7 @@ export function registerUpCommands(program: Command): void {
           const n = parseCount(opts.benefactors, '--benefactors');
           const nWorkers = parseWorkers(opts.workers);
           parseSize(opts.capacity, '--capacity');
+          const { LocalGrid } = await import('../../grid/local-grid.ts');
           const grid = new LocalGrid({
             dir: opts.dir,
             benefactors: n,
@@ -178,6 +178,7 @@ export function registerUpCommands(program: Command): void {
     .action(
       action(async (opts: { size: string; keep?: boolean }) => {
         const size = parseSize(opts.size, '--size');
+        const { LocalGrid } = await import('../../grid/local-grid.ts');
         const dir = mkdtempSync(path.join(os.tmpdir(), 'stdchk-demo-'));
         const say = (s: string) => process.stdout.write(s + '\n');
         const grid = new LocalGrid({ dir, benefactors: 3 });
