@@ -8,6 +8,7 @@ import { registerMountCommand } from './commands/mount.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
+import { registerAdminCommands } from './commands/admin.ts';
 import { fail } from './output.ts';
 import { LOG_LEVELS, checkLogLevel } from '../logging/levels.ts';
 
@@ -55,6 +56,7 @@ registerMountCommand(program);
 registerBenchCommands(program);
 registerSchedulerCommands(program);
 registerCertsCommands(program);
+registerAdminCommands(program);
 
 try {
   await program.parseAsync(process.argv);

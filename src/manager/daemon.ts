@@ -6,6 +6,7 @@ import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { LevelKeyValueStore } from './kv.ts';
 import { MetadataStore } from './metadata-store.ts';
+import { addAdminService } from './admin-service.ts';
 import { addManagerService } from './service.ts';
 
 export interface ManagerOptions {
@@ -113,6 +114,7 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
   const serverOpts = { secret: opts.secret, tls: opts.tls, logger };
   const server = createServer(serverOpts);
   addManagerService(server, store, serverOpts);
+  addAdminService(server, store, serverOpts);
   let address: string;
   try {
     address = await bind(server, opts.listen);

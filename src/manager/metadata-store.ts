@@ -69,6 +69,7 @@ import type {
   StatusInfo,
   StoredReport,
 } from './types.ts';
+import { AdminOps } from './admin.ts';
 
 export * from './types.ts';
 
@@ -121,6 +122,7 @@ export class MetadataStore {
   /** The database's format (records.ts FORMATS): raised to 2 by the first inode that needs it. */
   private format: string = FORMAT_VERSION;
   private lastUnrecoverableLog = 0;
+  private adminOps: AdminOps | undefined;
 
   private constructor(kv: KeyValueStore, opts: MetadataStoreOptions) {
     this.ctx = new StoreContext(
@@ -1054,6 +1056,11 @@ export class MetadataStore {
       zeroSince: index.zeroSince(id),
       holders: Array.from(index.holders(id), (num) => this.ctx.registry.at(num)?.id ?? `#${num}`),
     };
+  }
+
+  /** The operator's tools (stdchk info, fsck, admin dump) over this store's state. */
+  admin(): AdminOps {
+    return (this.adminOps ??= new AdminOps(this.ctx, this.ns, this.leases));
   }
 
   /** Memory held by the chunk index, for measurement. */

@@ -10,6 +10,7 @@ import type { ProtoGrpcType as SchedulerProto } from '../generated/scheduler.ts'
 import type { ManagerClient } from '../generated/stdchk/v1/Manager.ts';
 import type { BenefactorClient } from '../generated/stdchk/v1/Benefactor.ts';
 import type { SchedulerClient } from '../generated/stdchk/v1/Scheduler.ts';
+import type { AdminClient } from '../generated/stdchk/v1/Admin.ts';
 import { StdchkError, cleanTlsReason, fromServiceError, toServiceError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { TokenVerifier, authInterceptor } from './auth.ts';
@@ -18,7 +19,7 @@ import { channelCredentials, serverCredentials } from './credentials.ts';
 import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
 
-export type { ManagerClient, BenefactorClient, SchedulerClient };
+export type { ManagerClient, BenefactorClient, SchedulerClient, AdminClient };
 
 const PROTO_DIR = path.join(PACKAGE_ROOT, 'proto');
 
@@ -154,6 +155,11 @@ function clientOptions(opts: ConnectOptions, overrides: grpc.ChannelOptions = {}
 
 export function connectManager(address: string, opts: ConnectOptions = {}): ManagerClient {
   return new (protos().Manager)(address, channelCredentials(opts.tls), clientOptions(opts));
+}
+
+/** The manager's Admin service (stdchk info, fsck, admin dump), on the manager's address. */
+export function connectAdmin(address: string, opts: ConnectOptions = {}): AdminClient {
+  return new (protos().Admin)(address, channelCredentials(opts.tls), clientOptions(opts));
 }
 
 export function connectBenefactor(address: string, opts: ConnectOptions = {}): BenefactorClient {

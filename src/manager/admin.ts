@@ -1,0 +1,297 @@
+import { StdchkError, invalid } from '../errors/index.ts';
+import { HASH_BYTES } from '../hashing/index.ts';
+import { REF_BYTES } from '../chunking/refs.ts';
+import { KEYS, decodeVersion } from './records.ts';
+import { isZeroAt, refLength } from './packed.ts';
+import type { StoreContext } from './context.ts';
+import type { Namespace } from './namespace.ts';
+import type { LeaseTable } from './leases.ts';
+import type { NodeInfo } from './types.ts';
+
+/**
+ * The operator's tools over the manager's state (the Admin service): a file's
+ * chunks and their holders, the namespace checked against the chunk index, the
+ * locations recorded per benefactor, forgetting copies found missing, and a
+ * consistent dump of the database. Read-only except dropLocations.
+ */
+
+export interface ChunkPlacementInfo {
+  hash: Buffer;
+  length: number;
+  refcount: number;
+  target: number;
+  holders: string[];
+  liveHolders: string[];
+  zero: boolean;
+}
+
+export interface VersionChunksInfo {
+  version: number;
+  size: number;
+  replicas: number;
+  mtimeMs: number;
+  current: boolean;
+  chunks: ChunkPlacementInfo[];
+}
+
+export type IndexProblemKind = 'missing-chunk' | 'refcount' | 'unavailable' | 'under-replicated';
+
+export interface IndexProblem {
+  kind: IndexProblemKind;
+  path: string;
+  hash: Buffer;
+  detail: string;
+}
+
+export interface IndexCheck {
+  files: number;
+  versions: number;
+  references: number;
+  chunks: number;
+  missingChunks: number;
+  refcountErrors: number;
+  unavailableChunks: number;
+  underReplicatedChunks: number;
+  problems: IndexProblem[];
+}
+
+/** Problems listed one by one in a check's reply (the counts cover all). */
+export const MAX_LISTED_PROBLEMS = 1_000;
+/** Hashes per ListLocations part. */
+const LOCATIONS_PER_PART = 65_536;
+/** Bytes of records per DumpMetadata part. */
+const DUMP_PART_BYTES = 1 << 20;
+
+export class AdminOps {
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly ns: Namespace,
+    private readonly leases: LeaseTable,
+  ) {}
+
+  /** The current version of a file and its older versions still open by readers, chunk by chunk. */
+  async fileChunks(path: string): Promise<{ info: NodeInfo; versions: VersionChunksInfo[] }> {
+    this.ctx.checkOpen();
+    const node = this.ns.require(path);
+    const info = this.ns.info(node, path);
+    const numbers = [...this.leases.retiredOf(node.ino), ...(node.version > 0 ? [node.version] : [])];
+    const versions: VersionChunksInfo[] = [];
+    const alive = this.ctx.registry.aliveMask(this.ctx.clock());
+    for (const version of numbers.sort((a, b) => a - b)) {
+      const key = KEYS.version(node.ino, version);
+      const value = await this.ctx.kv.get(key);
+      if (!value) continue; // released meanwhile
+      const record = decodeVersion(key, value);
+      const chunks: ChunkPlacementInfo[] = [];
+      for (let i = 0, off = 0; off < record.refs.length; i++, off += REF_BYTES) {
+        const hash = Buffer.from(record.refs.subarray(off, off + HASH_BYTES));
+        const length = refLength(record.refs, i);
+        if (isZeroAt(record.refs, off)) {
+          chunks.push({ hash, length, refcount: 0, target: 0, holders: [], liveHolders: [], zero: true });
+          continue;
+        }
+        chunks.push({ ...this.placement(hash, alive), length });
+      }
+      versions.push({
+        version,
+        size: record.size,
+        replicas: record.replicas,
+        mtimeMs: record.mtimeMs,
+        current: version === node.version,
+        chunks,
+      });
+    }
+    return { info, versions };
+  }
+
+  private placement(hash: Buffer, alive: Uint8Array): ChunkPlacementInfo {
+    const { index, registry } = this.ctx;
+    const id = index.find(hash, 0);
+    if (id < 0) return { hash, length: 0, refcount: 0, target: 0, holders: [], liveHolders: [], zero: false };
+    const nums = Array.from(index.holders(id));
+    const name = (num: number) => registry.at(num)?.id ?? `#${num}`;
+    return {
+      hash,
+      length: index.length(id),
+      refcount: index.refcount(id),
+      target: index.target(id),
+      holders: nums.map(name),
+      liveHolders: nums.filter((n) => alive[n] === 1).map(name),
+      zero: false,
+    };
+  }
+
+  /**
+   * Every version record against the chunk index: each referenced chunk is
+   * indexed, each refcount equals the versions referencing the chunk, each
+   * referenced chunk has a live copy and (else reported apart) its target
+   * number of them. Runs on the writer queue, so it sees one consistent state
+   * (writes wait meanwhile).
+   */
+  checkIndex(): Promise<IndexCheck> {
+    return this.ctx.queue.run(async () => {
+      this.ctx.checkOpen();
+      const { index } = this.ctx;
+      const counted = new Map<number, number>();
+      /** A path referencing each chunk, for the report. */
+      const pathOf = new Map<number, string>();
+      const out: IndexCheck = {
+        files: this.ns.files,
+        versions: 0,
+        references: 0,
+        chunks: index.size,
+        missingChunks: 0,
+        refcountErrors: 0,
+        unavailableChunks: 0,
+        underReplicatedChunks: 0,
+        problems: [],
+      };
+      const problem = (p: IndexProblem) => {
+        if (out.problems.length < MAX_LISTED_PROBLEMS) out.problems.push(p);
+      };
+      for await (const [key, value] of this.ctx.kv.entries(KEYS.versionPrefix)) {
+        const m = /^v:(\d+):/.exec(key);
+        const ino = Number(m?.[1]);
+        const path = this.ns.get(ino) ? this.ns.pathOf(ino) : `(inode ${ino}, no name)`;
+        const { refs } = decodeVersion(key, value);
+        out.versions++;
+        const ids = index.findAll(refs, REF_BYTES);
+        const seen = new Set<number>();
+        for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
+          if (isZeroAt(refs, off)) continue;
+          out.references++;
+          const id = ids[i]!;
+          if (id < 0) {
+            out.missingChunks++;
+            problem({
+              kind: 'missing-chunk',
+              path,
+              hash: Buffer.from(refs.subarray(off, off + HASH_BYTES)),
+              detail: 'referenced by a version, absent from the chunk index',
+            });
+            continue;
+          }
+          if (seen.has(id)) continue;
+          seen.add(id);
+          counted.set(id, (counted.get(id) ?? 0) + 1);
+          if (!pathOf.has(id)) pathOf.set(id, path);
+        }
+      }
+      const alive = this.ctx.registry.aliveMask(this.ctx.clock());
+      for (const id of index.ids()) {
+        const refcount = index.refcount(id);
+        const expected = counted.get(id) ?? 0;
+        const path = pathOf.get(id) ?? '';
+        if (refcount !== expected) {
+          out.refcountErrors++;
+          problem({
+            kind: 'refcount',
+            path,
+            hash: index.hash(id),
+            detail: `refcount ${refcount}, referenced by ${expected} version(s)`,
+          });
+        }
+        if (expected === 0) continue;
+        const live = index.liveCount(id, alive);
+        if (live === 0) {
+          out.unavailableChunks++;
+          problem({ kind: 'unavailable', path, hash: index.hash(id), detail: 'no live copy' });
+        } else if (live < index.target(id)) {
+          out.underReplicatedChunks++;
+          problem({
+            kind: 'under-replicated',
+            path,
+            hash: index.hash(id),
+            detail: `${live} live of ${index.target(id)} copies`,
+          });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The chunks recorded on a benefactor, as packed hashes in parts. */
+  *locations(benefactorId: string): Generator<Buffer> {
+    this.ctx.checkOpen();
+    const b = this.ctx.registry.get(benefactorId);
+    if (!b) throw new StdchkError('NOT_FOUND', `no benefactor ${benefactorId}`);
+    const { index } = this.ctx;
+    let part: Buffer[] = [];
+    for (const id of index.ids()) {
+      if (!index.hasHolder(id, b.num)) continue;
+      part.push(index.hash(id));
+      if (part.length === LOCATIONS_PER_PART) {
+        yield Buffer.concat(part);
+        part = [];
+      }
+    }
+    if (part.length) yield Buffer.concat(part);
+  }
+
+  /**
+   * Forgets the copies of `hashes` recorded on a benefactor (an operator found
+   * them missing there); repair then copies them again from the other holders.
+   */
+  dropLocations(benefactorId: string, hashes: Uint8Array): Promise<number> {
+    if (hashes.length % HASH_BYTES !== 0) throw invalid('hashes: not a whole number of 32-byte hashes');
+    return this.ctx.queue.run(async () => {
+      this.ctx.checkOpen();
+      const b = this.ctx.registry.get(benefactorId);
+      if (!b) throw new StdchkError('NOT_FOUND', `no benefactor ${benefactorId}`);
+      const { index, repair } = this.ctx;
+      const touched: number[] = [];
+      for (let off = 0; off < hashes.length; off += HASH_BYTES) {
+        const id = index.find(hashes, off);
+        if (id < 0 || !index.removeHolder(id, b.num)) continue;
+        touched.push(id);
+        repair.markDirty(id);
+      }
+      if (touched.length) {
+        this.ctx.logger.warn(
+          { benefactor: b.id, chunks: touched.length, why: 'fsck' },
+          'dropped chunk locations',
+        );
+        await this.ctx.persistChunks(touched, true);
+      }
+      return touched.length;
+    });
+  }
+
+  /**
+   * Every record of the database, from one snapshot: the iterator is opened on
+   * the writer queue (between two batches), and LevelDB iterators read from the
+   * snapshot taken when they open, so writes that follow do not show.
+   */
+  async *dump(): AsyncGenerator<{ records: Buffer; count: number }> {
+    this.ctx.checkOpen();
+    const it = await this.ctx.queue.run(async () => {
+      const iter = this.ctx.kv.entries('')[Symbol.asyncIterator]();
+      // Reading the first entry opens the underlying iterator, and with it the snapshot.
+      const first = await iter.next();
+      return { iter, first };
+    });
+    let bufs: Buffer[] = [];
+    let bytes = 0;
+    let count = 0;
+    const add = (key: string, value: Buffer) => {
+      const k = Buffer.from(key, 'utf8');
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32LE(k.length);
+      const vhead = Buffer.allocUnsafe(4);
+      vhead.writeUInt32LE(value.length);
+      bufs.push(head, k, vhead, value);
+      bytes += 8 + k.length + value.length;
+      count++;
+    };
+    for (let r = it.first; !r.done; r = await it.iter.next()) {
+      add(r.value[0], r.value[1]);
+      if (bytes >= DUMP_PART_BYTES) {
+        yield { records: Buffer.concat(bufs), count };
+        bufs = [];
+        bytes = 0;
+        count = 0;
+      }
+    }
+    if (count) yield { records: Buffer.concat(bufs), count };
+  }
+}

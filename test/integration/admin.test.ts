@@ -1,0 +1,256 @@
+import test from 'ava';
+import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  cleanupAll,
+  runCli,
+  sha256File,
+  startGrid,
+  statusJson,
+  tempDir,
+  waitFor,
+  writeRandomFile,
+} from '../helpers/grid.ts';
+import type { LocalGrid } from '../helpers/grid.ts';
+
+// The operator's commands against real grids (manager and benefactors as processes on
+// loopback, LevelDB, pack stores on disk): info, fsck after copies are destroyed on a
+// benefactor's disk behind stdchk's back, and admin dump / load into a fresh manager.
+
+test.after.always(cleanupAll);
+
+const MiB = 1024 * 1024;
+
+interface InfoJson {
+  path: string;
+  version: number;
+  size: number;
+  versions: {
+    version: number;
+    current: boolean;
+    size: number;
+    chunks: {
+      hash: string;
+      length: number;
+      zero: boolean;
+      target: number;
+      holders: string[];
+      liveHolders: string[];
+    }[];
+  }[];
+}
+
+interface FsckJson {
+  clean: boolean;
+  problems: number;
+  repaired: number;
+  index: { references: number; missingChunks: number; refcountErrors: number; unavailableChunks: number };
+  benefactors: { id: string; recorded: number; verified: number; badCount: number; dropped: number }[];
+}
+
+async function put(grid: LocalGrid, local: string, remote: string): Promise<void> {
+  const r = await runCli(['put', local, remote, '--parents'], grid.env());
+  if (r.code !== 0) throw new Error(`put ${remote}: ${r.stderr}`);
+}
+
+async function cli<T>(
+  grid: LocalGrid,
+  args: string[],
+): Promise<{ code: number | null; json: T; stderr: string }> {
+  const r = await runCli([...args, '--json'], grid.env());
+  let json: T;
+  try {
+    json = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdchk ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  }
+  return { code: r.code, json, stderr: r.stderr };
+}
+
+/** Every referenced chunk on its full replica count. */
+async function fullyReplicated(grid: LocalGrid): Promise<void> {
+  await waitFor(
+    'every chunk on its replica count',
+    async () => {
+      const s = await statusJson(grid.env());
+      return s.underReplicatedChunks === 0 && s.unavailableChunks === 0;
+    },
+    120_000,
+  );
+}
+
+/** The store folder of a benefactor id. */
+function storeOf(grid: LocalGrid, id: string, count: number): string {
+  for (let i = 0; i < count; i++) {
+    const idFile = path.join(grid.benefactorStore(i), 'benefactor.id');
+    if (existsSync(idFile) && readFileSync(idFile, 'utf8').trim() === id) return grid.benefactorStore(i);
+  }
+  throw new Error(`no store for benefactor ${id}`);
+}
+
+/** Destroys every chunk of a benefactor's pack files behind its back (they stay open in it: truncated, not unlinked). */
+function destroyPacks(store: string): number {
+  const packs = readdirSync(path.join(store, 'packs')).filter((f) => f.endsWith('.pack'));
+  for (const f of packs) truncateSync(path.join(store, 'packs', f), 0);
+  return packs.length;
+}
+
+test("info shows a file's versions, chunks and the benefactors holding each", async (t) => {
+  const grid = await startGrid({ benefactors: 3 });
+  const dir = tempDir();
+  const local = path.join(dir, 'big.bin');
+  writeRandomFile(local, 3 * MiB + 123);
+  await put(grid, local, '/info/big.bin');
+  await fullyReplicated(grid);
+  const ids = (await statusJson(grid.env())).benefactors.map((b) => b.id);
+
+  const r = await cli<InfoJson>(grid, ['info', '/info/big.bin']);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.json.path, '/info/big.bin');
+  t.is(r.json.version, 1);
+  t.is(r.json.versions.length, 1);
+  const v = r.json.versions[0]!;
+  t.true(v.current);
+  t.is(v.size, 3 * MiB + 123);
+  t.is(
+    v.chunks.reduce((n, c) => n + c.length, 0),
+    3 * MiB + 123,
+    'the chunks add up to the file',
+  );
+  t.true(v.chunks.length > 1);
+  for (const c of v.chunks) {
+    t.regex(c.hash, /^[0-9a-f]{64}$/);
+    t.is(c.holders.length, 2, 'replicas 2: two holders');
+    t.deepEqual([...c.liveHolders].sort(), [...c.holders].sort());
+    for (const h of c.holders) t.true(ids.includes(h), `${h} is a registered benefactor`);
+  }
+
+  const human = await runCli(['info', '/info/big.bin'], grid.env());
+  t.is(human.code, 0);
+  t.regex(human.stdout, /version 1 \(current\)/);
+  const missing = await runCli(['info', '/info/none'], grid.env());
+  t.not(missing.code, 0);
+  t.regex(missing.stderr, /^stdchk: .*\/info\/none.*\n$/);
+});
+
+test("fsck finds copies destroyed on a benefactor's disk behind its back; --repair has them copied again", async (t) => {
+  const grid = await startGrid({ benefactors: 3 });
+  const dir = tempDir();
+  const files: [string, string][] = [];
+  for (const [name, size] of [
+    ['a.bin', 2 * MiB + 5],
+    ['b.bin', 700_000],
+  ] as const) {
+    const local = path.join(dir, name);
+    writeRandomFile(local, size);
+    await put(grid, local, `/fsck/${name}`);
+    files.push([local, `/fsck/${name}`]);
+  }
+  await fullyReplicated(grid);
+  const clean = await cli<FsckJson>(grid, ['fsck']);
+  t.is(clean.code, 0, clean.stderr);
+  t.true(clean.json.clean);
+  t.true(clean.json.index.references > 0);
+  t.true(clean.json.benefactors.every((b) => b.verified === b.recorded && b.badCount === 0));
+
+  // Behind stdchk's back: every chunk on the benefactor holding the most copies is gone.
+  const victim = [...clean.json.benefactors].sort((a, b) => b.recorded - a.recorded)[0]!;
+  t.true(destroyPacks(storeOf(grid, victim.id, 3)) > 0);
+
+  const repaired = await cli<FsckJson>(grid, ['fsck', '--repair']);
+  t.is(repaired.code, 1, `exit 1: problems found, all repaired (${repaired.stderr})`);
+  const v = repaired.json.benefactors.find((b) => b.id === victim.id)!;
+  t.is(v.badCount, victim.recorded, 'every copy on the damaged benefactor is found bad');
+  t.is(v.dropped, v.badCount);
+  t.true(repaired.json.benefactors.filter((b) => b.id !== victim.id).every((b) => b.badCount === 0));
+
+  // The manager copies them again from the good holders; fsck is then clean.
+  await fullyReplicated(grid);
+  await waitFor(
+    'fsck clean again',
+    async () => (await cli<FsckJson>(grid, ['fsck'])).code === 0,
+    120_000,
+    1_000,
+  );
+  for (const [local, remote] of files) {
+    const copy = path.join(dir, `copy-${path.basename(remote)}`);
+    const g = await runCli(['get', remote, copy], grid.env());
+    t.is(g.code, 0, g.stderr);
+    t.is(await sha256File(copy), await sha256File(local));
+  }
+
+  // Without --repair: reported, exit 4, nothing dropped by fsck.
+  const second = (await cli<FsckJson>(grid, ['fsck'])).json.benefactors.find((b) => b.id !== victim.id)!;
+  destroyPacks(storeOf(grid, second.id, 3));
+  const report = await cli<FsckJson>(grid, ['fsck']);
+  t.is(report.code, 4, report.stderr);
+  const s = report.json.benefactors.find((b) => b.id === second.id)!;
+  t.is(s.badCount, second.recorded);
+  t.is(s.dropped, 0);
+  t.is(report.json.repaired, 0);
+});
+
+test('admin dump while the manager serves, load into a fresh manager: every file reads back byte-identical', async (t) => {
+  const grid = await startGrid({ benefactors: 3 });
+  const dir = tempDir();
+  const files: [string, string][] = [];
+  const add = async (name: string, remote: string, size: number) => {
+    const local = path.join(dir, name);
+    writeRandomFile(local, size);
+    await put(grid, local, remote);
+    files.push([local, remote]);
+  };
+  await add('one.bin', '/d/one.bin', 3 * MiB + 1);
+  await add('two.bin', '/d/sub/two.bin', 100_000);
+  await add('empty.bin', '/d/empty.bin', 0);
+  // The same content twice: deduplicated chunks referenced by two files.
+  writeFileSync(path.join(dir, 'copy.bin'), readFileSync(path.join(dir, 'one.bin')));
+  await put(grid, path.join(dir, 'copy.bin'), '/d/copy.bin');
+  files.push([path.join(dir, 'copy.bin'), '/d/copy.bin']);
+  t.is((await runCli(['mkdir', '/d/empty-folder'], grid.env())).code, 0);
+  await fullyReplicated(grid);
+
+  // Dump while a put is running against the same manager.
+  const busy = path.join(dir, 'busy.bin');
+  writeRandomFile(busy, 8 * MiB);
+  const running = runCli(['put', busy, '/d/busy.bin'], grid.env());
+  const dumpFile = path.join(dir, 'metadata.dump');
+  const dump = await cli<{ file: string; records: number; bytes: number }>(grid, ['admin', 'dump', dumpFile]);
+  t.is(dump.code, 0, dump.stderr);
+  t.true(dump.json.records > 5);
+  t.is((await running).code, 0);
+  const before = await statusJson(grid.env());
+
+  // Wipe the manager; load the dump into a fresh data folder; start a manager on it.
+  const m = grid.manager!;
+  m.child.kill('SIGTERM');
+  await m.exited;
+  const data = path.join(grid.dir, 'manager');
+  rmSync(data, { recursive: true, force: true });
+  const refused = await runCli(['admin', 'load', path.join(dir, 'nonexistent.dump'), '--data', data]);
+  t.is(refused.code, 2, refused.stderr);
+  t.false(existsSync(data), 'a failed load leaves no data folder behind');
+  const loaded = await cli<{ records: number }>(grid, ['admin', 'load', dumpFile, '--data', data]);
+  t.is(loaded.code, 0, loaded.stderr);
+  t.is(loaded.json.records, dump.json.records);
+  const again = await runCli(['admin', 'load', dumpFile, '--data', data]);
+  t.is(again.code, 2, 'a data folder in use is never overwritten');
+  t.regex(again.stderr, /not empty/);
+  await grid.startManager();
+  await waitFor(
+    'benefactors back',
+    async () => (await statusJson(grid.env())).benefactorsAlive === 3,
+    60_000,
+  );
+
+  for (const [local, remote] of files) {
+    const copy = path.join(dir, `back-${path.basename(remote)}`);
+    const g = await runCli(['get', remote, copy], grid.env());
+    t.is(g.code, 0, g.stderr);
+    t.is(await sha256File(copy), await sha256File(local), `${remote} reads back identical`);
+  }
+  const ls = await runCli(['ls', '/d/empty-folder'], grid.env());
+  t.is(ls.code, 0, ls.stderr);
+  const after = await statusJson(grid.env());
+  t.true(after.files >= before.files - 1, 'the namespace is back (the busy put may fall after the dump)');
+});
