@@ -19,6 +19,8 @@ import type { DumpPart as _stdchk_v1_DumpPart, DumpPart__Output as _stdchk_v1_Du
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from './stdchk/v1/Empty';
 import type { FileChunksReply as _stdchk_v1_FileChunksReply, FileChunksReply__Output as _stdchk_v1_FileChunksReply__Output } from './stdchk/v1/FileChunksReply';
 import type { FileInfo as _stdchk_v1_FileInfo, FileInfo__Output as _stdchk_v1_FileInfo__Output } from './stdchk/v1/FileInfo';
+import type { GcReply as _stdchk_v1_GcReply, GcReply__Output as _stdchk_v1_GcReply__Output } from './stdchk/v1/GcReply';
+import type { GcRequest as _stdchk_v1_GcRequest, GcRequest__Output as _stdchk_v1_GcRequest__Output } from './stdchk/v1/GcRequest';
 import type { HeartbeatReply as _stdchk_v1_HeartbeatReply, HeartbeatReply__Output as _stdchk_v1_HeartbeatReply__Output } from './stdchk/v1/HeartbeatReply';
 import type { HeartbeatRequest as _stdchk_v1_HeartbeatRequest, HeartbeatRequest__Output as _stdchk_v1_HeartbeatRequest__Output } from './stdchk/v1/HeartbeatRequest';
 import type { IndexProblem as _stdchk_v1_IndexProblem, IndexProblem__Output as _stdchk_v1_IndexProblem__Output } from './stdchk/v1/IndexProblem';
@@ -80,6 +82,8 @@ export interface ProtoGrpcType {
       FileChunksReply: MessageTypeDefinition<_stdchk_v1_FileChunksReply, _stdchk_v1_FileChunksReply__Output>
       FileInfo: MessageTypeDefinition<_stdchk_v1_FileInfo, _stdchk_v1_FileInfo__Output>
       FileType: EnumTypeDefinition
+      GcReply: MessageTypeDefinition<_stdchk_v1_GcReply, _stdchk_v1_GcReply__Output>
+      GcRequest: MessageTypeDefinition<_stdchk_v1_GcRequest, _stdchk_v1_GcRequest__Output>
       HeartbeatReply: MessageTypeDefinition<_stdchk_v1_HeartbeatReply, _stdchk_v1_HeartbeatReply__Output>
       HeartbeatRequest: MessageTypeDefinition<_stdchk_v1_HeartbeatRequest, _stdchk_v1_HeartbeatRequest__Output>
       IndexProblem: MessageTypeDefinition<_stdchk_v1_IndexProblem, _stdchk_v1_IndexProblem__Output>

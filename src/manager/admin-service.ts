@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { toServiceError, StdchkError } from '../errors/index.ts';
 import { normalizePath } from '../config/paths.ts';
-import { protos, unaryHandler } from '../rpc/index.ts';
+import { isPeerConnected, protos, unaryHandler } from '../rpc/index.ts';
 import * as v from '../validation/index.ts';
 import { MAX_BATCH_REFS } from '../validation/index.ts';
 import type { ServerOptions } from '../rpc/index.ts';
@@ -39,6 +39,8 @@ export function adminHandlers(store: MetadataStore, opts: ServerOptions): AdminH
     }),
 
     DumpMetadata: streamHandler<Empty__Output, DumpPart>(opts, () => admin.dump()),
+
+    CollectGarbage: handle(async (req) => admin.collectNow(req.dryRun === true, isPeerConnected)),
   };
 }
 

@@ -7,6 +7,7 @@ import type { StoreContext } from './context.ts';
 import type { Namespace } from './namespace.ts';
 import type { LeaseTable } from './leases.ts';
 import type { NodeInfo } from './types.ts';
+import { removeChunks } from './gc.ts';
 
 /**
  * The operator's tools over the manager's state (the Admin service): a file's
@@ -62,7 +63,27 @@ const LOCATIONS_PER_PART = 65_536;
 /** Bytes of records per DumpMetadata part. */
 const DUMP_PART_BYTES = 1 << 20;
 
+export interface GcResult {
+  chunks: number;
+  bytes: number;
+  releasedChunks: number;
+  abandonedChunks: number;
+  inProgressChunks: number;
+  unknownWriterChunks: number;
+  dryRun: boolean;
+}
+
+/** Writers remembered before the ones of chunks referenced (or gone) since are forgotten. */
+const WRITERS_PRUNE_AT = 200_000;
+
 export class AdminOps {
+  /**
+   * The connection (call.getPeer()) that last uploaded or deduplicated against
+   * each unreferenced chunk, by hash (latin1): who is about to reference it.
+   * Memory only: after a restart the writers are unknown.
+   */
+  private readonly writers = new Map<string, string>();
+
   constructor(
     private readonly ctx: StoreContext,
     private readonly ns: Namespace,
@@ -205,6 +226,79 @@ export class AdminOps {
             detail: `${live} live of ${index.target(id)} copies`,
           });
         }
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Notes `peer` as the writer of the unreferenced chunks among `packed`
+   * (entries of `stride` bytes starting with the hash): PrepareChunks' dedup
+   * hits and ReportStored's uploads. A writer is about to commit them.
+   */
+  noteWriter(peer: string, packed: Uint8Array, stride: number): void {
+    const { index } = this.ctx;
+    for (let off = 0; off + HASH_BYTES <= packed.length; off += stride) {
+      const id = index.find(packed, off);
+      if (id < 0 || index.refcount(id) !== 0) continue;
+      this.writers.set(
+        Buffer.from(packed.buffer, packed.byteOffset + off, HASH_BYTES).toString('latin1'),
+        peer,
+      );
+    }
+    if (this.writers.size > WRITERS_PRUNE_AT) this.pruneWriters();
+  }
+
+  private pruneWriters(): void {
+    const { index } = this.ctx;
+    for (const key of this.writers.keys()) {
+      const id = index.find(Buffer.from(key, 'latin1'), 0);
+      if (id < 0 || index.refcount(id) !== 0) this.writers.delete(key);
+    }
+  }
+
+  /**
+   * `stdchk gc`: collects now, without the grace, every unreferenced chunk but
+   * those a connected writer is about to reference: released chunks (no
+   * writer, or a writer gone) and uploads whose writer's connection closed (a
+   * failed put). Uploads whose writer is unknown (before this manager started)
+   * are left to the upload grace.
+   */
+  collectNow(dryRun: boolean, isConnected: (peer: string) => boolean): Promise<GcResult> {
+    return this.ctx.queue.run(async () => {
+      this.ctx.checkOpen();
+      const { index } = this.ctx;
+      const out: GcResult = {
+        chunks: 0,
+        bytes: 0,
+        releasedChunks: 0,
+        abandonedChunks: 0,
+        inProgressChunks: 0,
+        unknownWriterChunks: 0,
+        dryRun,
+      };
+      const due: number[] = [];
+      for (const id of index.ids()) {
+        if (index.refcount(id) !== 0) continue;
+        const writer = this.writers.get(index.hash(id).toString('latin1'));
+        if (writer !== undefined && isConnected(writer)) {
+          out.inProgressChunks++;
+          continue;
+        }
+        if (index.wasReferenced(id)) out.releasedChunks++;
+        else if (writer !== undefined) out.abandonedChunks++;
+        else {
+          out.unknownWriterChunks++;
+          continue;
+        }
+        due.push(id);
+        out.bytes += index.length(id);
+      }
+      out.chunks = due.length;
+      if (!dryRun && due.length) {
+        for (const id of due) this.writers.delete(index.hash(id).toString('latin1'));
+        const r = await removeChunks(this.ctx, due, this.ctx.clock());
+        this.ctx.logger.info({ ...r, why: 'stdchk gc' }, 'garbage collected');
       }
       return out;
     });

@@ -113,7 +113,9 @@ function optionalMode(value: unknown): { mode?: number } {
  * calls the metadata store and translates the answer. Nothing else.
  */
 export function managerHandlers(store: MetadataStore, opts: ServerOptions): ManagerHandlers {
-  const handle = <Req, Res>(fn: (req: Req) => Promise<Res> | Res) => unaryHandler<Req, Res>(opts, fn);
+  const handle = <Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res) =>
+    unaryHandler<Req, Res>(opts, fn);
+  const admin = store.admin();
   return {
     Stat: handle(async (req) => toFileInfo(store.stat(normalizePath(req.path)))),
 
@@ -237,12 +239,14 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
       );
     }),
 
-    PrepareChunks: handle(async (req) => {
+    PrepareChunks: handle(async (req, call) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
-      return store.prepareChunks(req.refs, replicas(req.replicas));
+      const r = store.prepareChunks(req.refs, replicas(req.replicas));
+      admin.noteWriter(call.getPeer(), req.refs, REF_BYTES); // for stdchk gc
+      return r;
     }),
 
-    ReportStored: handle(async (req) => {
+    ReportStored: handle(async (req, call) => {
       const list = v.bounded(req.replicas, 'replicas', LIMITS.storedReplicas).map((r, i) => {
         checkPackedRefs(r.refs, `replicas[${i}].refs`, LIMITS.batchRefs);
         return {
@@ -252,6 +256,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         };
       });
       await store.reportStored(list);
+      for (const r of list) admin.noteWriter(call.getPeer(), r.refs, REF_BYTES); // for stdchk gc
       return {};
     }),
 

@@ -89,6 +89,14 @@ export function refusedPeer(socket: TLSSocket): string | null {
   );
 }
 
+/** Clients connected to this process's gRPC servers now, as call.getPeer() names them. */
+const connectedPeers = new Set<string>();
+
+/** Whether the connection a call came on (call.getPeer()) is still open. */
+export function isPeerConnected(peer: string): boolean {
+  return connectedPeers.has(peer);
+}
+
 let serverWindowsRaised = false;
 /**
  * grpc-js servers ignore `grpc-node.flow_control_window` (grpc/grpc-node
@@ -108,6 +116,13 @@ function raiseServerFlowControlWindows(): void {
       );
       server.on('session', (session: http2.ServerHttp2Session) => {
         session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        const socket = session.socket as Socket | undefined;
+        // Named as grpc-js's call.getPeer() names the connection.
+        const peer = socket?.remoteAddress && `${socket.remoteAddress}:${socket.remotePort}`;
+        if (peer) {
+          connectedPeers.add(peer);
+          session.once('close', () => connectedPeers.delete(peer));
+        }
       });
       const certs: unknown[] = Array.isArray(options.cert) ? options.cert : [options.cert];
       const hook = certs.map((c) => Buffer.isBuffer(c) && tlsRefusalHooks.get(c)).find((h) => !!h);

@@ -1,6 +1,8 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   cleanupAll,
   runCli,
@@ -20,6 +22,7 @@ import type { LocalGrid } from '../helpers/grid.ts';
 test.after.always(cleanupAll);
 
 const MiB = 1024 * 1024;
+const HELPERS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers');
 
 interface InfoJson {
   path: string;
@@ -253,4 +256,124 @@ test('admin dump while the manager serves, load into a fresh manager: every file
   t.is(ls.code, 0, ls.stderr);
   const after = await statusJson(grid.env());
   t.true(after.files >= before.files - 1, 'the namespace is back (the busy put may fall after the dump)');
+});
+
+interface GcJson {
+  chunks: number;
+  bytes: number;
+  releasedChunks: number;
+  abandonedChunks: number;
+  inProgressChunks: number;
+  unknownWriterChunks: number;
+  dryRun: boolean;
+}
+
+/** A writer process in the middle of a put (test/helpers/partial-upload.ts). */
+function partialUpload(grid: LocalGrid, file: string, remote: string, mode: 'exit' | 'hold') {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(HELPERS, 'partial-upload.ts'), file, remote, mode],
+    { env: { ...process.env, ...grid.env() }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const line = async (key: string) =>
+    waitFor(
+      `the writer to print ${key}`,
+      async () => {
+        if (child.exitCode !== null && !out.includes(key)) throw new Error(`writer exited: ${err}`);
+        const l = out.split('\n').find((s) => s.includes(key));
+        return l ? (JSON.parse(l) as Record<string, number | boolean>) : undefined;
+      },
+      120_000,
+    );
+  return { child, exited, line };
+}
+
+test('gc collects deleted versions and failed uploads now, never an upload in progress', async (t) => {
+  const grid = await startGrid({ benefactors: 3 });
+  const dir = tempDir();
+  const chunksOf = async (remote: string) =>
+    new Set(
+      (await cli<InfoJson>(grid, ['info', remote])).json.versions[0]!.chunks.filter((c) => !c.zero).map(
+        (c) => c.hash,
+      ),
+    ).size;
+
+  // A file put and deleted: its chunks are released (normally kept for the grace).
+  const gone = path.join(dir, 'gone.bin');
+  writeRandomFile(gone, 2 * MiB);
+  await put(grid, gone, '/gc/gone.bin');
+  const released = await chunksOf('/gc/gone.bin');
+  t.is((await runCli(['rm', '/gc/gone.bin'], grid.env())).code, 0);
+  // A file that stays.
+  const kept = path.join(dir, 'kept.bin');
+  writeRandomFile(kept, MiB);
+  await put(grid, kept, '/gc/kept.bin');
+
+  // A put that failed half-way: its chunks are uploaded, its writer is gone.
+  const failedFile = path.join(dir, 'failed.bin');
+  writeRandomFile(failedFile, 3 * MiB);
+  const failed = partialUpload(grid, failedFile, '/gc/failed.bin', 'exit');
+  const abandoned = (await failed.line('chunks')).chunks as number;
+  t.is(await failed.exited, 0);
+  // A put in progress: uploaded, not committed yet, its writer still connected.
+  const busyFile = path.join(dir, 'busy.bin');
+  writeRandomFile(busyFile, 3 * MiB);
+  const busy = partialUpload(grid, busyFile, '/gc/busy.bin', 'hold');
+  const inProgress = (await busy.line('chunks')).chunks as number;
+  t.true(released > 0 && abandoned > 0 && inProgress > 0);
+
+  const indexed = (await statusJson(grid.env())).chunks;
+  // The failed writer's connection closes as its process exits: wait until the manager saw it.
+  const dry = await waitFor(
+    'gc --dry-run to see the failed upload',
+    async () => {
+      const r = await cli<GcJson>(grid, ['gc', '--dry-run']);
+      return r.json.abandonedChunks === abandoned ? r : undefined;
+    },
+    30_000,
+  );
+  t.is(dry.code, 0, dry.stderr);
+  t.like(dry.json, {
+    dryRun: true,
+    releasedChunks: released,
+    abandonedChunks: abandoned,
+    inProgressChunks: inProgress,
+    unknownWriterChunks: 0,
+    chunks: released + abandoned,
+  });
+  t.is((await statusJson(grid.env())).chunks, indexed, 'a dry run collects nothing');
+
+  const gc = await cli<GcJson>(grid, ['gc']);
+  t.is(gc.code, 0, gc.stderr);
+  t.like(gc.json, { dryRun: false, chunks: released + abandoned, inProgressChunks: inProgress });
+  t.is((await statusJson(grid.env())).chunks, indexed - released - abandoned);
+
+  // The upload in progress commits, and reads back.
+  busy.child.stdin.write('commit\n');
+  t.true((await busy.line('committed')).committed as boolean);
+  t.is(await busy.exited, 0);
+  for (const [local, remote] of [
+    [busyFile, '/gc/busy.bin'],
+    [kept, '/gc/kept.bin'],
+  ] as const) {
+    const copy = path.join(dir, `copy-${path.basename(remote)}`);
+    const g = await runCli(['get', remote, copy], grid.env());
+    t.is(g.code, 0, g.stderr);
+    t.is(await sha256File(copy), await sha256File(local));
+  }
+  t.like((await cli<GcJson>(grid, ['gc'])).json, { chunks: 0, inProgressChunks: 0 });
+  // The benefactors delete the collected copies: each chunk left is on 2 of them.
+  await waitFor(
+    'benefactors to delete the collected copies',
+    async () => {
+      const s = await statusJson(grid.env());
+      return s.benefactors.reduce((n, b) => n + b.chunks, 0) === 2 * s.chunks;
+    },
+    60_000,
+  );
 });

@@ -182,6 +182,36 @@ export function registerAdminCommands(program: Command): void {
     }),
   );
 
+  addClientOptions(
+    program
+      .command('gc')
+      .description(
+        'collect what is unreferenced now, without waiting for the grace: chunks of deleted versions and of failed uploads (writer gone); never those of an upload in progress',
+      )
+      .option('--dry-run', 'only show what would be collected')
+      .option('--json', 'print the counts as JSON'),
+  ).action(
+    action(async (opts: ClientFlags & { dryRun?: boolean; json?: boolean }) => {
+      const r = await withAdmin(opts, ({ admin: client, rpc }) =>
+        rpc.unary(client, 'collectGarbage', { dryRun: opts.dryRun ?? false }, { timeoutMs: 600_000 }),
+      );
+      if (opts.json) {
+        printJson(r);
+        return;
+      }
+      const w = (s: string) => process.stdout.write(s + '\n');
+      w(
+        `${r.dryRun ? 'would collect' : 'collected'} ${r.chunks} chunks, ${formatSize(r.bytes)}: ` +
+          `${r.releasedChunks} of deleted versions, ${r.abandonedChunks} of failed uploads`,
+      );
+      if (r.inProgressChunks) w(`kept ${r.inProgressChunks} chunks of uploads in progress`);
+      if (r.unknownWriterChunks)
+        w(
+          `kept ${r.unknownWriterChunks} uploaded chunks whose writer is unknown (uploaded before the manager started; collected after the upload grace)`,
+        );
+    }),
+  );
+
   const admin = program
     .command('admin')
     .description(

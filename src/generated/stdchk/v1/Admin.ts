@@ -8,6 +8,8 @@ import type { DropLocationsRequest as _stdchk_v1_DropLocationsRequest, DropLocat
 import type { DumpPart as _stdchk_v1_DumpPart, DumpPart__Output as _stdchk_v1_DumpPart__Output } from '../../stdchk/v1/DumpPart';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from '../../stdchk/v1/Empty';
 import type { FileChunksReply as _stdchk_v1_FileChunksReply, FileChunksReply__Output as _stdchk_v1_FileChunksReply__Output } from '../../stdchk/v1/FileChunksReply';
+import type { GcReply as _stdchk_v1_GcReply, GcReply__Output as _stdchk_v1_GcReply__Output } from '../../stdchk/v1/GcReply';
+import type { GcRequest as _stdchk_v1_GcRequest, GcRequest__Output as _stdchk_v1_GcRequest__Output } from '../../stdchk/v1/GcRequest';
 import type { LocationsPart as _stdchk_v1_LocationsPart, LocationsPart__Output as _stdchk_v1_LocationsPart__Output } from '../../stdchk/v1/LocationsPart';
 import type { LocationsRequest as _stdchk_v1_LocationsRequest, LocationsRequest__Output as _stdchk_v1_LocationsRequest__Output } from '../../stdchk/v1/LocationsRequest';
 import type { PathRequest as _stdchk_v1_PathRequest, PathRequest__Output as _stdchk_v1_PathRequest__Output } from '../../stdchk/v1/PathRequest';
@@ -21,6 +23,15 @@ export interface AdminClient extends grpc.Client {
   checkIndex(argument: _stdchk_v1_Empty, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_CheckIndexReply__Output>): grpc.ClientUnaryCall;
   checkIndex(argument: _stdchk_v1_Empty, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CheckIndexReply__Output>): grpc.ClientUnaryCall;
   checkIndex(argument: _stdchk_v1_Empty, callback: grpc.requestCallback<_stdchk_v1_CheckIndexReply__Output>): grpc.ClientUnaryCall;
+  
+  CollectGarbage(argument: _stdchk_v1_GcRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  CollectGarbage(argument: _stdchk_v1_GcRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  CollectGarbage(argument: _stdchk_v1_GcRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  CollectGarbage(argument: _stdchk_v1_GcRequest, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  collectGarbage(argument: _stdchk_v1_GcRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  collectGarbage(argument: _stdchk_v1_GcRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  collectGarbage(argument: _stdchk_v1_GcRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  collectGarbage(argument: _stdchk_v1_GcRequest, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
   
   DropLocations(argument: _stdchk_v1_DropLocationsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_DropLocationsReply__Output>): grpc.ClientUnaryCall;
   DropLocations(argument: _stdchk_v1_DropLocationsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_DropLocationsReply__Output>): grpc.ClientUnaryCall;
@@ -55,6 +66,8 @@ export interface AdminClient extends grpc.Client {
 export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   CheckIndex: grpc.handleUnaryCall<_stdchk_v1_Empty__Output, _stdchk_v1_CheckIndexReply>;
   
+  CollectGarbage: grpc.handleUnaryCall<_stdchk_v1_GcRequest__Output, _stdchk_v1_GcReply>;
+  
   DropLocations: grpc.handleUnaryCall<_stdchk_v1_DropLocationsRequest__Output, _stdchk_v1_DropLocationsReply>;
   
   DumpMetadata: grpc.handleServerStreamingCall<_stdchk_v1_Empty__Output, _stdchk_v1_DumpPart>;
@@ -67,6 +80,7 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
 
 export interface AdminDefinition extends grpc.ServiceDefinition {
   CheckIndex: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_CheckIndexReply, _stdchk_v1_Empty__Output, _stdchk_v1_CheckIndexReply__Output>
+  CollectGarbage: MethodDefinition<_stdchk_v1_GcRequest, _stdchk_v1_GcReply, _stdchk_v1_GcRequest__Output, _stdchk_v1_GcReply__Output>
   DropLocations: MethodDefinition<_stdchk_v1_DropLocationsRequest, _stdchk_v1_DropLocationsReply, _stdchk_v1_DropLocationsRequest__Output, _stdchk_v1_DropLocationsReply__Output>
   DumpMetadata: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_DumpPart, _stdchk_v1_Empty__Output, _stdchk_v1_DumpPart__Output>
   FileChunks: MethodDefinition<_stdchk_v1_PathRequest, _stdchk_v1_FileChunksReply, _stdchk_v1_PathRequest__Output, _stdchk_v1_FileChunksReply__Output>
