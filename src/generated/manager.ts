@@ -13,6 +13,7 @@ import type { Command as _stdchk_v1_Command, Command__Output as _stdchk_v1_Comma
 import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output as _stdchk_v1_CommitRequest__Output } from './stdchk/v1/CommitRequest';
 import type { CreateRequest as _stdchk_v1_CreateRequest, CreateRequest__Output as _stdchk_v1_CreateRequest__Output } from './stdchk/v1/CreateRequest';
 import type { DeleteCommand as _stdchk_v1_DeleteCommand, DeleteCommand__Output as _stdchk_v1_DeleteCommand__Output } from './stdchk/v1/DeleteCommand';
+import type { DrainRequest as _stdchk_v1_DrainRequest, DrainRequest__Output as _stdchk_v1_DrainRequest__Output } from './stdchk/v1/DrainRequest';
 import type { DropLocationsReply as _stdchk_v1_DropLocationsReply, DropLocationsReply__Output as _stdchk_v1_DropLocationsReply__Output } from './stdchk/v1/DropLocationsReply';
 import type { DropLocationsRequest as _stdchk_v1_DropLocationsRequest, DropLocationsRequest__Output as _stdchk_v1_DropLocationsRequest__Output } from './stdchk/v1/DropLocationsRequest';
 import type { DumpPart as _stdchk_v1_DumpPart, DumpPart__Output as _stdchk_v1_DumpPart__Output } from './stdchk/v1/DumpPart';
@@ -75,6 +76,7 @@ export interface ProtoGrpcType {
       CommitRequest: MessageTypeDefinition<_stdchk_v1_CommitRequest, _stdchk_v1_CommitRequest__Output>
       CreateRequest: MessageTypeDefinition<_stdchk_v1_CreateRequest, _stdchk_v1_CreateRequest__Output>
       DeleteCommand: MessageTypeDefinition<_stdchk_v1_DeleteCommand, _stdchk_v1_DeleteCommand__Output>
+      DrainRequest: MessageTypeDefinition<_stdchk_v1_DrainRequest, _stdchk_v1_DrainRequest__Output>
       DropLocationsReply: MessageTypeDefinition<_stdchk_v1_DropLocationsReply, _stdchk_v1_DropLocationsReply__Output>
       DropLocationsRequest: MessageTypeDefinition<_stdchk_v1_DropLocationsRequest, _stdchk_v1_DropLocationsRequest__Output>
       DumpPart: MessageTypeDefinition<_stdchk_v1_DumpPart, _stdchk_v1_DumpPart__Output>

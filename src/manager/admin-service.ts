@@ -41,6 +41,13 @@ export function adminHandlers(store: MetadataStore, opts: ServerOptions): AdminH
     DumpMetadata: streamHandler<Empty__Output, DumpPart>(opts, () => admin.dump()),
 
     CollectGarbage: handle(async (req) => admin.collectNow(req.dryRun === true, isPeerConnected)),
+
+    DrainBenefactor: handle(async (req) => {
+      const b = await admin.startDrain(v.id(req.benefactorId, 'benefactor id'));
+      const status = store.status().benefactors.find((s) => s.id === b.id);
+      if (!status) throw new StdchkError('INTERNAL', `benefactor ${b.id} is not in the status`);
+      return status;
+    }),
   };
 }
 

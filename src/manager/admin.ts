@@ -8,6 +8,8 @@ import type { Namespace } from './namespace.ts';
 import type { LeaseTable } from './leases.ts';
 import type { NodeInfo } from './types.ts';
 import { removeChunks } from './gc.ts';
+import { encodeBenefactor } from './records.ts';
+import type { Benefactor } from './registry.ts';
 
 /**
  * The operator's tools over the manager's state (the Admin service): a file's
@@ -83,6 +85,8 @@ export class AdminOps {
    * Memory only: after a restart the writers are unknown.
    */
   private readonly writers = new Map<string, string>();
+  /** Drain progress per benefactor number, as last counted (advanceDrains). */
+  private readonly drains = new Map<number, { total: number; left: number }>();
 
   constructor(
     private readonly ctx: StoreContext,
@@ -302,6 +306,100 @@ export class AdminOps {
       }
       return out;
     });
+  }
+
+  /**
+   * `stdchk benefactor drain ID`: no new copies go to it (placement skips it),
+   * and its copies stop counting toward their chunks' replicas, so repair
+   * copies each of them to other benefactors, reading from it while it serves.
+   * advanceDrains() retires it once nothing depends on it. Idempotent.
+   */
+  startDrain(benefactorId: string): Promise<Benefactor> {
+    return this.ctx.queue.run(async () => {
+      this.ctx.checkOpen();
+      const b = this.ctx.registry.get(benefactorId);
+      if (!b) throw new StdchkError('NOT_FOUND', `no benefactor ${benefactorId}`);
+      if (b.drain) return b;
+      const others = this.ctx.registry
+        .all()
+        .filter((o) => o !== b && !o.drain && this.ctx.registry.isAlive(o, this.ctx.clock()));
+      if (others.length === 0)
+        throw new StdchkError('CONFLICT', `no other live benefactor to move ${benefactorId}'s chunks to`, {
+          retryable: false,
+        });
+      await this.saveDrain(b, 'draining');
+      this.countDrain(b);
+      this.ctx.repair.requestRescan();
+      this.ctx.logger.info(
+        { benefactor: b.id, chunks: this.drains.get(b.num)?.total },
+        'draining benefactor',
+      );
+      return b;
+    });
+  }
+
+  private async saveDrain(b: Benefactor, state: 'draining' | 'retired'): Promise<void> {
+    await this.ctx.kv.batch(
+      [{ type: 'put', key: KEYS.benefactor(b.id), value: encodeBenefactor({ ...b, drain: state }) }],
+      {
+        sync: true,
+      },
+    );
+    b.drain = state;
+  }
+
+  /** Counts a draining benefactor's referenced copies, and those not yet on enough others. */
+  private countDrain(b: Benefactor): { total: number; left: number } {
+    const { index } = this.ctx;
+    const counted = this.ctx.registry.countedMask(this.ctx.clock());
+    let total = 0;
+    let left = 0;
+    for (const id of index.ids()) {
+      if (!index.hasHolder(id, b.num) || index.refcount(id) === 0) continue;
+      total++;
+      if (index.liveCount(id, counted) < index.target(id)) left++;
+    }
+    const p = { total: Math.max(total, this.drains.get(b.num)?.total ?? 0), left };
+    this.drains.set(b.num, p);
+    return p;
+  }
+
+  /** Status fields of a benefactor's drain. */
+  drainProgress(b: Benefactor): { drain: string; drainChunksTotal: number; drainChunksLeft: number } {
+    const p = this.drains.get(b.num);
+    return {
+      drain: b.drain ?? '',
+      drainChunksTotal: p?.total ?? 0,
+      drainChunksLeft: b.drain === 'draining' ? (p?.left ?? 0) : 0,
+    };
+  }
+
+  /**
+   * Counts each drain's progress; a benefactor none of whose referenced copies
+   * is needed any more (each has its replicas on other benefactors) is
+   * retired: its copies are forgotten and deleted there, and it is out of
+   * service (no placement, not in capacity or health).
+   */
+  async advanceDrains(): Promise<void> {
+    if (this.ctx.closed) return;
+    for (const b of this.ctx.registry.all()) {
+      if (b.drain !== 'draining') continue;
+      if (this.countDrain(b).left > 0) continue;
+      await this.ctx.queue.run(async () => {
+        if (b.drain !== 'draining' || this.countDrain(b).left > 0) return;
+        const { index, commands } = this.ctx;
+        const alive = this.ctx.registry.isAlive(b, this.ctx.clock());
+        const touched: number[] = [];
+        for (const id of index.ids()) {
+          if (!index.removeHolder(id, b.num)) continue;
+          touched.push(id);
+          if (alive) commands.queueDelete(b.num, index.hash(id));
+        }
+        if (touched.length) await this.ctx.persistChunks(touched, true);
+        await this.saveDrain(b, 'retired');
+        this.ctx.logger.info({ benefactor: b.id, chunks: touched.length }, 'benefactor drained and retired');
+      });
+    }
   }
 
   /** The chunks recorded on a benefactor, as packed hashes in parts. */

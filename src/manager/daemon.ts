@@ -129,6 +129,7 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
     new Loop('lease expiry', clamp(leaseTtlMs / 4, 50, 1_000), () => store.expireLeases(), logger),
     new Loop('garbage collection', clamp(gcGraceMs / 4, 50, 1_000), () => store.collectGarbage(), logger),
     new Loop('repair', Math.max(10, opts.repairIntervalMs ?? 1_000), () => store.runRepair(), logger),
+    new Loop('drain', 1_000, () => store.admin().advanceDrains(), logger),
   ];
 
   let stopping: Promise<void> | undefined;

@@ -1006,7 +1006,10 @@ export class MetadataStore {
     const benefactors = this.ctx.registry.all().map((b) => {
       const isAlive = alive[b.num] === 1;
       corruptChunks += b.corruptReported;
-      if (isAlive) {
+      const drain = this.admin().drainProgress(b);
+      if (b.drain === 'retired') {
+        // Out of service: neither capacity nor a lost benefactor.
+      } else if (isAlive) {
         benefactorsAlive++;
         capacityBytes += b.capacityBytes;
         freeBytes += b.freeBytes;
@@ -1023,8 +1026,10 @@ export class MetadataStore {
         lastHeartbeatMs: b.lastHeartbeatMs,
         corruptChunks: b.corruptReported,
         scrub: { ...b.scrub },
+        ...drain,
       };
     });
+    const retired = benefactors.filter((b) => b.drain === 'retired').length;
     return {
       benefactors,
       files: this.ns.files,
@@ -1040,7 +1045,7 @@ export class MetadataStore {
       corruptChunks,
       unavailableChunks: unavailable,
       benefactorsAlive,
-      benefactorsLost: benefactors.length - benefactorsAlive,
+      benefactorsLost: benefactors.length - retired - benefactorsAlive,
     };
   }
 

@@ -377,3 +377,80 @@ test('gc collects deleted versions and failed uploads now, never an upload in pr
     60_000,
   );
 });
+
+test('benefactor drain moves its chunks while it serves (the only copies included), then retires it', async (t) => {
+  const grid = await startGrid({ benefactors: 3 });
+  const dir = tempDir();
+  const files: [string, string, string][] = [
+    ['r2.bin', '/drain/r2.bin', '2'],
+    ['r1.bin', '/drain/r1.bin', '1'],
+  ];
+  for (const [name, remote, replicas] of files) {
+    writeRandomFile(path.join(dir, name), 2 * MiB + 7);
+    const r = await runCli(
+      ['put', path.join(dir, name), remote, '--parents', '--replicas', replicas],
+      grid.env(),
+    );
+    t.is(r.code, 0, r.stderr);
+  }
+  await fullyReplicated(grid);
+  // The victim holds some chunks of the replicas-1 file: their only copy, so every one of
+  // them must be read from it while it drains.
+  const single = await cli<InfoJson>(grid, ['info', '/drain/r1.bin']);
+  const counts = new Map<string, number>();
+  for (const c of single.json.versions[0]!.chunks)
+    for (const h of c.holders) counts.set(h, (counts.get(h) ?? 0) + 1);
+  const victim = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  t.true(counts.get(victim)! > 0);
+
+  const started = await cli<{ id: string; drain: string; drainChunksTotal: number; drainChunksLeft: number }>(
+    grid,
+    ['benefactor', 'drain', victim],
+  );
+  t.is(started.code, 0, started.stderr);
+  t.is(started.json.drain, 'draining');
+  t.true(started.json.drainChunksTotal > 0 && started.json.drainChunksLeft > 0);
+  const during = (await statusJson(grid.env())).benefactors.find((b) => b.id === victim)!;
+  t.true(['draining', 'retired'].includes(during.drain), 'status shows the drain');
+
+  const waited = await cli<{ drain: string; drainChunksLeft: number }>(grid, [
+    'benefactor',
+    'drain',
+    victim,
+    '--wait',
+  ]);
+  t.is(waited.code, 0, waited.stderr);
+  t.like(waited.json, { drain: 'retired', drainChunksLeft: 0 });
+
+  // Retired: no chunk recorded there, its copies deleted, the cluster healthy without it.
+  for (const [, remote] of files) {
+    const info = await cli<InfoJson>(grid, ['info', remote]);
+    for (const c of info.json.versions[0]!.chunks)
+      t.false(c.holders.includes(victim), `${remote} has nothing on ${victim}`);
+  }
+  await waitFor(
+    'the retired benefactor to delete its copies',
+    async () => (await statusJson(grid.env())).benefactors.find((b) => b.id === victim)!.chunks === 0,
+    60_000,
+  );
+  const st = await statusJson(grid.env());
+  t.is(st.health, 'ok');
+  t.is(st.benefactors.find((b) => b.id === victim)!.drain, 'retired');
+  for (const [name, remote] of files) {
+    const copy = path.join(dir, `back-${name}`);
+    const g = await runCli(['get', remote, copy], grid.env());
+    t.is(g.code, 0, g.stderr);
+    t.is(await sha256File(copy), await sha256File(path.join(dir, name)));
+  }
+  // New data never goes to it.
+  writeRandomFile(path.join(dir, 'new.bin'), MiB);
+  t.is(
+    (await runCli(['put', path.join(dir, 'new.bin'), '/drain/new.bin', '--replicas', '2'], grid.env())).code,
+    0,
+  );
+  const fresh = await cli<InfoJson>(grid, ['info', '/drain/new.bin']);
+  for (const c of fresh.json.versions[0]!.chunks) t.false(c.holders.includes(victim));
+  const unknown = await runCli(['benefactor', 'drain', 'no-such-benefactor'], grid.env());
+  t.not(unknown.code, 0);
+  t.regex(unknown.stderr, /no benefactor no-such-benefactor/);
+});

@@ -212,6 +212,48 @@ export function registerAdminCommands(program: Command): void {
     }),
   );
 
+  const benefactor = program.commands.find((c) => c.name() === 'benefactor');
+  if (!benefactor) throw new Error('register the daemon commands first');
+  addClientOptions(
+    benefactor
+      .command('drain')
+      .description(
+        'move every chunk of benefactor ID to the others while it keeps serving, then retire it (stdchk status shows the progress)',
+      )
+      .argument('<id>', 'benefactor id (stdchk status lists them)')
+      .option('--wait', 'wait until it is retired, printing the progress')
+      .option('--json', 'print its status entry as JSON (with --wait: once retired)'),
+  ).action(
+    action(async (id: string, opts: ClientFlags & { wait?: boolean; json?: boolean }) => {
+      const b = await withAdmin(opts, async ({ admin: client, manager, rpc }) => {
+        let s = await rpc.unary(client, 'drainBenefactor', { benefactorId: id });
+        let last = '';
+        while (opts.wait && s.drain !== 'retired') {
+          const line = `${id}: draining, ${s.drainChunksLeft} of ${s.drainChunksTotal} chunks left to copy`;
+          if (!opts.json && line !== last) process.stderr.write(line + '\n');
+          last = line;
+          await new Promise((r) => setTimeout(r, 1_000));
+          const st = await rpc.unary(manager, 'status', {});
+          s = st.benefactors.find((x) => x.id === id) ?? s;
+        }
+        return s;
+      });
+      if (opts.json)
+        printJson({
+          id: b.id,
+          drain: b.drain,
+          drainChunksTotal: b.drainChunksTotal,
+          drainChunksLeft: b.drainChunksLeft,
+        });
+      else
+        process.stdout.write(
+          b.drain === 'retired'
+            ? `${id}: retired (its chunks are on other benefactors; it can be stopped)\n`
+            : `${id}: draining, ${b.drainChunksLeft} of ${b.drainChunksTotal} chunks left to copy (stdchk status shows the progress)\n`,
+        );
+    }),
+  );
+
   const admin = program
     .command('admin')
     .description(

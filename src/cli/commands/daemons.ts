@@ -86,10 +86,11 @@ export function registerDaemonCommands(program: Command): void {
 
   const benefactor = program
     .command('benefactor')
-    .description('donate disk: store chunks in a local folder for the cluster')
-    .requiredOption('--manager <addr>', 'manager address HOST:PORT')
-    .requiredOption('--store <dir>', 'folder to keep chunks in')
-    .requiredOption('--capacity <size>', 'most disk space to use, e.g. 10GiB')
+    .description('donate disk: store chunks in a local folder for the cluster (or: benefactor drain ID)')
+    // Required, but checked in the action: commander would demand them of `benefactor drain` too.
+    .option('--manager <addr>', 'manager address HOST:PORT (required)')
+    .option('--store <dir>', 'folder to keep chunks in (required)')
+    .option('--capacity <size>', 'most disk space to use, e.g. 10GiB (required)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
@@ -119,6 +120,12 @@ export function registerDaemonCommands(program: Command): void {
           scrubInterval: string;
           scrubRate: string;
         }) => {
+          for (const [flag, value] of [
+            ['--manager <addr>', opts.manager],
+            ['--store <dir>', opts.store],
+            ['--capacity <size>', opts.capacity],
+          ] as const)
+            if (!value) throw new StdchkError('INVALID_ARGUMENT', `required option '${flag}' not specified`);
           const creds = requireCredentials(opts, 'a benefactor');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'a benefactor');

@@ -2,7 +2,9 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { BenefactorStatus as _stdchk_v1_BenefactorStatus, BenefactorStatus__Output as _stdchk_v1_BenefactorStatus__Output } from '../../stdchk/v1/BenefactorStatus';
 import type { CheckIndexReply as _stdchk_v1_CheckIndexReply, CheckIndexReply__Output as _stdchk_v1_CheckIndexReply__Output } from '../../stdchk/v1/CheckIndexReply';
+import type { DrainRequest as _stdchk_v1_DrainRequest, DrainRequest__Output as _stdchk_v1_DrainRequest__Output } from '../../stdchk/v1/DrainRequest';
 import type { DropLocationsReply as _stdchk_v1_DropLocationsReply, DropLocationsReply__Output as _stdchk_v1_DropLocationsReply__Output } from '../../stdchk/v1/DropLocationsReply';
 import type { DropLocationsRequest as _stdchk_v1_DropLocationsRequest, DropLocationsRequest__Output as _stdchk_v1_DropLocationsRequest__Output } from '../../stdchk/v1/DropLocationsRequest';
 import type { DumpPart as _stdchk_v1_DumpPart, DumpPart__Output as _stdchk_v1_DumpPart__Output } from '../../stdchk/v1/DumpPart';
@@ -32,6 +34,15 @@ export interface AdminClient extends grpc.Client {
   collectGarbage(argument: _stdchk_v1_GcRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
   collectGarbage(argument: _stdchk_v1_GcRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
   collectGarbage(argument: _stdchk_v1_GcRequest, callback: grpc.requestCallback<_stdchk_v1_GcReply__Output>): grpc.ClientUnaryCall;
+  
+  DrainBenefactor(argument: _stdchk_v1_DrainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  DrainBenefactor(argument: _stdchk_v1_DrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  DrainBenefactor(argument: _stdchk_v1_DrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  DrainBenefactor(argument: _stdchk_v1_DrainRequest, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  drainBenefactor(argument: _stdchk_v1_DrainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  drainBenefactor(argument: _stdchk_v1_DrainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  drainBenefactor(argument: _stdchk_v1_DrainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
+  drainBenefactor(argument: _stdchk_v1_DrainRequest, callback: grpc.requestCallback<_stdchk_v1_BenefactorStatus__Output>): grpc.ClientUnaryCall;
   
   DropLocations(argument: _stdchk_v1_DropLocationsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_DropLocationsReply__Output>): grpc.ClientUnaryCall;
   DropLocations(argument: _stdchk_v1_DropLocationsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_DropLocationsReply__Output>): grpc.ClientUnaryCall;
@@ -68,6 +79,8 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
   
   CollectGarbage: grpc.handleUnaryCall<_stdchk_v1_GcRequest__Output, _stdchk_v1_GcReply>;
   
+  DrainBenefactor: grpc.handleUnaryCall<_stdchk_v1_DrainRequest__Output, _stdchk_v1_BenefactorStatus>;
+  
   DropLocations: grpc.handleUnaryCall<_stdchk_v1_DropLocationsRequest__Output, _stdchk_v1_DropLocationsReply>;
   
   DumpMetadata: grpc.handleServerStreamingCall<_stdchk_v1_Empty__Output, _stdchk_v1_DumpPart>;
@@ -81,6 +94,7 @@ export interface AdminHandlers extends grpc.UntypedServiceImplementation {
 export interface AdminDefinition extends grpc.ServiceDefinition {
   CheckIndex: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_CheckIndexReply, _stdchk_v1_Empty__Output, _stdchk_v1_CheckIndexReply__Output>
   CollectGarbage: MethodDefinition<_stdchk_v1_GcRequest, _stdchk_v1_GcReply, _stdchk_v1_GcRequest__Output, _stdchk_v1_GcReply__Output>
+  DrainBenefactor: MethodDefinition<_stdchk_v1_DrainRequest, _stdchk_v1_BenefactorStatus, _stdchk_v1_DrainRequest__Output, _stdchk_v1_BenefactorStatus__Output>
   DropLocations: MethodDefinition<_stdchk_v1_DropLocationsRequest, _stdchk_v1_DropLocationsReply, _stdchk_v1_DropLocationsRequest__Output, _stdchk_v1_DropLocationsReply__Output>
   DumpMetadata: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_DumpPart, _stdchk_v1_Empty__Output, _stdchk_v1_DumpPart__Output>
   FileChunks: MethodDefinition<_stdchk_v1_PathRequest, _stdchk_v1_FileChunksReply, _stdchk_v1_PathRequest__Output, _stdchk_v1_FileChunksReply__Output>
