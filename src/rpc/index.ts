@@ -18,6 +18,7 @@ import { guardInterceptor, guardedDefinition } from './server-guard.ts';
 import { channelCredentials, serverCredentials } from './credentials.ts';
 import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
+import { addHealthService, serverHealth } from './health.ts';
 
 export type { ManagerClient, BenefactorClient, SchedulerClient, AdminClient };
 
@@ -285,6 +286,7 @@ export function createServer(opts: ServerOptions): grpc.Server {
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   } as grpc.ServerOptions);
   serverOptions.set(server, opts);
+  addHealthService(server);
   return server;
 }
 
@@ -348,12 +350,14 @@ export function bind(server: grpc.Server, listen: string): Promise<string> {
       }
       const host = listen.slice(0, listen.lastIndexOf(':'));
       where.listen = `${host}:${port}`;
+      serverHealth(server)?.set('SERVING');
       resolve(where.listen);
     });
   });
 }
 
 export function shutdown(server: grpc.Server, graceMs = 2_000): Promise<void> {
+  serverHealth(server)?.set('NOT_SERVING');
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
-import { runUntilSignalled } from '../daemon.ts';
+import { runUntilSignalled, startHealth } from '../daemon.ts';
 import {
   addClientOptions,
   parseReplicas,
@@ -33,6 +33,7 @@ export function registerMountCommand(program: Command): void {
       '--chunker <spec>',
       'chunking of written files: pages:16k (default), fastcdc:16k (byte-level) or fixed:64k',
     )
+    .option('--health-listen <host:port>', 'serve GET /healthz over HTTP here (200 while mounted)')
     .action(
       action(
         async (
@@ -49,6 +50,7 @@ export function registerMountCommand(program: Command): void {
             cacheSize: string;
             scratch?: string;
             chunker?: string;
+            healthListen?: string;
           },
         ) => {
           const replicas = parseReplicas(opts.replicas);
@@ -59,6 +61,7 @@ export function registerMountCommand(program: Command): void {
           const { createLogger } = await import('../../logging/index.ts');
           const { startMount } = await import('../../fuse-client/index.ts');
           const logger = createLogger('mount');
+          const health = await startHealth(opts.healthListen, 'mount', logger);
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();
           if (opts.cache) preparePrivateFolder(opts.cache, 'the chunk cache', logger);
@@ -85,7 +88,7 @@ export function registerMountCommand(program: Command): void {
             },
             'mount serving',
           );
-          await runUntilSignalled('mount', logger, handle);
+          await runUntilSignalled('mount', logger, handle, health);
         },
       ),
     );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
-import { runUntilSignalled } from '../daemon.ts';
+import { runUntilSignalled, startHealth } from '../daemon.ts';
 import {
   DEFAULT_UP_DIR,
   addDaemonCredentialOptions,
@@ -347,9 +347,11 @@ export function registerSchedulerCommands(program: Command): void {
       'containers run in a user namespace: their ids 0-65535 are host ids BASE+0..65535 (the same on every worker), or "off"',
       String(DEFAULT_CONTAINER_ID_MAP.base),
     )
+    .option('--health-listen <host:port>', 'serve GET /healthz over HTTP here (200 while running)')
     .action(
       action(
         async (opts: {
+          healthListen?: string;
           allowUsers: string;
           defaultUser: string;
           containerUserns: string;
@@ -377,6 +379,7 @@ export function registerSchedulerCommands(program: Command): void {
           const { createLogger } = await import('../../logging/index.ts');
           const { startWorker } = await import('../../workers/agent.ts');
           const logger = createLogger('worker');
+          const health = await startHealth(opts.healthListen, 'worker', logger);
           const handle = await startWorker({
             schedulerAddress: opts.scheduler,
             mount: path.resolve(opts.mount),
@@ -402,7 +405,7 @@ export function registerSchedulerCommands(program: Command): void {
             },
             'worker running',
           );
-          await runUntilSignalled('worker', logger, handle);
+          await runUntilSignalled('worker', logger, handle, health);
         },
       ),
     );
