@@ -1,6 +1,7 @@
 import type { Logger } from '../logging/index.ts';
 import { errorMessage } from '../errors/index.ts';
 import type { HealthListener } from '../health/http.ts';
+import { sdNotify } from '../config/sd-notify.ts';
 
 export interface Stoppable {
   stop(): Promise<void>;
@@ -35,6 +36,7 @@ export function runUntilSignalled(
   health?: HealthListener,
 ): Promise<never> {
   health?.ready();
+  sdNotify(`READY=1\nSTATUS=${name} serving`);
   return new Promise<never>(() => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -45,6 +47,7 @@ export function runUntilSignalled(
       stopping = true;
       logger.info({ signal }, `${name}: stopping`);
       health?.stopping();
+      sdNotify(`STOPPING=1\nSTATUS=${name} stopping`);
       daemon.stop().then(
         async () => {
           await health?.close();

@@ -10,6 +10,7 @@ import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
 import { registerAdminCommands } from './commands/admin.ts';
 import { fail } from './output.ts';
+import { expandConfig } from './config-file.ts';
 import { LOG_LEVELS, checkLogLevel } from '../logging/levels.ts';
 
 // `stdchk status | head -1`: a reader that stopped reading is not an error.
@@ -58,8 +59,14 @@ registerSchedulerCommands(program);
 registerCertsCommands(program);
 registerAdminCommands(program);
 
+// --config FILE: a daemon's options from a file (config-file.ts); listed here for --help.
+program.option(
+  '--config <file>',
+  'read the command\'s options from FILE: one "option = value" a line (docs/install.md)',
+);
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(expandConfig(program, process.argv.slice(2)), { from: 'user' });
 } catch (e) {
   if (e instanceof CommanderError) {
     // Commander already printed its message (or the help/version).
