@@ -33,6 +33,9 @@ test('npm pack: the package installs into a prefix and its stdchk runs a grid, p
     'scripts/build-fuse-native.sh',
     'scripts/make-busybox-rootfs.sh',
     'examples/counter-container.json',
+    'contrib/systemd/stdchk-manager.service',
+    'contrib/systemd/worker.conf',
+    'docs/install.md',
     'README.md',
   ])
     t.true(files.includes(f), `the package holds ${f}`);
