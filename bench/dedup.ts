@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ChunkStream } from '../src/chunking/chunker.ts';
-import { DEFAULT_CHUNKER_PARAMS, formatChunkerSpec, parseChunkerSpec } from '../src/chunking/params.ts';
+import { parseChunkerSpec } from '../src/chunking/params.ts';
 import { BenchCluster } from './lib/cluster.ts';
 import type { ExistingCluster } from './lib/cluster.ts';
 import {
@@ -25,6 +25,7 @@ import {
   renderSvg,
 } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
+import { DEFAULT_OFFLINE_CHUNKERS, DEDUP_DEFAULTS } from './defaults.ts';
 
 export interface DedupBenchOptions {
   /** Memory of the dumped process. */
@@ -44,28 +45,9 @@ export interface DedupBenchOptions {
   dir?: string | undefined;
 }
 
-export const DEFAULT_OFFLINE_CHUNKERS = [
-  'fixed:4k',
-  'fastcdc:4k',
-  'fastcdc:8k',
-  'fastcdc:16k',
-  'fastcdc:64k',
-  'fastcdc:256k',
-  'pages:8k',
-  'pages:16k',
-  'pages:64k',
-  'fixed:64k',
-];
+export { DEFAULT_OFFLINE_CHUNKERS };
 
-export const DEDUP_DEFAULTS: DedupBenchOptions = {
-  memoryBytes: 256 * MiB,
-  changes: [1, 10, 50],
-  dumps: 3,
-  blockBytes: 64 * KiB,
-  chunkers: DEFAULT_OFFLINE_CHUNKERS,
-  mountChunkers: [formatChunkerSpec(DEFAULT_CHUNKER_PARAMS)],
-  replicas: 2,
-};
+export { DEDUP_DEFAULTS };
 
 /** One `criu dump` through the mount, with the same dump into a local folder just before it. */
 export interface DedupMountRow {

@@ -9,6 +9,7 @@ import type { JobStatus__Output } from '../src/generated/stdchk/v1/JobStatus.ts'
 import { ROOT, run, tempDir, until } from './lib/proc.ts';
 import { Steps, finishReport, lineChart, newReport, ratio, renderSvg } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
+import { FAILOVER_DEFAULTS } from './defaults.ts';
 
 export interface FailoverBenchOptions {
   /** Checkpoint intervals to measure, in seconds. */
@@ -23,13 +24,7 @@ export interface FailoverBenchOptions {
   dir?: string | undefined;
 }
 
-export const FAILOVER_DEFAULTS: FailoverBenchOptions = {
-  intervals: [2, 5, 10],
-  trials: 1,
-  heartbeatTimeoutSeconds: 4,
-  phase: 0.5,
-  kind: 'container',
-};
+export { FAILOVER_DEFAULTS };
 
 export interface FailoverRow {
   intervalSeconds: number;

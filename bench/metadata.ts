@@ -12,6 +12,7 @@ import { StdchkError } from '../src/errors/index.ts';
 import { cpuSeconds, folderBytes, rssBytes, tempDir } from './lib/proc.ts';
 import { GiB, Steps, addTarget, barChart, finishReport, newReport, ratio, renderSvg } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
+import { METADATA_DEFAULTS } from './defaults.ts';
 
 export interface MetadataBenchOptions {
   /** Chunks in the manager's index while it is measured. */
@@ -27,13 +28,7 @@ export interface MetadataBenchOptions {
   dir?: string | undefined;
 }
 
-export const METADATA_DEFAULTS: MetadataBenchOptions = {
-  chunks: 2_000_000,
-  batches: [64, 1024, 8192],
-  inFlight: [1, 8],
-  seconds: 3,
-  commitRefs: 16,
-};
+export { METADATA_DEFAULTS };
 
 export interface LookupRow {
   kind: 'present' | 'new';

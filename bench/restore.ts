@@ -30,6 +30,7 @@ import {
   renderSvg,
 } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
+import { RESTORE_DEFAULTS } from './defaults.ts';
 
 export interface RestoreBenchOptions {
   /** Memory of the dumped process (the image is about this size). */
@@ -41,11 +42,7 @@ export interface RestoreBenchOptions {
   dir?: string | undefined;
 }
 
-export const RESTORE_DEFAULTS: RestoreBenchOptions = {
-  memoryBytes: 512 * MiB,
-  replicas: 2,
-  readBlockBytes: MiB,
-};
+export { RESTORE_DEFAULTS };
 
 export type RestoreSource = 'local-warm' | 'local-cold' | 'mount-warm' | 'mount-cold';
 

@@ -5,9 +5,10 @@ import { syncFolder } from '../src/fuse-client/barrier.ts';
 import { BenchCluster } from './lib/cluster.ts';
 import type { BenchMount, ExistingCluster } from './lib/cluster.ts';
 import { filesUnder, fsyncTree, run, runTs, tempDir } from './lib/proc.ts';
-import { KiB, Steps, finishReport, groupedBarChart, newReport, renderSvg } from './lib/report.ts';
+import { Steps, finishReport, groupedBarChart, newReport, renderSvg } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
 import type { WriteMode } from './write.ts';
+import { SMALL_DEFAULTS } from './defaults.ts';
 
 export interface SmallBenchOptions {
   /** The tree unpacked with tar (a folder of many small files). */
@@ -21,13 +22,7 @@ export interface SmallBenchOptions {
   dir?: string | undefined;
 }
 
-export const SMALL_DEFAULTS: SmallBenchOptions = {
-  tree: '/usr/include/linux',
-  files: 300,
-  fileBytes: 4 * KiB,
-  replicas: 2,
-  writeModes: ['writeback', 'sync'],
-};
+export { SMALL_DEFAULTS };
 
 export interface SmallRow {
   work: 'tar' | 'files';

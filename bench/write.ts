@@ -23,6 +23,8 @@ import {
   renderSvg,
 } from './lib/report.ts';
 import type { BenchReport, Cell } from './lib/report.ts';
+import { WRITE_DEFAULTS, writeConfigs } from './defaults.ts';
+import type { WriteConfig, WriteMode } from './defaults.ts';
 
 export interface WriteBenchOptions {
   /** Bytes per file for the large sequential writes (and the client rows). */
@@ -54,51 +56,8 @@ export interface WriteBenchOptions {
   dir?: string | undefined;
 }
 
-export const WRITE_DEFAULTS: WriteBenchOptions = {
-  sizeBytes: 2 * GiB,
-  replicas: [1, 2],
-  syncReplicas: ['all', 1],
-  writeModes: ['writeback', 'sync'],
-  blockBytes: MiB,
-  smallBlockBytes: 4 * KiB,
-  smallSizeBytes: 2 * GiB,
-  criuBytes: 512 * MiB,
-  clientRows: true,
-};
-
-export type WriteMode = 'writeback' | 'sync';
-
-/**
- * One way of writing to stdchk: r replicas, of which `sync` are durable when the data is
- * (close() in the sync mode, fsync in write-back).
- */
-export interface WriteConfig {
-  replicas: number;
-  sync: number;
-  mode: WriteMode;
-}
-
-/**
- * The configurations measured: write-back at each replica count (all replicas durable at
- * fsync), then the sync mode at each replica count with each sync setting that applies to it.
- */
-export function writeConfigs(
-  opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'> & { writeModes?: WriteMode[] },
-): WriteConfig[] {
-  const out: WriteConfig[] = [];
-  const modes = opts.writeModes ?? ['sync'];
-  if (modes.includes('writeback'))
-    for (const r of opts.replicas) out.push({ replicas: r, sync: r, mode: 'writeback' });
-  if (!modes.includes('sync')) return out;
-  for (const r of opts.replicas) {
-    for (const s of opts.syncReplicas) {
-      const sync = s === 'all' ? r : s;
-      if (sync > r || out.some((c) => c.mode === 'sync' && c.replicas === r && c.sync === sync)) continue;
-      out.push({ replicas: r, sync, mode: 'sync' });
-    }
-  }
-  return out;
-}
+export { WRITE_DEFAULTS, writeConfigs };
+export type { WriteConfig, WriteMode };
 
 const configName = (c: WriteConfig) =>
   (c.mode === 'writeback' ? 'wb-' : '') +

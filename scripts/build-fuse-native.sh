@@ -6,9 +6,10 @@
 # (flag_utime_omit_ok: libfuse then forwards a setattr of one time too).
 # node-gyp-build loads build/Release/fuse.node before the prebuild.
 # Without a C compiler the unpatched prebuild stays in use and new entries
-# belong to the mount's user (a warning says so). Run by `npm ci` (postinstall).
+# belong to the mount's user (a warning says so). Run by `npm ci` (postinstall.sh).
 set -euo pipefail
-cd "$(dirname "$0")/../node_modules/fuse-native"
+# FUSE_NATIVE_DIR: where npm put fuse-native (postinstall.sh finds it); default this checkout's.
+cd "${FUSE_NATIVE_DIR:-$(dirname "$0")/../node_modules/fuse-native}"
 out=build/Release/fuse.node
 warn() { echo "stdchk postinstall: $*; new files in a mount will belong to the mount's user" >&2; }
 command -v gcc >/dev/null 2>&1 || { warn "no gcc, keeping fuse-native's prebuild"; exit 0; }

@@ -56,13 +56,15 @@ export function run(
   });
 }
 
-/** Runs a TypeScript file of this checkout as its own node process (through tsx). */
+/**
+ * Runs a TypeScript file of stdchk as its own node process: the source through tsx in a
+ * checkout, the JavaScript built into dist/ in an installed package (which ships no source).
+ */
 export function runTs(script: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-  return run(
-    process.execPath,
-    ['--import', TSX_LOADER, '--no-warnings', path.join(ROOT, script), ...args],
-    opts,
-  );
+  const source = path.join(ROOT, script);
+  if (!existsSync(source))
+    return run(process.execPath, [path.join(ROOT, 'dist', script.replace(/\.ts$/, '.js')), ...args], opts);
+  return run(process.execPath, ['--import', TSX_LOADER, '--no-warnings', source, ...args], opts);
 }
 
 export async function until<T>(

@@ -6,7 +6,7 @@ import { Option } from 'commander';
 import { StdchkError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { preparePrivateTree } from '../config/private-files.ts';
-import { StorageClient } from '../client/storage-client.ts';
+import type { StorageClient } from '../client/storage-client.ts';
 import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
 import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';
 
@@ -103,8 +103,10 @@ export function resolveClientConfig(flags: ClientFlags): {
 /** How long a CLI command waits for an unreachable manager: seconds, not the daemons' half minute. */
 export const CLI_RETRY_MS = 5_000;
 
-export function openClient(flags: ClientFlags): StorageClient {
+/** A client of the manager the flags name; the storage stack (gRPC) is loaded here, not at start-up. */
+export async function openClient(flags: ClientFlags): Promise<StorageClient> {
   const { managerAddress, secret, tls } = resolveClientConfig(flags);
+  const { StorageClient } = await import('../client/storage-client.ts');
   return new StorageClient({
     managerAddress,
     secret,

@@ -8,8 +8,10 @@ import { registerMountCommand } from './commands/mount.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
+import { registerAdminCommands } from './commands/admin.ts';
 import { fail } from './output.ts';
-import { LOG_LEVELS, checkLogLevel } from '../logging/index.ts';
+import { expandConfig } from './config-file.ts';
+import { LOG_LEVELS, checkLogLevel } from '../logging/levels.ts';
 
 // `stdchk status | head -1`: a reader that stopped reading is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -55,9 +57,16 @@ registerMountCommand(program);
 registerBenchCommands(program);
 registerSchedulerCommands(program);
 registerCertsCommands(program);
+registerAdminCommands(program);
+
+// --config FILE: a daemon's options from a file (config-file.ts); listed here for --help.
+program.option(
+  '--config <file>',
+  'read the command\'s options from FILE: one "option = value" a line (docs/install.md)',
+);
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(expandConfig(program, process.argv.slice(2)), { from: 'user' });
 } catch (e) {
   if (e instanceof CommanderError) {
     // Commander already printed its message (or the help/version).

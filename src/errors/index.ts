@@ -1,5 +1,28 @@
-import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
 import type { ServiceError } from '@grpc/grpc-js';
+import type * as GrpcJs from '@grpc/grpc-js';
+
+// gRPC's status codes (a wire standard), so that this module, which every
+// other one imports, does not load grpc-js: `stdchk --help` never needs it.
+const GrpcStatus = {
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+type GrpcStatus = number;
+
+/** grpc-js, loaded when a service first reports an error (its servers have loaded it already). */
+const grpcJs = (): typeof GrpcJs => createRequire(import.meta.url)('@grpc/grpc-js') as typeof GrpcJs;
 
 /**
  * One error family for the whole code base. Domain code throws StdchkError;
@@ -126,7 +149,7 @@ export function wellFormed(s: string): string {
 /** The error as a gRPC ServiceError, with our code in trailers so clients recover it exactly. */
 export function toServiceError(e: unknown): Partial<ServiceError> {
   const err = e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e), { cause: e });
-  const metadata = new Metadata();
+  const metadata = new (grpcJs().Metadata)();
   metadata.set(ERROR_CODE_KEY, err.code);
   const details = wellFormed(
     err.message.length > MAX_DETAILS_CHARS

@@ -1,11 +1,14 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AdminClient as _stdchk_v1_AdminClient, AdminDefinition as _stdchk_v1_AdminDefinition } from './stdchk/v1/Admin';
 import type { AllocateReply as _stdchk_v1_AllocateReply, AllocateReply__Output as _stdchk_v1_AllocateReply__Output } from './stdchk/v1/AllocateReply';
 import type { AllocateRequest as _stdchk_v1_AllocateRequest, AllocateRequest__Output as _stdchk_v1_AllocateRequest__Output } from './stdchk/v1/AllocateRequest';
 import type { BenefactorRef as _stdchk_v1_BenefactorRef, BenefactorRef__Output as _stdchk_v1_BenefactorRef__Output } from './stdchk/v1/BenefactorRef';
 import type { BenefactorStatus as _stdchk_v1_BenefactorStatus, BenefactorStatus__Output as _stdchk_v1_BenefactorStatus__Output } from './stdchk/v1/BenefactorStatus';
+import type { CheckIndexReply as _stdchk_v1_CheckIndexReply, CheckIndexReply__Output as _stdchk_v1_CheckIndexReply__Output } from './stdchk/v1/CheckIndexReply';
 import type { ChunkLocations as _stdchk_v1_ChunkLocations, ChunkLocations__Output as _stdchk_v1_ChunkLocations__Output } from './stdchk/v1/ChunkLocations';
+import type { ChunkPlacement as _stdchk_v1_ChunkPlacement, ChunkPlacement__Output as _stdchk_v1_ChunkPlacement__Output } from './stdchk/v1/ChunkPlacement';
 import type { Command as _stdchk_v1_Command, Command__Output as _stdchk_v1_Command__Output } from './stdchk/v1/Command';
 import type { CommitBatchReply as _stdchk_v1_CommitBatchReply, CommitBatchReply__Output as _stdchk_v1_CommitBatchReply__Output } from './stdchk/v1/CommitBatchReply';
 import type { CommitBatchRequest as _stdchk_v1_CommitBatchRequest, CommitBatchRequest__Output as _stdchk_v1_CommitBatchRequest__Output } from './stdchk/v1/CommitBatchRequest';
@@ -13,10 +16,18 @@ import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output a
 import type { CommitResult as _stdchk_v1_CommitResult, CommitResult__Output as _stdchk_v1_CommitResult__Output } from './stdchk/v1/CommitResult';
 import type { CreateRequest as _stdchk_v1_CreateRequest, CreateRequest__Output as _stdchk_v1_CreateRequest__Output } from './stdchk/v1/CreateRequest';
 import type { DeleteCommand as _stdchk_v1_DeleteCommand, DeleteCommand__Output as _stdchk_v1_DeleteCommand__Output } from './stdchk/v1/DeleteCommand';
+import type { DrainRequest as _stdchk_v1_DrainRequest, DrainRequest__Output as _stdchk_v1_DrainRequest__Output } from './stdchk/v1/DrainRequest';
+import type { DropLocationsReply as _stdchk_v1_DropLocationsReply, DropLocationsReply__Output as _stdchk_v1_DropLocationsReply__Output } from './stdchk/v1/DropLocationsReply';
+import type { DropLocationsRequest as _stdchk_v1_DropLocationsRequest, DropLocationsRequest__Output as _stdchk_v1_DropLocationsRequest__Output } from './stdchk/v1/DropLocationsRequest';
+import type { DumpPart as _stdchk_v1_DumpPart, DumpPart__Output as _stdchk_v1_DumpPart__Output } from './stdchk/v1/DumpPart';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from './stdchk/v1/Empty';
+import type { FileChunksReply as _stdchk_v1_FileChunksReply, FileChunksReply__Output as _stdchk_v1_FileChunksReply__Output } from './stdchk/v1/FileChunksReply';
 import type { FileInfo as _stdchk_v1_FileInfo, FileInfo__Output as _stdchk_v1_FileInfo__Output } from './stdchk/v1/FileInfo';
+import type { GcReply as _stdchk_v1_GcReply, GcReply__Output as _stdchk_v1_GcReply__Output } from './stdchk/v1/GcReply';
+import type { GcRequest as _stdchk_v1_GcRequest, GcRequest__Output as _stdchk_v1_GcRequest__Output } from './stdchk/v1/GcRequest';
 import type { HeartbeatReply as _stdchk_v1_HeartbeatReply, HeartbeatReply__Output as _stdchk_v1_HeartbeatReply__Output } from './stdchk/v1/HeartbeatReply';
 import type { HeartbeatRequest as _stdchk_v1_HeartbeatRequest, HeartbeatRequest__Output as _stdchk_v1_HeartbeatRequest__Output } from './stdchk/v1/HeartbeatRequest';
+import type { IndexProblem as _stdchk_v1_IndexProblem, IndexProblem__Output as _stdchk_v1_IndexProblem__Output } from './stdchk/v1/IndexProblem';
 import type { InventoryPart as _stdchk_v1_InventoryPart, InventoryPart__Output as _stdchk_v1_InventoryPart__Output } from './stdchk/v1/InventoryPart';
 import type { InventoryReply as _stdchk_v1_InventoryReply, InventoryReply__Output as _stdchk_v1_InventoryReply__Output } from './stdchk/v1/InventoryReply';
 import type { LeasesRequest as _stdchk_v1_LeasesRequest, LeasesRequest__Output as _stdchk_v1_LeasesRequest__Output } from './stdchk/v1/LeasesRequest';
@@ -24,6 +35,8 @@ import type { LinkRequest as _stdchk_v1_LinkRequest, LinkRequest__Output as _std
 import type { ListReply as _stdchk_v1_ListReply, ListReply__Output as _stdchk_v1_ListReply__Output } from './stdchk/v1/ListReply';
 import type { LocateReply as _stdchk_v1_LocateReply, LocateReply__Output as _stdchk_v1_LocateReply__Output } from './stdchk/v1/LocateReply';
 import type { LocateRequest as _stdchk_v1_LocateRequest, LocateRequest__Output as _stdchk_v1_LocateRequest__Output } from './stdchk/v1/LocateRequest';
+import type { LocationsPart as _stdchk_v1_LocationsPart, LocationsPart__Output as _stdchk_v1_LocationsPart__Output } from './stdchk/v1/LocationsPart';
+import type { LocationsRequest as _stdchk_v1_LocationsRequest, LocationsRequest__Output as _stdchk_v1_LocationsRequest__Output } from './stdchk/v1/LocationsRequest';
 import type { ManagerClient as _stdchk_v1_ManagerClient, ManagerDefinition as _stdchk_v1_ManagerDefinition } from './stdchk/v1/Manager';
 import type { MkdirRequest as _stdchk_v1_MkdirRequest, MkdirRequest__Output as _stdchk_v1_MkdirRequest__Output } from './stdchk/v1/MkdirRequest';
 import type { MknodRequest as _stdchk_v1_MknodRequest, MknodRequest__Output as _stdchk_v1_MknodRequest__Output } from './stdchk/v1/MknodRequest';
@@ -47,6 +60,7 @@ import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Outpu
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from './stdchk/v1/StatusReply';
 import type { StoredReplica as _stdchk_v1_StoredReplica, StoredReplica__Output as _stdchk_v1_StoredReplica__Output } from './stdchk/v1/StoredReplica';
 import type { SymlinkRequest as _stdchk_v1_SymlinkRequest, SymlinkRequest__Output as _stdchk_v1_SymlinkRequest__Output } from './stdchk/v1/SymlinkRequest';
+import type { VersionChunks as _stdchk_v1_VersionChunks, VersionChunks__Output as _stdchk_v1_VersionChunks__Output } from './stdchk/v1/VersionChunks';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -55,11 +69,14 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   stdchk: {
     v1: {
+      Admin: SubtypeConstructor<typeof grpc.Client, _stdchk_v1_AdminClient> & { service: _stdchk_v1_AdminDefinition }
       AllocateReply: MessageTypeDefinition<_stdchk_v1_AllocateReply, _stdchk_v1_AllocateReply__Output>
       AllocateRequest: MessageTypeDefinition<_stdchk_v1_AllocateRequest, _stdchk_v1_AllocateRequest__Output>
       BenefactorRef: MessageTypeDefinition<_stdchk_v1_BenefactorRef, _stdchk_v1_BenefactorRef__Output>
       BenefactorStatus: MessageTypeDefinition<_stdchk_v1_BenefactorStatus, _stdchk_v1_BenefactorStatus__Output>
+      CheckIndexReply: MessageTypeDefinition<_stdchk_v1_CheckIndexReply, _stdchk_v1_CheckIndexReply__Output>
       ChunkLocations: MessageTypeDefinition<_stdchk_v1_ChunkLocations, _stdchk_v1_ChunkLocations__Output>
+      ChunkPlacement: MessageTypeDefinition<_stdchk_v1_ChunkPlacement, _stdchk_v1_ChunkPlacement__Output>
       Command: MessageTypeDefinition<_stdchk_v1_Command, _stdchk_v1_Command__Output>
       CommitBatchReply: MessageTypeDefinition<_stdchk_v1_CommitBatchReply, _stdchk_v1_CommitBatchReply__Output>
       CommitBatchRequest: MessageTypeDefinition<_stdchk_v1_CommitBatchRequest, _stdchk_v1_CommitBatchRequest__Output>
@@ -67,11 +84,19 @@ export interface ProtoGrpcType {
       CommitResult: MessageTypeDefinition<_stdchk_v1_CommitResult, _stdchk_v1_CommitResult__Output>
       CreateRequest: MessageTypeDefinition<_stdchk_v1_CreateRequest, _stdchk_v1_CreateRequest__Output>
       DeleteCommand: MessageTypeDefinition<_stdchk_v1_DeleteCommand, _stdchk_v1_DeleteCommand__Output>
+      DrainRequest: MessageTypeDefinition<_stdchk_v1_DrainRequest, _stdchk_v1_DrainRequest__Output>
+      DropLocationsReply: MessageTypeDefinition<_stdchk_v1_DropLocationsReply, _stdchk_v1_DropLocationsReply__Output>
+      DropLocationsRequest: MessageTypeDefinition<_stdchk_v1_DropLocationsRequest, _stdchk_v1_DropLocationsRequest__Output>
+      DumpPart: MessageTypeDefinition<_stdchk_v1_DumpPart, _stdchk_v1_DumpPart__Output>
       Empty: MessageTypeDefinition<_stdchk_v1_Empty, _stdchk_v1_Empty__Output>
+      FileChunksReply: MessageTypeDefinition<_stdchk_v1_FileChunksReply, _stdchk_v1_FileChunksReply__Output>
       FileInfo: MessageTypeDefinition<_stdchk_v1_FileInfo, _stdchk_v1_FileInfo__Output>
       FileType: EnumTypeDefinition
+      GcReply: MessageTypeDefinition<_stdchk_v1_GcReply, _stdchk_v1_GcReply__Output>
+      GcRequest: MessageTypeDefinition<_stdchk_v1_GcRequest, _stdchk_v1_GcRequest__Output>
       HeartbeatReply: MessageTypeDefinition<_stdchk_v1_HeartbeatReply, _stdchk_v1_HeartbeatReply__Output>
       HeartbeatRequest: MessageTypeDefinition<_stdchk_v1_HeartbeatRequest, _stdchk_v1_HeartbeatRequest__Output>
+      IndexProblem: MessageTypeDefinition<_stdchk_v1_IndexProblem, _stdchk_v1_IndexProblem__Output>
       InventoryPart: MessageTypeDefinition<_stdchk_v1_InventoryPart, _stdchk_v1_InventoryPart__Output>
       InventoryReply: MessageTypeDefinition<_stdchk_v1_InventoryReply, _stdchk_v1_InventoryReply__Output>
       LeasesRequest: MessageTypeDefinition<_stdchk_v1_LeasesRequest, _stdchk_v1_LeasesRequest__Output>
@@ -79,6 +104,8 @@ export interface ProtoGrpcType {
       ListReply: MessageTypeDefinition<_stdchk_v1_ListReply, _stdchk_v1_ListReply__Output>
       LocateReply: MessageTypeDefinition<_stdchk_v1_LocateReply, _stdchk_v1_LocateReply__Output>
       LocateRequest: MessageTypeDefinition<_stdchk_v1_LocateRequest, _stdchk_v1_LocateRequest__Output>
+      LocationsPart: MessageTypeDefinition<_stdchk_v1_LocationsPart, _stdchk_v1_LocationsPart__Output>
+      LocationsRequest: MessageTypeDefinition<_stdchk_v1_LocationsRequest, _stdchk_v1_LocationsRequest__Output>
       Manager: SubtypeConstructor<typeof grpc.Client, _stdchk_v1_ManagerClient> & { service: _stdchk_v1_ManagerDefinition }
       MkdirRequest: MessageTypeDefinition<_stdchk_v1_MkdirRequest, _stdchk_v1_MkdirRequest__Output>
       MknodRequest: MessageTypeDefinition<_stdchk_v1_MknodRequest, _stdchk_v1_MknodRequest__Output>
@@ -102,6 +129,7 @@ export interface ProtoGrpcType {
       StatusReply: MessageTypeDefinition<_stdchk_v1_StatusReply, _stdchk_v1_StatusReply__Output>
       StoredReplica: MessageTypeDefinition<_stdchk_v1_StoredReplica, _stdchk_v1_StoredReplica__Output>
       SymlinkRequest: MessageTypeDefinition<_stdchk_v1_SymlinkRequest, _stdchk_v1_SymlinkRequest__Output>
+      VersionChunks: MessageTypeDefinition<_stdchk_v1_VersionChunks, _stdchk_v1_VersionChunks__Output>
     }
   }
 }

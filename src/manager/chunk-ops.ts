@@ -158,7 +158,8 @@ export class ChunkOps {
         }
       }
       const touched = new Set<number>();
-      const alive = registry.aliveMask(now);
+      // Copies on a benefactor being drained do not count toward the target (stdchk benefactor drain).
+      const counted = registry.countedMask(now);
       const surplus: { num: number; hash: Buffer }[] = [];
       const refused = new Map<string, number>();
       for (const { b, refs, stamp } of resolved) {
@@ -180,7 +181,7 @@ export class ChunkOps {
           commands.cancelDelete(b.num, hashView(refs, off));
           if (index.addHolder(id, b.num)) {
             touched.add(id);
-            if (this.ctx.holderAdded(id, b.num) && this.isSurplus(id, b.num, alive)) {
+            if (this.ctx.holderAdded(id, b.num) && this.isSurplus(id, b.num, counted)) {
               index.removeHolder(id, b.num);
               surplus.push({ num: b.num, hash: index.hash(id) });
             }

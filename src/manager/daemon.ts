@@ -6,6 +6,7 @@ import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { LevelKeyValueStore } from './kv.ts';
 import { MetadataStore } from './metadata-store.ts';
+import { addAdminService } from './admin-service.ts';
 import { addManagerService } from './service.ts';
 import type { ManagerMetrics } from '../metrics/manager.ts';
 
@@ -123,6 +124,7 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
   };
   const server = createServer(serverOpts);
   addManagerService(server, store, serverOpts);
+  addAdminService(server, store, serverOpts);
   let address: string;
   try {
     address = await bind(server, opts.listen);
@@ -145,6 +147,7 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
       },
       logger,
     ),
+    new Loop('drain', 1_000, () => store.admin().advanceDrains(), logger),
   ];
 
   let stopping: Promise<void> | undefined;

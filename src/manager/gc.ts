@@ -13,7 +13,7 @@ const GC_BATCH = 100_000;
  * chunk there is deleted after the grace). Returns the number collected.
  */
 export async function collectGarbage(ctx: StoreContext): Promise<number> {
-  const { index, registry, commands } = ctx;
+  const { index } = ctx;
   return ctx.queue.run(async () => {
     const now = ctx.clock();
     const stillDue = (id: number, t: number) =>
@@ -25,30 +25,45 @@ export async function collectGarbage(ctx: StoreContext): Promise<number> {
     // A chunk released in the same millisecond it was uploaded is due in both queues: once.
     const due = [...new Set(released)];
     if (due.length === 0) return 0;
-    // Synced before any delete is queued: after a power loss the index must not list
-    // chunks whose copies are being deleted (a writer would deduplicate against them).
-    await ctx.kv.batch(
-      due.map((id) => ({ type: 'del' as const, key: KEYS.chunk(index.hashHex(id)) })),
-      { sync: true },
-    );
-    const alive = registry.aliveMask(now);
-    let deletes = 0;
-    let bytes = 0;
-    for (const id of due) {
-      const hash = index.hash(id);
-      const holders = index.holders(id);
-      for (let i = 0; i < holders.length; i++) {
-        if (alive[holders[i] as number] !== 1) continue;
-        commands.queueDelete(holders[i] as number, hash);
-        deletes++;
-      }
-      bytes += index.length(id);
-      index.remove(id);
-      ctx.forgetRecord(id);
-    }
-    ctx.logger.info({ chunks: due.length, bytes, deletes }, 'garbage collected');
-    return due.length;
+    const { chunks, bytes, deletes } = await removeChunks(ctx, due, now);
+    ctx.logger.info({ chunks, bytes, deletes }, 'garbage collected');
+    return chunks;
   });
+}
+
+/**
+ * Removes chunks from the index (one synced batch) and queues their deletion on
+ * every live holder. Runs on the writer queue: the caller's (collectGarbage,
+ * and `stdchk gc`, admin.ts).
+ */
+export async function removeChunks(
+  ctx: StoreContext,
+  due: readonly number[],
+  now: number,
+): Promise<{ chunks: number; bytes: number; deletes: number }> {
+  const { index, registry, commands } = ctx;
+  // Synced before any delete is queued: after a power loss the index must not list
+  // chunks whose copies are being deleted (a writer would deduplicate against them).
+  await ctx.kv.batch(
+    due.map((id) => ({ type: 'del' as const, key: KEYS.chunk(index.hashHex(id)) })),
+    { sync: true },
+  );
+  const alive = registry.aliveMask(now);
+  let deletes = 0;
+  let bytes = 0;
+  for (const id of due) {
+    const hash = index.hash(id);
+    const holders = index.holders(id);
+    for (let i = 0; i < holders.length; i++) {
+      if (alive[holders[i] as number] !== 1) continue;
+      commands.queueDelete(holders[i] as number, hash);
+      deletes++;
+    }
+    bytes += index.length(id);
+    index.remove(id);
+    ctx.forgetRecord(id);
+  }
+  return { chunks: due.length, bytes, deletes };
 }
 
 /**

@@ -91,6 +91,11 @@ export class LeaseTable {
     return true;
   }
 
+  /** Version numbers of `ino` that are retired but still open by readers. */
+  retiredOf(ino: number): number[] {
+    return [...this.retired.values()].filter((v) => v.ino === ino).map((v) => v.version);
+  }
+
   /** Forgets a retired version once the caller has released it. */
   forget(ino: number, version: number): void {
     this.retired.delete(key(ino, version));

@@ -60,6 +60,7 @@ export class Membership {
         usedBytes: input.usedBytes,
         freeBytes: input.freeBytes,
         chunks: input.chunks,
+        ...(existing?.drain ? { drain: existing.drain } : {}),
       };
       await this.ctx.kv.batch(
         [{ type: 'put', key: KEYS.benefactor(input.id), value: encodeBenefactor(record) }],
@@ -140,6 +141,8 @@ export class Membership {
   private replicationCommands(target: Benefactor, items: ReplicationItem[], now: number): ManagerCommand[] {
     const { index, registry, repair } = this.ctx;
     const alive = registry.aliveMask(now);
+    // Copies on a benefactor being drained do not count (stdchk benefactor drain); it is still a source.
+    const counted = registry.countedMask(now);
     const bySource = new Map<number, Buffer[]>();
     const sent: { record: number; target: number }[] = [];
     const dropped: { record: number; target: number }[] = [];
@@ -150,7 +153,7 @@ export class Membership {
       // Held there already, or no longer needed (a holder came back meanwhile): not sent.
       if (
         index.hasHolder(item.record, target.num) ||
-        index.liveCount(item.record, alive) >= index.target(item.record)
+        index.liveCount(item.record, counted) >= index.target(item.record)
       ) {
         repair.onStored(item.record, target.num);
         continue;

@@ -79,6 +79,7 @@ import type {
   StatusInfo,
   StoredReport,
 } from './types.ts';
+import { AdminOps } from './admin.ts';
 
 export * from './types.ts';
 
@@ -157,6 +158,7 @@ export class MetadataStore {
   /** The database's format (records.ts FORMATS): raised to 2 by the first inode that needs it. */
   private format: string = FORMAT_VERSION;
   private lastUnrecoverableLog = 0;
+  private adminOps: AdminOps | undefined;
 
   private constructor(kv: KeyValueStore, opts: MetadataStoreOptions) {
     this.ctx = new StoreContext(
@@ -1159,7 +1161,10 @@ export class MetadataStore {
     const benefactors = this.ctx.registry.all().map((b) => {
       const isAlive = alive[b.num] === 1;
       corruptChunks += b.corruptReported;
-      if (isAlive) {
+      const drain = this.admin().drainProgress(b);
+      if (b.drain === 'retired') {
+        // Out of service: neither capacity nor a lost benefactor.
+      } else if (isAlive) {
         benefactorsAlive++;
         capacityBytes += b.capacityBytes;
         freeBytes += b.freeBytes;
@@ -1176,8 +1181,10 @@ export class MetadataStore {
         lastHeartbeatMs: b.lastHeartbeatMs,
         corruptChunks: b.corruptReported,
         scrub: { ...b.scrub },
+        ...drain,
       };
     });
+    const retired = benefactors.filter((b) => b.drain === 'retired').length;
     return {
       benefactors,
       files: this.ns.files,
@@ -1193,7 +1200,7 @@ export class MetadataStore {
       corruptChunks,
       unavailableChunks: unavailable,
       benefactorsAlive,
-      benefactorsLost: benefactors.length - benefactorsAlive,
+      benefactorsLost: benefactors.length - retired - benefactorsAlive,
     };
   }
 
@@ -1209,6 +1216,11 @@ export class MetadataStore {
       zeroSince: index.zeroSince(id),
       holders: Array.from(index.holders(id), (num) => this.ctx.registry.at(num)?.id ?? `#${num}`),
     };
+  }
+
+  /** The operator's tools (stdchk info, fsck, admin dump) over this store's state. */
+  admin(): AdminOps {
+    return (this.adminOps ??= new AdminOps(this.ctx, this.ns, this.leases));
   }
 
   /** Memory held by the chunk index, for measurement. */

@@ -176,12 +176,27 @@ export interface BenefactorRecord {
   usedBytes: number;
   freeBytes: number;
   chunks: number;
+  /** Set by `stdchk benefactor drain`: its copies move elsewhere, then it is retired. */
+  drain?: DrainState;
 }
 
+/** A benefactor being emptied (stdchk benefactor drain), or emptied and out of service. */
+export type DrainState = 'draining' | 'retired';
+
 export function encodeBenefactor(b: BenefactorRecord): Buffer {
-  const { num, id, host, address, capacityBytes, usedBytes, freeBytes, chunks } = b;
+  const { num, id, host, address, capacityBytes, usedBytes, freeBytes, chunks, drain } = b;
   return Buffer.from(
-    JSON.stringify({ num, id, host, address, capacityBytes, usedBytes, freeBytes, chunks }),
+    JSON.stringify({
+      num,
+      id,
+      host,
+      address,
+      capacityBytes,
+      usedBytes,
+      freeBytes,
+      chunks,
+      ...(drain ? { drain } : {}),
+    }),
     'utf8',
   );
 }
@@ -190,6 +205,7 @@ export function decodeBenefactor(key: string, value: Buffer): BenefactorRecord {
   try {
     const b = JSON.parse(value.toString('utf8')) as BenefactorRecord;
     if (typeof b.num !== 'number' || typeof b.id !== 'string') throw 0;
+    if (b.drain !== undefined && b.drain !== 'draining' && b.drain !== 'retired') throw 0;
     return b;
   } catch {
     throw corrupt(`benefactor ${key}`);

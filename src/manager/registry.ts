@@ -95,11 +95,22 @@ export class BenefactorRegistry {
     return mask;
   }
 
+  /**
+   * Like aliveMask, without the benefactors being drained: the copies that count
+   * toward a chunk's replicas (theirs are moving away; they still serve reads
+   * and are sources for the copies).
+   */
+  countedMask(now: number): Uint8Array {
+    const mask = this.aliveMask(now);
+    for (const b of this.byId.values()) if (b.drain) mask[b.num] = 0;
+    return mask;
+  }
+
   /** Live benefactors as placement candidates, free space net of recent placements. */
   candidates(now: number, exclude?: ReadonlySet<number>): Candidate[] {
     const out: Candidate[] = [];
     for (const b of this.byId.values()) {
-      if (!this.isAlive(b, now) || exclude?.has(b.num)) continue;
+      if (!this.isAlive(b, now) || b.drain || exclude?.has(b.num)) continue;
       out.push({ num: b.num, host: b.host, freeBytes: Math.max(0, b.freeBytes - b.reservedBytes) });
     }
     return out;

@@ -118,17 +118,18 @@ export class RepairPlanner {
     const hasBudget = () => cands.some((c) => c.budget > 0 && c.freeBytes > 0);
     if (!hasBudget()) return summary;
     const alive = this.registry.aliveMask(now);
+    const counted = this.registry.countedMask(now);
 
     for (const id of [...this.dirty]) {
       if (!hasBudget()) break;
       this.dirty.delete(id);
-      this.consider(id, alive, cands, summary);
+      this.consider(id, alive, counted, cands, summary);
     }
     if (this.rescanCursor !== undefined) {
       let id = this.rescanCursor;
       const end = this.index.highWater;
       for (let scanned = 0; id < end && scanned < SCAN_PER_PASS && hasBudget(); id++, scanned++) {
-        if (this.index.isLive(id)) this.consider(id, alive, cands, summary);
+        if (this.index.isLive(id)) this.consider(id, alive, counted, cands, summary);
       }
       this.rescanCursor = id >= end ? undefined : id;
     }
@@ -147,16 +148,26 @@ export class RepairPlanner {
     }
   }
 
-  private consider(id: number, alive: Uint8Array, cands: Budgeted[], summary: RepairSummary): void {
+  /**
+   * `alive`: holders that can be copied from; `counted`: those whose copies
+   * count toward the target (alive, not being drained).
+   */
+  private consider(
+    id: number,
+    alive: Uint8Array,
+    counted: Uint8Array,
+    cands: Budgeted[],
+    summary: RepairSummary,
+  ): void {
     const index = this.index;
     if (!index.isLive(id) || index.refcount(id) === 0) return;
     const pending = this.inProgress.get(id);
     // The common case, a healthy chunk, costs no allocation.
-    if (index.liveCount(id, alive) + (pending?.size ?? 0) >= index.target(id)) return;
+    if (index.liveCount(id, counted) + (pending?.size ?? 0) >= index.target(id)) return;
     const holders = index.holders(id);
     const live: number[] = [];
     for (let i = 0; i < holders.length; i++) if (alive[holders[i]!] === 1) live.push(holders[i]!);
-    const need = index.target(id) - live.length - (pending?.size ?? 0);
+    const need = index.target(id) - index.liveCount(id, counted) - (pending?.size ?? 0);
     if (need <= 0) return;
     if (live.length === 0) {
       summary.unrecoverable++;

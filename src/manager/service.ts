@@ -141,7 +141,9 @@ function optionalMode(value: unknown, name = 'mode'): { mode?: number } {
  * calls the metadata store and translates the answer. Nothing else.
  */
 export function managerHandlers(store: MetadataStore, opts: ManagerServiceOptions): ManagerHandlers {
-  const handle = <Req, Res>(fn: (req: Req) => Promise<Res> | Res) => unaryHandler<Req, Res>(opts, fn);
+  const handle = <Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res) =>
+    unaryHandler<Req, Res>(opts, fn);
+  const admin = store.admin();
   return {
     Stat: handle(async (req) => toFileInfo(store.stat(normalizePath(req.path)))),
 
@@ -281,14 +283,15 @@ export function managerHandlers(store: MetadataStore, opts: ManagerServiceOption
       return { bytes: r.bytes, availableBytes: r.availableBytes };
     }),
 
-    PrepareChunks: handle(async (req) => {
+    PrepareChunks: handle(async (req, call) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
       const result = store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
       opts.onDedupLookup?.(result.present);
+      admin.noteWriter(call.getPeer(), req.refs, REF_BYTES); // for stdchk gc
       return result;
     }),
 
-    ReportStored: handle(async (req) => {
+    ReportStored: handle(async (req, call) => {
       const list = v.bounded(req.replicas, 'replicas', LIMITS.storedReplicas).map((r, i) => {
         checkPackedRefs(r.refs, `replicas[${i}].refs`, LIMITS.batchRefs);
         return {
@@ -298,6 +301,7 @@ export function managerHandlers(store: MetadataStore, opts: ManagerServiceOption
         };
       });
       await store.reportStored(list);
+      for (const r of list) admin.noteWriter(call.getPeer(), r.refs, REF_BYTES); // for stdchk gc
       return {};
     }),
 

@@ -190,6 +190,11 @@ export interface BenefactorInfo extends BenefactorAddress, BenefactorStats {
   /** Copies it reported corrupt since the manager started. */
   corruptChunks: number;
   scrub: ScrubReport;
+  /** '' in service; 'draining' (stdchk benefactor drain) or 'retired'. */
+  drain: string;
+  /** While draining: its referenced copies, and those not yet on enough other benefactors. */
+  drainChunksTotal: number;
+  drainChunksLeft: number;
 }
 
 export interface StatusInfo {

@@ -1,7 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type * as grpc from '@grpc/grpc-js';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import { readSecretFile } from '../config/secret.ts';
 import { checkPrivateFile } from '../config/private-files.ts';
@@ -199,6 +200,9 @@ export function describeCredentials(c: ClusterCredentials): { secret: boolean; t
 
 // ---- gRPC credentials ------------------------------------------------------------
 
+/** grpc-js, loaded only here: resolving credentials (every command) must not cost its load. */
+const grpcJs = (): typeof grpc => createRequire(import.meta.url)('@grpc/grpc-js') as typeof grpc;
+
 const channelCache = new WeakMap<TlsMaterial, grpc.ChannelCredentials>();
 
 /**
@@ -208,10 +212,10 @@ const channelCache = new WeakMap<TlsMaterial, grpc.ChannelCredentials>();
  * certificate. One object per identity, so grpc-js can share connections.
  */
 export function channelCredentials(tls: TlsMaterial | undefined): grpc.ChannelCredentials {
-  if (!tls) return grpc.credentials.createInsecure();
+  if (!tls) return grpcJs().credentials.createInsecure();
   let c = channelCache.get(tls);
   if (!c) {
-    c = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
+    c = grpcJs().credentials.createSsl(tls.ca, tls.key, tls.cert);
     channelCache.set(tls, c);
   }
   return c;
@@ -228,10 +232,10 @@ export function serverCredentials(tls: TlsMaterial | undefined): {
   credentials: grpc.ServerCredentials;
   certBuffer: Buffer | undefined;
 } {
-  if (!tls) return { credentials: grpc.ServerCredentials.createInsecure(), certBuffer: undefined };
+  if (!tls) return { credentials: grpcJs().ServerCredentials.createInsecure(), certBuffer: undefined };
   const certBuffer = Buffer.from(tls.cert);
   return {
-    credentials: grpc.ServerCredentials.createSsl(
+    credentials: grpcJs().ServerCredentials.createSsl(
       tls.ca,
       [{ private_key: tls.key, cert_chain: certBuffer }],
       true,

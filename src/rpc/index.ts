@@ -10,6 +10,7 @@ import type { ProtoGrpcType as SchedulerProto } from '../generated/scheduler.ts'
 import type { ManagerClient } from '../generated/stdchk/v1/Manager.ts';
 import type { BenefactorClient } from '../generated/stdchk/v1/Benefactor.ts';
 import type { SchedulerClient } from '../generated/stdchk/v1/Scheduler.ts';
+import type { AdminClient } from '../generated/stdchk/v1/Admin.ts';
 import { StdchkError, cleanTlsReason, fromServiceError, toServiceError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { TokenVerifier, authInterceptor } from './auth.ts';
@@ -17,8 +18,9 @@ import { guardInterceptor, guardedDefinition } from './server-guard.ts';
 import { channelCredentials, serverCredentials } from './credentials.ts';
 import type { ClusterCredentials, TlsMaterial } from './credentials.ts';
 import { PACKAGE_ROOT } from '../config/package-root.ts';
+import { addHealthService, serverHealth } from './health.ts';
 
-export type { ManagerClient, BenefactorClient, SchedulerClient };
+export type { ManagerClient, BenefactorClient, SchedulerClient, AdminClient };
 
 const PROTO_DIR = path.join(PACKAGE_ROOT, 'proto');
 
@@ -88,6 +90,14 @@ export function refusedPeer(socket: TLSSocket): string | null {
   );
 }
 
+/** Clients connected to this process's gRPC servers now, as call.getPeer() names them. */
+const connectedPeers = new Set<string>();
+
+/** Whether the connection a call came on (call.getPeer()) is still open. */
+export function isPeerConnected(peer: string): boolean {
+  return connectedPeers.has(peer);
+}
+
 let serverWindowsRaised = false;
 /**
  * grpc-js servers ignore `grpc-node.flow_control_window` (grpc/grpc-node
@@ -107,6 +117,13 @@ function raiseServerFlowControlWindows(): void {
       );
       server.on('session', (session: http2.ServerHttp2Session) => {
         session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+        const socket = session.socket as Socket | undefined;
+        // Named as grpc-js's call.getPeer() names the connection.
+        const peer = socket?.remoteAddress && `${socket.remoteAddress}:${socket.remotePort}`;
+        if (peer) {
+          connectedPeers.add(peer);
+          session.once('close', () => connectedPeers.delete(peer));
+        }
       });
       const certs: unknown[] = Array.isArray(options.cert) ? options.cert : [options.cert];
       const hook = certs.map((c) => Buffer.isBuffer(c) && tlsRefusalHooks.get(c)).find((h) => !!h);
@@ -154,6 +171,11 @@ function clientOptions(opts: ConnectOptions, overrides: grpc.ChannelOptions = {}
 
 export function connectManager(address: string, opts: ConnectOptions = {}): ManagerClient {
   return new (protos().Manager)(address, channelCredentials(opts.tls), clientOptions(opts));
+}
+
+/** The manager's Admin service (stdchk info, fsck, admin dump), on the manager's address. */
+export function connectAdmin(address: string, opts: ConnectOptions = {}): AdminClient {
+  return new (protos().Admin)(address, channelCredentials(opts.tls), clientOptions(opts));
 }
 
 export function connectBenefactor(address: string, opts: ConnectOptions = {}): BenefactorClient {
@@ -273,6 +295,7 @@ export function createServer(opts: ServerOptions): grpc.Server {
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   } as grpc.ServerOptions);
   serverOptions.set(server, opts);
+  addHealthService(server);
   return server;
 }
 
@@ -336,12 +359,14 @@ export function bind(server: grpc.Server, listen: string): Promise<string> {
       }
       const host = listen.slice(0, listen.lastIndexOf(':'));
       where.listen = `${host}:${port}`;
+      serverHealth(server)?.set('SERVING');
       resolve(where.listen);
     });
   });
 }
 
 export function shutdown(server: grpc.Server, graceMs = 2_000): Promise<void> {
+  serverHealth(server)?.set('NOT_SERVING');
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { HEALTH_PATH_PREFIX } from './health.ts';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { StdchkError, errorMessage, invalid, toServiceError, wellFormed } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
@@ -79,6 +80,8 @@ export interface GuardOptions {
 
 export function guardInterceptor(opts: GuardOptions): grpc.ServerInterceptor {
   return (method, call) => {
+    // The standard health service answers probes without credentials (health.ts).
+    if (method.path.startsWith(HEALTH_PATH_PREFIX)) return new grpc.ServerInterceptingCall(call);
     let refused = false;
     const refuse = (e: unknown) => {
       refused = true;

@@ -8,13 +8,17 @@ import { parseChunkerSpec } from '../../chunking/params.ts';
 import { printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import type { ExistingCluster } from '../../../bench/lib/cluster.ts';
-import { WRITE_DEFAULTS, runWriteBench, writeChart, writeConfigs } from '../../../bench/write.ts';
-import type { WriteMode } from '../../../bench/write.ts';
-import { DEDUP_DEFAULTS, dedupChart, runDedupBench } from '../../../bench/dedup.ts';
-import { RESTORE_DEFAULTS, restoreChart, runRestoreBench } from '../../../bench/restore.ts';
-import { FAILOVER_DEFAULTS, failoverChart, runFailoverBench } from '../../../bench/failover.ts';
-import { METADATA_DEFAULTS, metadataChart, runMetadataBench } from '../../../bench/metadata.ts';
-import { SMALL_DEFAULTS, runSmallBench, smallChart } from '../../../bench/small.ts';
+// Only the defaults at start-up (for --help); each benchmark is loaded when it runs.
+import {
+  DEDUP_DEFAULTS,
+  FAILOVER_DEFAULTS,
+  METADATA_DEFAULTS,
+  RESTORE_DEFAULTS,
+  SMALL_DEFAULTS,
+  WRITE_DEFAULTS,
+  writeConfigs,
+} from '../../../bench/defaults.ts';
+import type { WriteMode } from '../../../bench/defaults.ts';
 
 interface OutputFlags {
   json?: boolean;
@@ -336,7 +340,13 @@ export function registerBenchCommands(program: Command): void {
         )
         .option('--no-client', 'skip the client-library rows'),
     ),
-  ).action(action(async (o: WriteFlags) => finish(await runWriteBench(writeOptions(o)), o, writeChart)));
+  ).action(
+    action(async (o: WriteFlags) =>
+      import('../../../bench/write.ts').then(async (m) =>
+        finish(await m.runWriteBench(writeOptions(o)), o, m.writeChart),
+      ),
+    ),
+  );
 
   withOutput(
     withCluster(
@@ -365,7 +375,13 @@ export function registerBenchCommands(program: Command): void {
         )
         .option('--replicas <n>', 'replicas of the mount', String(DEDUP_DEFAULTS.replicas)),
     ),
-  ).action(action(async (o: DedupFlags) => finish(await runDedupBench(dedupOptions(o)), o, dedupChart)));
+  ).action(
+    action(async (o: DedupFlags) =>
+      import('../../../bench/dedup.ts').then(async (m) =>
+        finish(await m.runDedupBench(dedupOptions(o)), o, m.dedupChart),
+      ),
+    ),
+  );
 
   withOutput(
     withCluster(
@@ -379,7 +395,11 @@ export function registerBenchCommands(program: Command): void {
         .option('--read-block <size>', 'read() size of the sequential reader', '1MiB'),
     ),
   ).action(
-    action(async (o: RestoreFlags) => finish(await runRestoreBench(restoreOptions(o)), o, restoreChart)),
+    action(async (o: RestoreFlags) =>
+      import('../../../bench/restore.ts').then(async (m) =>
+        finish(await m.runRestoreBench(restoreOptions(o)), o, m.restoreChart),
+      ),
+    ),
   );
 
   withOutput(
@@ -399,7 +419,13 @@ export function registerBenchCommands(program: Command): void {
           SMALL_DEFAULTS.writeModes.join(','),
         ),
     ),
-  ).action(action(async (o: SmallFlags) => finish(await runSmallBench(smallOptions(o)), o, smallChart)));
+  ).action(
+    action(async (o: SmallFlags) =>
+      import('../../../bench/small.ts').then(async (m) =>
+        finish(await m.runSmallBench(smallOptions(o)), o, m.smallChart),
+      ),
+    ),
+  );
 
   withOutput(
     bench
@@ -425,7 +451,11 @@ export function registerBenchCommands(program: Command): void {
       )
       .option('--kind <kind>', 'job kind: container (runc) or process (criu)', FAILOVER_DEFAULTS.kind),
   ).action(
-    action(async (o: FailoverFlags) => finish(await runFailoverBench(failoverOptions(o)), o, failoverChart)),
+    action(async (o: FailoverFlags) =>
+      import('../../../bench/failover.ts').then(async (m) =>
+        finish(await m.runFailoverBench(failoverOptions(o)), o, m.failoverChart),
+      ),
+    ),
   );
 
   withOutput(
@@ -444,7 +474,11 @@ export function registerBenchCommands(program: Command): void {
         String(METADATA_DEFAULTS.commitRefs),
       ),
   ).action(
-    action(async (o: MetadataFlags) => finish(await runMetadataBench(metadataOptions(o)), o, metadataChart)),
+    action(async (o: MetadataFlags) =>
+      import('../../../bench/metadata.ts').then(async (m) =>
+        finish(await m.runMetadataBench(metadataOptions(o)), o, m.metadataChart),
+      ),
+    ),
   );
 
   bench
@@ -466,33 +500,45 @@ export function registerBenchCommands(program: Command): void {
         const q = !!o.quick;
         const runs: Record<string, () => Promise<[BenchReport, (r: BenchReport) => string]>> = {
           write: async () => [
-            await runWriteBench({
+            await (
+              await import('../../../bench/write.ts')
+            ).runWriteBench({
               ...WRITE_DEFAULTS,
               ...(q
                 ? { sizeBytes: 256 * 1048576, smallSizeBytes: 64 * 1048576, criuBytes: 256 * 1048576 }
                 : {}),
             }),
-            writeChart,
+            (await import('../../../bench/write.ts')).writeChart,
           ],
           small: async () => [
-            await runSmallBench({ ...SMALL_DEFAULTS, ...(q ? { files: 100 } : {}) }),
-            smallChart,
+            await (
+              await import('../../../bench/small.ts')
+            ).runSmallBench({ ...SMALL_DEFAULTS, ...(q ? { files: 100 } : {}) }),
+            (await import('../../../bench/small.ts')).smallChart,
           ],
           dedup: async () => [
-            await runDedupBench({ ...DEDUP_DEFAULTS, ...(q ? { memoryBytes: 128 * 1048576 } : {}) }),
-            dedupChart,
+            await (
+              await import('../../../bench/dedup.ts')
+            ).runDedupBench({ ...DEDUP_DEFAULTS, ...(q ? { memoryBytes: 128 * 1048576 } : {}) }),
+            (await import('../../../bench/dedup.ts')).dedupChart,
           ],
           restore: async () => [
-            await runRestoreBench({ ...RESTORE_DEFAULTS, ...(q ? { memoryBytes: 256 * 1048576 } : {}) }),
-            restoreChart,
+            await (
+              await import('../../../bench/restore.ts')
+            ).runRestoreBench({ ...RESTORE_DEFAULTS, ...(q ? { memoryBytes: 256 * 1048576 } : {}) }),
+            (await import('../../../bench/restore.ts')).restoreChart,
           ],
           failover: async () => [
-            await runFailoverBench({ ...FAILOVER_DEFAULTS, ...(q ? { intervals: [2, 5] } : {}) }),
-            failoverChart,
+            await (
+              await import('../../../bench/failover.ts')
+            ).runFailoverBench({ ...FAILOVER_DEFAULTS, ...(q ? { intervals: [2, 5] } : {}) }),
+            (await import('../../../bench/failover.ts')).failoverChart,
           ],
           metadata: async () => [
-            await runMetadataBench({ ...METADATA_DEFAULTS, ...(q ? { chunks: 100_000 } : {}) }),
-            metadataChart,
+            await (
+              await import('../../../bench/metadata.ts')
+            ).runMetadataBench({ ...METADATA_DEFAULTS, ...(q ? { chunks: 100_000 } : {}) }),
+            (await import('../../../bench/metadata.ts')).metadataChart,
           ],
         };
         const reports: BenchReport[] = [];

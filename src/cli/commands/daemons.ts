@@ -13,11 +13,8 @@ import {
   requireCredentials,
 } from '../common.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
-import { createLogger } from '../../logging/index.ts';
 import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
-import { startManager } from '../../manager/daemon.ts';
-import { startBenefactor } from '../../benefactor/daemon.ts';
 import { daemonRegistry } from '../../metrics/index.ts';
 import { managerMetrics } from '../../metrics/manager.ts';
 import { benefactorMetrics } from '../../metrics/benefactor.ts';
@@ -73,6 +70,8 @@ export function registerDaemonCommands(program: Command): void {
           checkListenSecurity(listen, creds, opts, 'the manager');
           checkListenerFlags(opts, creds.tls);
           const registry = opts.metricsListen !== undefined ? daemonRegistry('manager') : undefined;
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startManager } = await import('../../manager/daemon.ts');
           const logger = createLogger('manager');
           privateUmask();
           preparePrivateFolder(opts.data, 'the manager data folder', logger);
@@ -118,10 +117,11 @@ export function registerDaemonCommands(program: Command): void {
 
   const benefactor = program
     .command('benefactor')
-    .description('donate disk: store chunks in a local folder for the cluster')
-    .requiredOption('--manager <addr>', 'manager address HOST:PORT')
-    .requiredOption('--store <dir>', 'folder to keep chunks in')
-    .requiredOption('--capacity <size>', 'most disk space to use, e.g. 10GiB')
+    .description('donate disk: store chunks in a local folder for the cluster (or: benefactor drain ID)')
+    // Required, but checked in the action: commander would demand them of `benefactor drain` too.
+    .option('--manager <addr>', 'manager address HOST:PORT (required)')
+    .option('--store <dir>', 'folder to keep chunks in (required)')
+    .option('--capacity <size>', 'most disk space to use, e.g. 10GiB (required)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
@@ -153,6 +153,12 @@ export function registerDaemonCommands(program: Command): void {
             scrubRate: string;
           } & MetricsFlags,
         ) => {
+          for (const [flag, value] of [
+            ['--manager <addr>', opts.manager],
+            ['--store <dir>', opts.store],
+            ['--capacity <size>', opts.capacity],
+          ] as const)
+            if (!value) throw new StdchkError('INVALID_ARGUMENT', `required option '${flag}' not specified`);
           const creds = requireCredentials(opts, 'a benefactor');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'a benefactor');
@@ -164,6 +170,8 @@ export function registerDaemonCommands(program: Command): void {
             throw new StdchkError('INVALID_ARGUMENT', '--scrub-rate must be above 0');
           const capacityBytes = parseSize(opts.capacity, '--capacity');
           if (capacityBytes <= 0) throw new StdchkError('INVALID_ARGUMENT', '--capacity must be above 0');
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startBenefactor } = await import('../../benefactor/daemon.ts');
           const logger = createLogger('benefactor');
           privateUmask();
           preparePrivateFolder(opts.store, 'the chunk store', logger);

@@ -5,10 +5,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action } from '../output.ts';
-import { LocalGrid, STDCHK_BIN } from '../../grid/local-grid.ts';
 import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize } from '../../config/units.ts';
-import { connectScheduler, unary } from '../../rpc/index.ts';
+import type { SchedulerClient } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
 import { PACKAGE_ROOT } from '../../config/package-root.ts';
 
@@ -69,6 +68,8 @@ export function registerGridDemoCommand(program: Command): void {
     .option('--heartbeat-timeout <duration>', 'declare a silent worker lost after this long', '4s')
     .action(
       action(async (opts: { keep?: boolean; heartbeatTimeout: string }) => {
+        const { LocalGrid, STDCHK_BIN } = await import('../../grid/local-grid.ts');
+        const { connectScheduler, unary } = await import('../../rpc/index.ts');
         const say = (s: string) => process.stdout.write(s + '\n');
         const dir = mkdtempSync(path.join(os.tmpdir(), 'stdchk-grid-demo-'));
         const grid = new LocalGrid({ dir, benefactors: 3 });
@@ -83,7 +84,7 @@ export function registerGridDemoCommand(program: Command): void {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        let client: ReturnType<typeof connectScheduler> | undefined;
+        let client: SchedulerClient | undefined;
         let step = 0;
         const stepSay = (s: string) => say(`${++step}. ${s}`);
         try {

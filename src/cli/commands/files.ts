@@ -74,7 +74,7 @@ export function registerFileCommands(program: Command): void {
         const replicas = parseReplicas(opts.replicas);
         const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
         const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
-        const client = openClient(opts);
+        const client = await openClient(opts);
         try {
           const remote = await putTarget(client, local, remoteArg, opts.parents ?? false);
           const progress = transferProgress(`put ${remote}`, localSize(local), opts);
@@ -126,7 +126,7 @@ export function registerFileCommands(program: Command): void {
       .option('--json', 'print {"bytes","chunks","seconds"}'),
   ).action(
     action(async (remote: string, local: string, opts: ClientFlags & { json?: boolean }) => {
-      const client = openClient(opts);
+      const client = await openClient(opts);
       let progress: Progress | undefined;
       try {
         const s = await client
@@ -160,7 +160,7 @@ export function registerFileCommands(program: Command): void {
       .option('--json', 'print an array of entries'),
   ).action(
     action(async (path: string, opts: ClientFlags & { json?: boolean; humanReadable?: boolean }) => {
-      const client = openClient(opts);
+      const client = await openClient(opts);
       try {
         const info = await client.stat(path);
         const entries = info.type === 'DIRECTORY' ? await client.list(path) : [info];
@@ -195,7 +195,7 @@ export function registerFileCommands(program: Command): void {
       .option('-r, --recursive', 'remove directories and their contents'),
   ).action(
     action(async (path: string, opts: ClientFlags & { recursive?: boolean }) => {
-      const client = openClient(opts);
+      const client = await openClient(opts);
       try {
         await client.remove(path, { recursive: opts.recursive ?? false });
       } catch (e) {
@@ -216,7 +216,7 @@ export function registerFileCommands(program: Command): void {
       .addOption(new Option('-p, --parents', 'create missing parents; no error if it exists')),
   ).action(
     action(async (path: string, opts: ClientFlags & { parents?: boolean }) => {
-      const client = openClient(opts);
+      const client = await openClient(opts);
       try {
         await client.mkdir(path, { parents: opts.parents ?? false });
       } finally {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
-import { runUntilSignalled } from '../daemon.ts';
+import { runUntilSignalled, startHealth } from '../daemon.ts';
 import {
   addClientOptions,
   parseReplicas,
@@ -9,7 +9,6 @@ import {
   privateUmask,
   resolveClientConfig,
 } from '../common.ts';
-import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { WRITE_MODES, startMount } from '../../fuse-client/index.ts';
@@ -52,6 +51,7 @@ export function registerMountCommand(program: Command): void {
       '--chunker <spec>',
       'chunking of written files: pages:16k (default), fastcdc:16k (byte-level) or fixed:64k',
     )
+    .option('--health-listen <host:port>', 'serve GET /healthz over HTTP here (200 while mounted)')
     .action(
       action(
         async (
@@ -71,6 +71,7 @@ export function registerMountCommand(program: Command): void {
             writeMode: string;
             staging?: string;
             stagingSize: string;
+            healthListen?: string;
           } & MetricsFlags,
         ) => {
           const replicas = parseReplicas(opts.replicas);
@@ -89,7 +90,9 @@ export function registerMountCommand(program: Command): void {
           checkListenerFlags(opts, tls);
           const registry = opts.metricsListen !== undefined ? daemonRegistry('mount') : undefined;
           const metrics = registry ? mountMetrics(registry) : undefined;
+          const { createLogger } = await import('../../logging/index.ts');
           const logger = createLogger('mount');
+          const healthListener = await startHealth(opts.healthListen, 'mount', logger);
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();
           if (opts.cache) preparePrivateFolder(opts.cache, 'the chunk cache', logger);
@@ -134,7 +137,7 @@ export function registerMountCommand(program: Command): void {
             },
             'mount serving',
           );
-          await runUntilSignalled('mount', logger, daemon);
+          await runUntilSignalled('mount', logger, daemon, healthListener);
         },
       ),
     );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
-import { runUntilSignalled } from '../daemon.ts';
+import { runUntilSignalled, startHealth } from '../daemon.ts';
 import {
   DEFAULT_UP_DIR,
   addDaemonCredentialOptions,
@@ -19,16 +19,13 @@ import {
 } from '../common.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
 import type { ClusterCredentials, CredentialFlags } from '../../rpc/credentials.ts';
-import { createLogger } from '../../logging/index.ts';
 import { formatSize, parseDuration } from '../../config/units.ts';
 import { StdchkError, connectionFailure } from '../../errors/index.ts';
-import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { SchedulerClient } from '../../rpc/index.ts';
+import type * as RpcModule from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
 import { parseJobFile } from '../../jobs/spec.ts';
 import { JOB_STATES } from '../../scheduler/lifecycle.ts';
-import { startScheduler } from '../../scheduler/daemon.ts';
-import { startWorker } from '../../workers/agent.ts';
 import { DEFAULT_JOB_USER, JobUserPolicy } from '../../jobs/users.ts';
 import { DEFAULT_CONTAINER_ID_MAP, parseContainerUserns } from '../../workers/runtime/work-dir.ts';
 import { daemonRegistry } from '../../metrics/index.ts';
@@ -80,11 +77,18 @@ function resolveSchedulerConfig(flags: SchedulerFlags): { address: string; creds
   return { address, creds: resolveGridCredentials(flags, fromGrid) };
 }
 
-async function withScheduler<T>(flags: SchedulerFlags, fn: (c: SchedulerClient) => Promise<T>): Promise<T> {
+/** The gRPC layer, loaded by the commands that call the scheduler (not by `--help`). */
+type Rpc = typeof RpcModule;
+
+async function withScheduler<T>(
+  flags: SchedulerFlags,
+  fn: (c: SchedulerClient, rpc: Rpc) => Promise<T>,
+): Promise<T> {
   const { address, creds } = resolveSchedulerConfig(flags);
-  const client = connectScheduler(address, creds);
+  const rpc = await import('../../rpc/index.ts');
+  const client = rpc.connectScheduler(address, creds);
   try {
-    return await fn(client);
+    return await fn(client, rpc);
   } catch (e) {
     const down =
       e instanceof StdchkError && e.code === 'UNAVAILABLE' ? connectionFailure(e.message) : undefined;
@@ -306,6 +310,8 @@ export function registerSchedulerCommands(program: Command): void {
             );
           }
           const users = await userPolicy(opts);
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startScheduler } = await import('../../scheduler/daemon.ts');
           const logger = createLogger('scheduler');
           privateUmask();
           preparePrivateFolder(opts.data, 'the scheduler data folder', logger);
@@ -384,10 +390,12 @@ export function registerSchedulerCommands(program: Command): void {
       'containers run in a user namespace: their ids 0-65535 are host ids BASE+0..65535 (the same on every worker), or "off"',
       String(DEFAULT_CONTAINER_ID_MAP.base),
     )
+    .option('--health-listen <host:port>', 'serve GET /healthz over HTTP here (200 while running)')
     .action(
       action(
         async (
           opts: {
+            healthListen?: string;
             allowUsers: string;
             defaultUser: string;
             containerUserns: string;
@@ -416,7 +424,10 @@ export function registerSchedulerCommands(program: Command): void {
               'INVALID_ARGUMENT',
               `--mount ${opts.mount} is not a folder (is the storage mounted?)`,
             );
+          const { createLogger } = await import('../../logging/index.ts');
+          const { startWorker } = await import('../../workers/agent.ts');
           const logger = createLogger('worker');
+          const healthListener = await startHealth(opts.healthListen, 'worker', logger);
           const handle = await startWorker({
             schedulerAddress: opts.scheduler,
             mount: path.resolve(opts.mount),
@@ -459,7 +470,7 @@ export function registerSchedulerCommands(program: Command): void {
             },
             'worker running',
           );
-          await runUntilSignalled('worker', logger, daemon);
+          await runUntilSignalled('worker', logger, daemon, healthListener);
         },
       ),
     );
@@ -481,7 +492,7 @@ export function registerSchedulerCommands(program: Command): void {
         throw new StdchkError('INVALID_ARGUMENT', `cannot read job file ${file}: ${(e as Error).message}`);
       }
       parseJobFile(text); // the same check the scheduler makes, before dialling it
-      const status = await withScheduler(opts, (c) => unary(c, 'submitJob', { specJson: text }));
+      const status = await withScheduler(opts, (c, { unary }) => unary(c, 'submitJob', { specJson: text }));
       if (opts.json) printJson(jobJson(status));
       else process.stdout.write(`${status.id}\n`);
     }),
@@ -501,7 +512,7 @@ export function registerSchedulerCommands(program: Command): void {
             .map((s) => s.trim())
             .filter(Boolean)
         : [];
-      const reply = await withScheduler(opts, (c) => unary(c, 'listJobs', { states }));
+      const reply = await withScheduler(opts, (c, { unary }) => unary(c, 'listJobs', { states }));
       const jobs = reply.jobs.map(jobJson);
       if (opts.json) {
         printJson(jobs);
@@ -539,7 +550,7 @@ export function registerSchedulerCommands(program: Command): void {
       ),
   ).action(
     action(async (id: string, opts: SchedulerFlags & { json?: boolean }) => {
-      const status = await withScheduler(opts, (c) => unary(c, 'getJob', { id }));
+      const status = await withScheduler(opts, (c, { unary }) => unary(c, 'getJob', { id }));
       if (opts.json) printJson(jobJson(status));
       else printJob(jobJson(status));
     }),
@@ -553,7 +564,7 @@ export function registerSchedulerCommands(program: Command): void {
       .option('--json', 'print the job status as JSON'),
   ).action(
     action(async (id: string, opts: SchedulerFlags & { json?: boolean }) => {
-      const status = await withScheduler(opts, (c) => unary(c, 'cancelJob', { id }));
+      const status = await withScheduler(opts, (c, { unary }) => unary(c, 'cancelJob', { id }));
       if (opts.json) printJson(jobJson(status));
       else process.stdout.write(`cancelled ${status.id}\n`);
     }),
@@ -567,7 +578,7 @@ export function registerSchedulerCommands(program: Command): void {
       .option('-f, --follow', 'keep printing new output until the job ends'),
   ).action(
     action(async (id: string, opts: SchedulerFlags & { follow?: boolean }) => {
-      await withScheduler(opts, async (c) => {
+      await withScheduler(opts, async (c, { unary }) => {
         let offset = 0;
         for (;;) {
           const r = await unary(c, 'jobLogs', { id, offset, maxBytes: 0 });
@@ -593,7 +604,7 @@ export function registerSchedulerCommands(program: Command): void {
       ),
   ).action(
     action(async (opts: SchedulerFlags & { json?: boolean }) => {
-      const r = await withScheduler(opts, (c) => unary(c, 'listWorkers', {}));
+      const r = await withScheduler(opts, (c, { unary }) => unary(c, 'listWorkers', {}));
       const workers = r.workers.map((w) => ({
         id: w.id,
         host: w.host,

@@ -29,6 +29,10 @@ export function statusJson(s: StatusReply__Output) {
       chunks: b.chunks,
       lastHeartbeatMs: b.lastHeartbeatMs,
       corruptChunks: b.corruptChunks,
+      /** '' in service, 'draining' or 'retired' (stdchk benefactor drain). */
+      drain: b.drain ?? '',
+      drainChunksTotal: b.drainChunksTotal ?? 0,
+      drainChunksLeft: b.drainChunksLeft ?? 0,
       scrub: {
         lastCompletedMs: b.scrub?.lastCompletedMs ?? 0,
         passes: b.scrub?.passes ?? 0,
@@ -108,7 +112,7 @@ export function registerStatusCommand(program: Command): void {
       .option('--json', 'print the status as JSON'),
   ).action(
     action(async (opts: ClientFlags & { json?: boolean }) => {
-      const client = openClient(opts);
+      const client = await openClient(opts);
       try {
         const s = statusJson(await client.status());
         process.exitCode = HEALTH_EXIT_CODES[s.health];
@@ -124,7 +128,13 @@ export function registerStatusCommand(program: Command): void {
             b.id,
             b.host,
             b.address,
-            b.alive ? 'alive' : 'lost',
+            b.drain === 'retired'
+              ? 'retired'
+              : b.drain === 'draining'
+                ? `draining ${b.drainChunksTotal - b.drainChunksLeft}/${b.drainChunksTotal}`
+                : b.alive
+                  ? 'alive'
+                  : 'lost',
             formatSize(b.usedBytes),
             formatSize(b.capacityBytes),
             b.chunks,

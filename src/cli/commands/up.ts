@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { action, printJson } from '../output.ts';
 import { DEFAULT_UP_DIR } from '../common.ts';
-import { LocalGrid } from '../../grid/local-grid.ts';
 import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize, parseSize } from '../../config/units.ts';
 import { statusJson } from './status.ts';
@@ -84,6 +83,7 @@ export function registerUpCommands(program: Command): void {
           const nWorkers = parseWorkers(opts.workers);
           parseSize(opts.capacity, '--capacity');
           checkHttpListen(opts.httpListen, undefined, '--http-listen');
+          const { LocalGrid } = await import('../../grid/local-grid.ts');
           const grid = new LocalGrid({
             metrics: true,
             dashboard: nWorkers > 0 ? 'scheduler' : 'manager',
@@ -213,6 +213,7 @@ export function registerUpCommands(program: Command): void {
     .action(
       action(async (opts: { size: string; keep?: boolean }) => {
         const size = parseSize(opts.size, '--size');
+        const { LocalGrid } = await import('../../grid/local-grid.ts');
         const dir = mkdtempSync(path.join(os.tmpdir(), 'stdchk-demo-'));
         const say = (s: string) => process.stdout.write(s + '\n');
         const grid = new LocalGrid({ dir, benefactors: 3 });

@@ -15,6 +15,9 @@ export interface BenefactorStatus {
   'lastHeartbeatMs'?: (number | string | Long);
   'corruptChunks'?: (number | string | Long);
   'scrub'?: (_stdchk_v1_ScrubStatus | null);
+  'drain'?: (string);
+  'drainChunksTotal'?: (number | string | Long);
+  'drainChunksLeft'?: (number | string | Long);
 }
 
 export interface BenefactorStatus__Output {
@@ -29,4 +32,7 @@ export interface BenefactorStatus__Output {
   'lastHeartbeatMs': (number);
   'corruptChunks': (number);
   'scrub': (_stdchk_v1_ScrubStatus__Output | null);
+  'drain': (string);
+  'drainChunksTotal': (number);
+  'drainChunksLeft': (number);
 }
