@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ChunkStream } from '../src/chunking/chunker.ts';
-import { DEFAULT_CHUNKER_PARAMS, formatChunkerSpec, parseChunkerSpec } from '../src/chunking/params.ts';
+import { parseChunkerSpec } from '../src/chunking/params.ts';
 import { BenchCluster } from './lib/cluster.ts';
 import type { ExistingCluster } from './lib/cluster.ts';
 import {
