@@ -11,7 +11,7 @@ import { cleanupAll, runCli, startGrid, tempDir } from '../helpers/grid.ts';
 
 test.after.always(cleanupAll);
 
-const TRACE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/module-trace.cjs');
+const TRACE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../helpers/module-trace.mjs');
 const HEAVY = [
   '@grpc/grpc-js',
   '@grpc/proto-loader',
@@ -27,7 +27,7 @@ async function loaded(args: string[], env: Record<string, string> = {}) {
   const trace = path.join(tempDir('stdchk-trace-'), 'modules');
   const r = await runCli(args, {
     ...env,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${TRACE}`,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=file://${TRACE}`,
     STDCHK_TEST_MODULE_TRACE: trace,
   });
   return { ...r, packages: readFileSync(trace, 'utf8').split('\n').filter(Boolean) };
