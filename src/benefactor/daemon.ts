@@ -12,6 +12,10 @@ import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
 import { ManagerLink } from './manager-link.ts';
 import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE_BYTES, Scrubber } from './scrub.ts';
 import { StoreStamps } from './stamps.ts';
+import { startDataServer } from './data-server.ts';
+import type { DataServer } from './data-server.ts';
+import { DataClientPool } from '../transport/data-client.ts';
+import { joinAddress, splitAddress } from '../transport/socket.ts';
 
 export interface BenefactorOptions {
   managerAddress: string;
@@ -21,6 +25,13 @@ export interface BenefactorOptions {
   listen: string;
   /** HOST:PORT peers should use if not the bound address (":0" takes the bound port). */
   advertise?: string;
+  /**
+   * HOST:PORT of the framed chunk stream (docs/data-path.md); default: the
+   * host of `listen` with a free port; 'none': no data port (clients use gRPC).
+   */
+  dataListen?: string;
+  /** HOST:PORT clients should dial for the data port; default: the host of `advertise` with the bound data port. */
+  dataAdvertise?: string;
   /** Host name used to spread replicas over machines (default: os.hostname()). */
   host?: string;
   secret?: Buffer;
@@ -45,6 +56,8 @@ export interface BenefactorHandle {
   id: string;
   /** The address registered with the manager. */
   address: string;
+  /** The data port's address registered with the manager ('' without one). */
+  dataAddress: string;
   stop(): Promise<void>;
 }
 
@@ -102,6 +115,21 @@ function publicAddress(bound: string, advertise: string | undefined): string {
   return bound;
 }
 
+/** The data port to listen on: --data-listen, else the gRPC listen host with a free port. */
+function dataListenAddress(listen: string, dataListen: string | undefined): string | undefined {
+  if (dataListen === 'none') return undefined;
+  if (dataListen) return dataListen;
+  return joinAddress(splitAddress(listen).host, 0);
+}
+
+/** The data address clients dial: --data-advertise, else the advertised (or bound) host with the bound data port. */
+function publicDataAddress(bound: string, grpcAddress: string, dataAdvertise: string | undefined): string {
+  const { port } = splitAddress(bound);
+  if (dataAdvertise)
+    return dataAdvertise.endsWith(':0') ? `${dataAdvertise.slice(0, -2)}:${port}` : dataAdvertise;
+  return joinAddress(splitAddress(grpcAddress).host, port);
+}
+
 /**
  * Runs a benefactor: opens the chunk store, serves the Benefactor gRPC
  * service, and registers and heartbeats with the manager in the background
@@ -128,6 +156,9 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   let bound: string;
   let stamps: StoreStamps;
   let deleteDelayMs: number;
+  // Connections to the next benefactors of replication chains.
+  const peers = new DataClientPool({ secret: opts.secret, tls: opts.tls });
+  let data: DataServer | undefined;
   try {
     id = loadOrCreateId(opts.storeDir);
     // A new epoch per start, durable before any store is acknowledged with a stamp of it.
@@ -135,12 +166,27 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     deleteDelayMs = opts.faultDeleteDelayMs ?? deleteDelayFromEnv();
     addBenefactorService(server, { store, id, host, secret: opts.secret, logger, stamps });
     bound = await bind(server, opts.listen);
+    const dataListen = dataListenAddress(opts.listen, opts.dataListen);
+    if (dataListen) {
+      data = await startDataServer({
+        store,
+        stamps,
+        id,
+        secret: opts.secret,
+        tls: opts.tls,
+        logger,
+        listen: dataListen,
+        peers,
+      });
+    }
   } catch (e) {
     server.forceShutdown();
+    await data?.close();
     await store.close();
     throw e;
   }
   const address = publicAddress(bound, opts.advertise);
+  const dataAddress = data ? publicDataAddress(data.address, address, opts.dataAdvertise) : '';
   const scrubber = new Scrubber({
     store,
     storeDir: opts.storeDir,
@@ -154,6 +200,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     id,
     host,
     address,
+    dataAddress,
     secret: opts.secret,
     tls: opts.tls,
     logger,
@@ -166,17 +213,31 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   if (deleteDelayMs > 0) logger.warn({ deleteDelayMs }, 'fault injection: delete commands are delayed');
   link.start();
   scrubber.start();
-  logger.info({ id, address, listen: bound, host, manager: opts.managerAddress }, 'benefactor started');
+  logger.info(
+    {
+      id,
+      address,
+      listen: bound,
+      dataAddress,
+      dataListen: data?.address ?? null,
+      host,
+      manager: opts.managerAddress,
+    },
+    'benefactor started',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     id,
     address,
+    dataAddress,
     stop() {
       stopping ??= (async () => {
         await scrubber.stop();
         await link.stop();
         await shutdown(server);
+        await data?.close();
+        peers.close();
         await store.close();
         logger.info({ id }, 'benefactor stopped');
       })();

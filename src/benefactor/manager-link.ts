@@ -25,6 +25,8 @@ export interface ManagerLinkOptions {
   host: string;
   /** Address peers reach this benefactor at. */
   address: string;
+  /** Its framed chunk stream ('' without one). */
+  dataAddress?: string | undefined;
   secret?: Buffer | undefined;
   tls?: TlsMaterial | undefined;
   logger: Logger;
@@ -168,6 +170,7 @@ export class ManagerLink {
         id: this.opts.id,
         host: this.opts.host,
         address: this.opts.address,
+        dataAddress: this.opts.dataAddress ?? '',
         capacityBytes: s.capacityBytes,
         usedBytes: s.usedBytes,
         freeBytes: s.freeBytes,

@@ -145,9 +145,9 @@ export function parseSyncReplicas(value: string | undefined, replicas: number): 
 
 export { requireCredentials } from '../rpc/credentials.ts';
 
-export function checkListen(listen: string): string {
+export function checkListen(listen: string, flag = '--listen'): string {
   if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
-    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
+    throw new StdchkError('INVALID_ARGUMENT', `${flag} must be HOST:PORT, not ${JSON.stringify(listen)}`);
   }
   return listen;
 }

@@ -56,6 +56,7 @@ export class Membership {
         id: input.id,
         host: input.host,
         address: input.address,
+        dataAddress: input.dataAddress || undefined,
         capacityBytes: input.capacityBytes,
         usedBytes: input.usedBytes,
         freeBytes: input.freeBytes,
@@ -70,10 +71,12 @@ export class Membership {
       const b = existing ?? registry.add(record);
       b.host = input.host;
       b.address = input.address;
+      b.dataAddress = input.dataAddress || undefined;
       this.ctx.logger.info(
         {
           benefactor: b.id,
           address: b.address,
+          dataAddress: b.dataAddress ?? null,
           host: b.host,
           capacityBytes: input.capacityBytes,
           known: !!existing,

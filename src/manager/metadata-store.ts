@@ -864,6 +864,7 @@ export class MetadataStore {
         id: b.id,
         host: b.host,
         address: b.address,
+        dataAddress: b.dataAddress ?? '',
         alive: isAlive,
         capacityBytes: b.capacityBytes,
         usedBytes: b.usedBytes,

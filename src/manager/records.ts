@@ -146,6 +146,8 @@ export interface BenefactorRecord {
   id: string;
   host: string;
   address: string;
+  /** Its framed chunk stream (absent from benefactors without one, and from older records). */
+  dataAddress?: string | undefined;
   capacityBytes: number;
   usedBytes: number;
   freeBytes: number;
@@ -153,9 +155,9 @@ export interface BenefactorRecord {
 }
 
 export function encodeBenefactor(b: BenefactorRecord): Buffer {
-  const { num, id, host, address, capacityBytes, usedBytes, freeBytes, chunks } = b;
+  const { num, id, host, address, dataAddress, capacityBytes, usedBytes, freeBytes, chunks } = b;
   return Buffer.from(
-    JSON.stringify({ num, id, host, address, capacityBytes, usedBytes, freeBytes, chunks }),
+    JSON.stringify({ num, id, host, address, dataAddress, capacityBytes, usedBytes, freeBytes, chunks }),
     'utf8',
   );
 }

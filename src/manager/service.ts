@@ -216,6 +216,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         id: benefactorId(req.id),
         host: v.host(req.host),
         address: v.address(req.address),
+        ...(req.dataAddress ? { dataAddress: v.address(req.dataAddress, 'data_address') } : {}),
         capacityBytes: v.uint(req.capacityBytes, 'capacity_bytes'),
         usedBytes: v.uint(req.usedBytes, 'used_bytes'),
         freeBytes: v.uint(req.freeBytes, 'free_bytes'),

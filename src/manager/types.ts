@@ -88,6 +88,8 @@ export interface BenefactorAddress {
   id: string;
   address: string;
   host: string;
+  /** Its framed chunk stream; '' when it has none (then it is reached over gRPC). */
+  dataAddress: string;
 }
 
 export interface PrepareResult {
@@ -113,6 +115,8 @@ export interface RegisterInput extends BenefactorStats {
   id: string;
   host: string;
   address: string;
+  /** '' or absent: no framed chunk stream. */
+  dataAddress?: string | undefined;
 }
 
 /** A benefactor's background verification of everything it stores (see src/benefactor/scrub.ts). */

@@ -93,6 +93,14 @@ export function registerDaemonCommands(program: Command): void {
     .requiredOption('--capacity <size>', 'most disk space to use, e.g. 10GiB')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
+    .option(
+      '--data-listen <host:port>',
+      "address of the framed chunk stream (default: the --listen host, a free port; 'none': gRPC only)",
+    )
+    .option(
+      '--data-advertise <host:port>',
+      'address clients should dial for the chunk stream (default: the --advertise host, the bound port)',
+    )
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
     .option(
@@ -109,6 +117,8 @@ export function registerDaemonCommands(program: Command): void {
           capacity: string;
           listen: string;
           advertise?: string;
+          dataListen?: string;
+          dataAdvertise?: string;
           host: string;
           secretFile?: string;
           tlsCa?: string;
@@ -123,6 +133,12 @@ export function registerDaemonCommands(program: Command): void {
           const creds = requireCredentials(opts, 'a benefactor');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'a benefactor');
+          const dataListen =
+            opts.dataListen === undefined || opts.dataListen === 'none'
+              ? opts.dataListen
+              : checkListen(opts.dataListen, '--data-listen');
+          if (dataListen && dataListen !== 'none')
+            checkListenSecurity(dataListen, creds, opts, 'a benefactor');
           const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
           const scrubRateBytesPerSec = parseSize(opts.scrubRate, '--scrub-rate');
           if (scrubRateBytesPerSec <= 0)
@@ -138,6 +154,10 @@ export function registerDaemonCommands(program: Command): void {
             capacityBytes,
             listen,
             ...(opts.advertise ? { advertise: opts.advertise } : {}),
+            ...(dataListen ? { dataListen } : {}),
+            ...(opts.dataAdvertise
+              ? { dataAdvertise: checkListen(opts.dataAdvertise, '--data-advertise') }
+              : {}),
             host: opts.host,
             ...(creds.secret ? { secret: creds.secret } : {}),
             ...(creds.tls ? { tls: creds.tls } : {}),
@@ -149,6 +169,7 @@ export function registerDaemonCommands(program: Command): void {
             {
               id: handle.id,
               address: handle.address,
+              dataAddress: handle.dataAddress || null,
               store: opts.store,
               capacityBytes,
               auth: describeCredentials(creds),

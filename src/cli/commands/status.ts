@@ -22,6 +22,7 @@ export function statusJson(s: StatusReply__Output) {
       id: b.id,
       host: b.host,
       address: b.address,
+      dataAddress: b.dataAddress,
       alive: b.alive,
       capacityBytes: b.capacityBytes,
       usedBytes: b.usedBytes,

@@ -5,10 +5,12 @@ export interface BenefactorRef {
   'id'?: (string);
   'address'?: (string);
   'host'?: (string);
+  'dataAddress'?: (string);
 }
 
 export interface BenefactorRef__Output {
   'id': (string);
   'address': (string);
   'host': (string);
+  'dataAddress': (string);
 }

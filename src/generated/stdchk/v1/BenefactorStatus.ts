@@ -15,6 +15,7 @@ export interface BenefactorStatus {
   'lastHeartbeatMs'?: (number | string | Long);
   'corruptChunks'?: (number | string | Long);
   'scrub'?: (_stdchk_v1_ScrubStatus | null);
+  'dataAddress'?: (string);
 }
 
 export interface BenefactorStatus__Output {
@@ -29,4 +30,5 @@ export interface BenefactorStatus__Output {
   'lastHeartbeatMs': (number);
   'corruptChunks': (number);
   'scrub': (_stdchk_v1_ScrubStatus__Output | null);
+  'dataAddress': (string);
 }
