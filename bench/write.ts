@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageClient } from '../src/client/storage-client.ts';
 import { StdchkError } from '../src/errors/index.ts';
 import { BenchCluster } from './lib/cluster.ts';
+import { DEFAULT_CHUNK_TRANSPORT } from '../src/client/chunks.ts';
+import type { ChunkTransportKind } from '../src/client/chunks.ts';
 import type { BenchMount, CpuSnapshot, ExistingCluster } from './lib/cluster.ts';
 import { FreshData } from './lib/data.ts';
 import { StatefulProcess, criuCheck, criuDump, folderBytes, fsyncTree, runTs, tempDir } from './lib/proc.ts';
@@ -43,6 +45,10 @@ export interface WriteBenchOptions {
   criuBytes: number;
   /** Also measure the client library in this process (`stdchk put`'s path). */
   clientRows: boolean;
+  /** How chunk bytes travel (each mount's --chunk-transport), each measured in the same run. */
+  transports: ChunkTransportKind[];
+  /** Run the grid with mutual TLS (and the secret). */
+  tls?: boolean | undefined;
   existing?: ExistingCluster | undefined;
   dir?: string | undefined;
 }
@@ -56,30 +62,44 @@ export const WRITE_DEFAULTS: WriteBenchOptions = {
   smallSizeBytes: 2 * GiB,
   criuBytes: 512 * MiB,
   clientRows: true,
+  transports: ['framed', 'grpc'],
 };
 
-/** One way of writing to stdchk: r replicas, of which `sync` are durable when close() returns. */
+/** One way of writing to stdchk: r replicas, of which `sync` are durable when close() returns, over a chunk transport. */
 export interface WriteConfig {
   replicas: number;
   sync: number;
+  transport: ChunkTransportKind;
 }
 
-/** The configurations measured: each replica count with each sync setting that applies to it. */
-export function writeConfigs(opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'>): WriteConfig[] {
+/** The configurations measured: each replica count with each sync setting that applies to it, on each transport. */
+export function writeConfigs(
+  opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'> & { transports?: ChunkTransportKind[] },
+): WriteConfig[] {
   const out: WriteConfig[] = [];
-  for (const r of opts.replicas) {
-    for (const s of opts.syncReplicas) {
-      const sync = s === 'all' ? r : s;
-      if (sync > r || out.some((c) => c.replicas === r && c.sync === sync)) continue;
-      out.push({ replicas: r, sync });
+  for (const transport of opts.transports ?? [DEFAULT_CHUNK_TRANSPORT]) {
+    for (const r of opts.replicas) {
+      for (const s of opts.syncReplicas) {
+        const sync = s === 'all' ? r : s;
+        if (sync > r || out.some((c) => c.replicas === r && c.sync === sync && c.transport === transport))
+          continue;
+        out.push({ replicas: r, sync, transport });
+      }
     }
   }
   return out;
 }
 
-const configName = (c: WriteConfig) => (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`);
+const configName = (c: WriteConfig) =>
+  `${c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`}-${c.transport}`;
 const configLabel = (c: WriteConfig) =>
-  c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`;
+  `${c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`}, ${c.transport}`;
+/** The configuration a row was measured with. */
+const rowConfig = (x: WriteRow): WriteConfig => ({
+  replicas: x.replicas ?? 1,
+  sync: x.syncReplicas ?? x.replicas ?? 1,
+  transport: x.transport ?? DEFAULT_CHUNK_TRANSPORT,
+});
 
 /** One measured write. Seconds are from the writer's open() (or criu's start). */
 export interface WriteRow {
@@ -88,6 +108,8 @@ export interface WriteRow {
   replicas: number | null;
   /** Copies durable when close() returned (`--sync-replicas`; = replicas in the strict mode). */
   syncReplicas: number | null;
+  /** How chunk bytes travelled (null for local disk). */
+  transport: ChunkTransportKind | null;
   writeBytes: number;
   bytes: number;
   /** Until close() returned (for CRIU: until criu exited; for local disk: write + fsync + close). */
@@ -217,6 +239,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     smallSizeBytes: opts.smallSizeBytes,
     criuBytes: opts.criuBytes,
     clientRows: opts.clientRows,
+    transports: opts.transports,
+    tls: opts.tls ?? false,
   });
   const kinds = 1 + (opts.smallBlockBytes > 0 ? 1 : 0) + (opts.criuBytes > 0 ? 1 : 0);
   const configs = writeConfigs(opts);
@@ -230,7 +254,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   let cluster: BenchCluster | undefined;
   try {
     steps.next('starting the grid and one mount per configuration');
-    cluster = await BenchCluster.open({ dir, existing: opts.existing });
+    cluster = await BenchCluster.open({ dir, existing: opts.existing, tls: opts.tls });
     report.params.cluster = cluster.description;
     const c = cluster;
     const mounts = new Map<WriteConfig, BenchMount>();
@@ -245,6 +269,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             ...(cfg.sync < cfg.replicas ? { syncReplicas: cfg.sync } : {}),
             cacheDir: path.join(dir, `cache-${k}`),
             name: `mount-${k}`,
+            chunkTransport: cfg.transport,
           },
           path.join(dir, 'logs'),
         ),
@@ -273,6 +298,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             target: 'local-disk',
             replicas: null,
             syncReplicas: null,
+            transport: null,
             writeBytes: block,
             bytes: size,
             closeSeconds: local.seconds,
@@ -296,6 +322,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
               target: 'mount',
               replicas: cfg.replicas,
               syncReplicas: cfg.sync,
+              transport: cfg.transport,
               writeBytes: block,
               bytes: size,
               closeSeconds: res.seconds,
@@ -350,6 +377,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             target: 'local-disk',
             replicas: null,
             syncReplicas: null,
+            transport: null,
             writeBytes: 0,
             bytes: imageBytes,
             closeSeconds: durable,
@@ -384,6 +412,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
                 target: 'mount',
                 replicas: cfg.replicas,
                 syncReplicas: cfg.sync,
+                transport: cfg.transport,
                 writeBytes: 0,
                 bytes,
                 closeSeconds: seconds,
@@ -405,15 +434,23 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         steps.next(`client library in this process (stdchk put's path), ${configLabel(cfg)}`);
         await settle();
         const remote = `${base}/client-${configName(cfg)}.bin`;
-        const res = await writeStdchk(c.client(), remote, cfg, opts);
+        const client = c.client(cfg.transport);
+        const cpu0 = c.cpu(undefined);
+        const self0 = process.cpuUsage();
+        const res = await writeStdchk(client, remote, cfg, opts);
+        const self = process.cpuUsage(self0);
+        const cpu1 = c.cpu(undefined);
         const replicatedAt = await waitFullyReplicated(c);
-        rows.push(
-          row(
+        rows.push({
+          // The writer is this process (chunker thread included); there is no mount.
+          cpu: cpuPerGiB(cpu0, cpu1, opts.sizeBytes, (self.user + self.system) / 1e6),
+          ...row(
             {
               writer: 'client-library',
               target: 'client',
               replicas: cfg.replicas,
               syncReplicas: cfg.sync,
+              transport: cfg.transport,
               writeBytes: opts.blockBytes,
               bytes: opts.sizeBytes,
               closeSeconds: res.seconds,
@@ -421,7 +458,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             },
             localMBps,
           ),
-        );
+        });
       }
     }
     // Only now: deleting a row's file would have the benefactors collect and compact it
@@ -458,7 +495,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       label[x.writer],
       x.target === 'local-disk'
         ? 'local disk + fsync'
-        : `${x.target === 'mount' ? 'mount' : 'client'}, ${configLabel({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 })}`,
+        : `${x.target === 'mount' ? 'mount' : 'client'}, ${configLabel(rowConfig(x))}`,
       x.bytes / MiB,
       x.closeSeconds,
       x.closeMBps,
@@ -487,7 +524,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         const u = x.cpu as CpuPerGiB;
         return [
           label[x.writer],
-          `mount, ${configLabel({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 })}`,
+          `${x.target === 'client' ? 'client' : 'mount'}, ${configLabel(rowConfig(x))}`,
           u.writer,
           u.mount,
           u.benefactors,
@@ -500,13 +537,22 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   }
   for (const x of rows) {
     if (x.target === 'local-disk' || x.closeVsLocal === null) continue;
-    const key = `${x.writer}_${x.target}_${configName({ replicas: x.replicas ?? 1, sync: x.syncReplicas ?? x.replicas ?? 1 }).replace('-', '_')}`;
+    const key = `${x.writer}_${x.target}_${configName(rowConfig(x)).replace(/-/g, '_')}`;
     report.ratios[`${key}_close_vs_local`] = x.closeVsLocal;
     if (x.replicatedVsLocal !== null) report.ratios[`${key}_replicated_vs_local`] = x.replicatedVsLocal;
   }
+  // The targets are judged on the default transport when it was measured.
+  const judged = opts.transports.includes(DEFAULT_CHUNK_TRANSPORT)
+    ? DEFAULT_CHUNK_TRANSPORT
+    : opts.transports[0];
   const seq = (sync: number) =>
     rows.find(
-      (x) => x.writer === 'sequential' && x.target === 'mount' && x.replicas === 2 && x.syncReplicas === sync,
+      (x) =>
+        x.writer === 'sequential' &&
+        x.target === 'mount' &&
+        x.replicas === 2 &&
+        x.syncReplicas === sync &&
+        x.transport === judged,
     );
   addTarget(report, {
     id: 'write_r2_close_vs_local',
@@ -531,7 +577,9 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     '"to r replicas": until `stdchk status` first showed, after close(), no under-replicated chunk and no repair in progress (polled every 50 ms); ' +
       'each measurement starts once the previous one is fully replicated',
     'local CRIU dumps are timed until their images are fsynced (criu itself does not fsync); results.criuLocalWithoutFsync has the time without',
-    "CPU: read from /proc for the mount, manager and benefactor processes; the writer process reports its own (its system time includes the kernel copying writes to FUSE); criu's own CPU is not counted",
+    "CPU: read from /proc for the mount, manager and benefactor processes; the writer process reports its own (its system time includes the kernel copying writes to FUSE); criu's own CPU is not counted; " +
+      'for the client-library rows the writer is this benchmark process itself (its chunker thread included), until close() returned',
+    '"framed": chunk bytes on the framed stream with chain replication (the client sends each byte once); "grpc": StoreChunks streams, one copy per replica from the client (docs/data-path.md)',
   );
   return finishReport(report);
 }
@@ -542,15 +590,15 @@ export function writeChart(report: BenchReport): string {
   const configs: WriteConfig[] = [];
   for (const r of rows) {
     if (r.replicas === null) continue;
-    const cfg = { replicas: r.replicas, sync: r.syncReplicas ?? r.replicas };
-    if (!configs.some((c) => c.replicas === cfg.replicas && c.sync === cfg.sync)) configs.push(cfg);
+    const cfg = rowConfig(r);
+    if (!configs.some((c) => configName(c) === configName(cfg))) configs.push(cfg);
   }
   const pick = (w: string, f: (r: WriteRow) => boolean, v: (r: WriteRow) => number | null) => {
     const r = rows.find((x) => x.writer === w && f(x));
     return r ? v(r) : null;
   };
   const isConfig = (c: WriteConfig) => (r: WriteRow) =>
-    r.target !== 'local-disk' && r.replicas === c.replicas && (r.syncReplicas ?? r.replicas) === c.sync;
+    r.target !== 'local-disk' && configName(rowConfig(r)) === configName(c);
   const series = [
     {
       name: 'local disk + fsync',

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalGrid, STDCHK_BIN, mountSource } from '../../src/grid/local-grid.ts';
 import type { GridProcess } from '../../src/grid/local-grid.ts';
 import { StorageClient } from '../../src/client/storage-client.ts';
+import type { ChunkTransportKind } from '../../src/client/chunks.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
 import type { ClusterCredentials, TlsMaterial } from '../../src/rpc/credentials.ts';
 import { StdchkError } from '../../src/errors/index.ts';
@@ -26,6 +27,8 @@ export interface BenchMountOptions {
   /** On-disk chunk cache folder; none: memory only. */
   cacheDir?: string;
   chunker?: string;
+  /** `stdchk mount --chunk-transport`. */
+  chunkTransport?: ChunkTransportKind;
   name: string;
 }
 
@@ -56,6 +59,7 @@ export class BenchCluster {
   private readonly credentials: ClusterCredentials;
   private readonly mounts: BenchMount[] = [];
   private clientCache: StorageClient | undefined;
+  private readonly transportClients = new Map<ChunkTransportKind, StorageClient>();
 
   private constructor(grid: LocalGrid | undefined, address: string, existing?: ExistingCluster) {
     this.grid = grid;
@@ -84,6 +88,8 @@ export class BenchCluster {
     existing?: ExistingCluster | undefined;
     benefactors?: number;
     managerArgs?: string[];
+    /** Mutual TLS on the local grid (with the secret too). */
+    tls?: boolean | undefined;
   }): Promise<BenchCluster> {
     if (opts.existing) {
       const c = new BenchCluster(undefined, opts.existing.address, opts.existing);
@@ -95,6 +101,7 @@ export class BenchCluster {
       benefactors: opts.benefactors ?? 3,
       capacity: '64GiB',
       ...(opts.managerArgs ? { managerArgs: opts.managerArgs } : {}),
+      ...(opts.tls ? { tls: true } : {}),
     });
     try {
       await grid.start();
@@ -105,7 +112,20 @@ export class BenchCluster {
     return new BenchCluster(grid, grid.managerAddress);
   }
 
-  client(): StorageClient {
+  /** A client of this cluster (with `transport`: one that moves chunks that way). */
+  client(transport?: ChunkTransportKind): StorageClient {
+    if (transport) {
+      let c = this.transportClients.get(transport);
+      if (!c) {
+        c = new StorageClient({
+          managerAddress: this.managerAddress,
+          ...this.credentials,
+          chunkTransport: transport,
+        });
+        this.transportClients.set(transport, c);
+      }
+      return c;
+    }
     this.clientCache ??= new StorageClient({ managerAddress: this.managerAddress, ...this.credentials });
     return this.clientCache;
   }
@@ -132,6 +152,7 @@ export class BenchCluster {
       ...(opts.syncReplicas !== undefined ? ['--sync-replicas', String(opts.syncReplicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.chunker ? ['--chunker', opts.chunker] : []),
+      ...(opts.chunkTransport ? ['--chunk-transport', opts.chunkTransport] : []),
     ];
     const log = openSync(path.join(logDir, `${opts.name}.log`), 'a');
     const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log] });
@@ -162,13 +183,13 @@ export class BenchCluster {
    * CPU seconds used so far by the processes a write goes through: this mount and, on the
    * local grid, the manager and the benefactors (null for an existing cluster's).
    */
-  cpu(m: BenchMount): CpuSnapshot {
+  cpu(m: BenchMount | undefined): CpuSnapshot {
     const pidOf = (p: GridProcess | undefined) => p?.child.pid;
     const sum = (ps: (GridProcess | undefined)[]) =>
       ps.reduce((n, p) => n + (pidOf(p) ? cpuSeconds(pidOf(p) as number) : 0), 0);
     return {
       atMs: performance.now(),
-      mount: m.proc.child.pid ? cpuSeconds(m.proc.child.pid) : 0,
+      mount: m?.proc.child.pid ? cpuSeconds(m.proc.child.pid) : 0,
       manager: this.grid ? sum([this.grid.manager]) : null,
       benefactors: this.grid ? sum(this.grid.benefactors) : null,
     };
@@ -215,6 +236,7 @@ export class BenchCluster {
   async stop(): Promise<void> {
     for (const m of [...this.mounts].reverse()) await this.unmount(m);
     this.clientCache?.close();
+    for (const c of this.transportClients.values()) c.close();
     await this.grid?.stop();
   }
 }

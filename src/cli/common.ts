@@ -7,6 +7,7 @@ import { StdchkError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { preparePrivateTree } from '../config/private-files.ts';
 import { StorageClient } from '../client/storage-client.ts';
+import { CHUNK_TRANSPORT_ENV, DEFAULT_CHUNK_TRANSPORT, resolveChunkTransport } from '../client/chunks.ts';
 import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
 import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';
 
@@ -15,6 +16,18 @@ export const DEFAULT_UP_DIR = '.stdchk';
 
 export interface ClientFlags extends CredentialFlags {
   manager?: string;
+  /** --chunk-transport (put, get, mount). */
+  chunkTransport?: string;
+}
+
+/** --chunk-transport: how chunk bytes travel (docs/data-path.md). */
+export function addChunkTransportOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      '--chunk-transport <kind>',
+      `chunk bytes over the framed stream with chain replication ("framed") or gRPC ("grpc") (default: $${CHUNK_TRANSPORT_ENV}, else ${DEFAULT_CHUNK_TRANSPORT})`,
+    ),
+  );
 }
 
 /**
@@ -109,6 +122,7 @@ export function openClient(flags: ClientFlags): StorageClient {
     managerAddress,
     secret,
     tls,
+    chunkTransport: resolveChunkTransport(flags.chunkTransport),
     retryForMs: CLI_RETRY_MS,
     onRetry: () => {
       if (process.stderr.isTTY)

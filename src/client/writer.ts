@@ -1,5 +1,5 @@
 import type { StorageClient } from './storage-client.ts';
-import type { ChunkBatch, ChunkTarget } from './chunks.ts';
+import type { ChunkBatch, ChunkTarget, ChunkTransportKind } from './chunks.ts';
 import type { Chunk } from '../chunking/chunker.ts';
 import { WorkerChunker } from '../chunking/worker-chunker.ts';
 import type { ChunkerPool } from './chunker-pool.ts';
@@ -64,8 +64,17 @@ export interface WriteStats {
 }
 
 export const DEFAULT_REPLICAS = 2;
-const DEFAULT_BATCH_BYTES = 1024 * 1024;
-const DEFAULT_IN_FLIGHT = 8;
+/**
+ * Batches (one dedup lookup, one store, one report each) and how many are in
+ * flight, by chunk transport. gRPC: 1 MiB messages, 8 at once (HTTP/2 frames
+ * are 16 KiB whatever the message). The framed stream: 4 MiB frames, 4 at
+ * once (the same 16 MiB window; a quarter of the manager calls).
+ */
+const DEFAULT_BATCH_BYTES: Record<ChunkTransportKind, number> = {
+  grpc: 1024 * 1024,
+  framed: 4 * 1024 * 1024,
+};
+const DEFAULT_IN_FLIGHT: Record<ChunkTransportKind, number> = { grpc: 8, framed: 4 };
 const MAX_BATCH_CHUNKS = 1024;
 const MAX_TARGET_ATTEMPTS = 6;
 
@@ -296,13 +305,13 @@ export class FileWriter {
       this.batch.push(c);
       this.batchBytes += c.length;
       if (
-        this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES) ||
+        this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES[this.client.chunks.kind]) ||
         this.batch.length >= MAX_BATCH_CHUNKS
       ) {
         this.flushBatch();
       }
     }
-    while (this.inFlight.size >= (this.opts.inFlight ?? DEFAULT_IN_FLIGHT)) {
+    while (this.inFlight.size >= (this.opts.inFlight ?? DEFAULT_IN_FLIGHT[this.client.chunks.kind])) {
       await Promise.race(this.inFlight);
     }
     this.throwIfFailed();

@@ -3,6 +3,7 @@ import { StorageClient } from '../client/storage-client.ts';
 import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
+import type { ChunkTransportKind } from '../client/chunks.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
 import { SHARED_SCRATCH_BASE } from './scratch.ts';
@@ -23,6 +24,8 @@ export interface MountDaemonOptions {
   /** Scratch files of non-sequential writes (default: CACHE/scratch, else the system temp folder). */
   scratchDir?: string;
   chunker?: ChunkerParams;
+  /** How chunk bytes travel (default: STDCHK_CHUNK_TRANSPORT, else the client's default). */
+  chunkTransport?: ChunkTransportKind | undefined;
   logger: Logger;
 }
 
@@ -39,6 +42,7 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
     managerAddress: opts.managerAddress,
     secret: opts.secret,
     tls: opts.tls,
+    chunkTransport: opts.chunkTransport,
   });
   let vfs: Vfs | undefined;
   try {

@@ -64,12 +64,15 @@ test.serial(
       '1,2',
       '--sync-replicas',
       'all,1',
+      '--transports',
+      'framed,grpc',
     ]);
     const rows = r.results.rows as {
       writer: string;
       target: string;
       replicas: number | null;
       syncReplicas: number | null;
+      transport: string | null;
       bytes: number;
       closeSeconds: number;
       replicatedSeconds: number | null;
@@ -78,12 +81,14 @@ test.serial(
     const configs = (target: string, writer: string) =>
       rows
         .filter((x) => x.writer === writer && x.target === target)
-        .map((x) => `r${x.replicas} sync ${x.syncReplicas}`);
+        .map((x) => `r${x.replicas} sync ${x.syncReplicas} ${x.transport}`);
+    const each = ['r1 sync 1', 'r2 sync 2', 'r2 sync 1'];
+    const both = [...each.map((c) => `${c} framed`), ...each.map((c) => `${c} grpc`)];
     for (const writer of ['sequential', 'small-writes', 'criu-dump']) {
-      t.deepEqual(configs('local-disk', writer), ['rnull sync null'], writer);
-      t.deepEqual(configs('mount', writer), ['r1 sync 1', 'r2 sync 2', 'r2 sync 1'], writer);
+      t.deepEqual(configs('local-disk', writer), ['rnull sync null null'], writer);
+      t.deepEqual(configs('mount', writer), both, writer);
     }
-    t.deepEqual(configs('client', 'client-library'), ['r1 sync 1', 'r2 sync 2', 'r2 sync 1']);
+    t.deepEqual(configs('client', 'client-library'), both);
     for (const x of rows.filter((x) => x.target !== 'local-disk')) {
       const what = `${x.writer} r${x.replicas} sync ${x.syncReplicas}`;
       t.true(x.bytes > 0 && x.closeSeconds > 0, what);
@@ -104,7 +109,8 @@ test.serial(
       ['write_r2_close_vs_local', 'write_r2_sync1_close_vs_local'],
     );
     t.true(r.targets.every((x) => typeof x.met === 'boolean'));
-    t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_replicated_vs_local']));
+    t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_framed_replicated_vs_local']));
+    t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_grpc_replicated_vs_local']));
   },
 );
 

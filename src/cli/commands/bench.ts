@@ -9,6 +9,8 @@ import { printReport, writeJson, writeSvg } from '../../../bench/lib/report.ts';
 import type { BenchReport } from '../../../bench/lib/report.ts';
 import type { ExistingCluster } from '../../../bench/lib/cluster.ts';
 import { WRITE_DEFAULTS, runWriteBench, writeChart, writeConfigs } from '../../../bench/write.ts';
+import { CHUNK_TRANSPORTS } from '../../client/chunks.ts';
+import type { ChunkTransportKind } from '../../client/chunks.ts';
 import { DEDUP_DEFAULTS, dedupChart, runDedupBench } from '../../../bench/dedup.ts';
 import { RESTORE_DEFAULTS, restoreChart, runRestoreBench } from '../../../bench/restore.ts';
 import { FAILOVER_DEFAULTS, failoverChart, runFailoverBench } from '../../../bench/failover.ts';
@@ -141,6 +143,8 @@ interface WriteFlags extends OutputFlags, ClusterFlags {
   smallSize?: string;
   criuSize: string;
   client: boolean;
+  transports: string;
+  tls?: boolean;
   dir?: string;
 }
 
@@ -195,9 +199,22 @@ function writeOptions(o: WriteFlags) {
     smallSizeBytes: o.smallSize ? sizeFlag(o.smallSize, '--small-size', 1) : sizeBytes,
     criuBytes: parseSize(o.criuSize, '--criu-size'),
     clientRows: o.client,
+    transports: transportList(o.transports),
+    tls: o.tls ?? false,
     existing: existingCluster(o),
     dir: o.dir,
   };
+}
+
+/** --transports framed,grpc */
+function transportList(text: string): ChunkTransportKind[] {
+  const out: ChunkTransportKind[] = [];
+  for (const part of text.split(',').map((s) => s.trim())) {
+    if (!(CHUNK_TRANSPORTS as readonly string[]).includes(part))
+      throw bad(`--transports takes a list of ${CHUNK_TRANSPORTS.join(', ')}, not ${JSON.stringify(text)}`);
+    if (!out.includes(part as ChunkTransportKind)) out.push(part as ChunkTransportKind);
+  }
+  return out;
 }
 
 function dedupOptions(o: DedupFlags) {
@@ -289,7 +306,13 @@ export function registerBenchCommands(program: Command): void {
           'memory of the process criu dumps (0: skip the CRIU rows)',
           mib(WRITE_DEFAULTS.criuBytes),
         )
-        .option('--no-client', 'skip the client-library rows'),
+        .option('--no-client', 'skip the client-library rows')
+        .option(
+          '--transports <list>',
+          'how chunk bytes travel, each measured in the same run: framed (the chunk stream, chain replication) and/or grpc',
+          WRITE_DEFAULTS.transports.join(','),
+        )
+        .option('--tls', 'run the one-machine grid with mutual TLS (and the secret)'),
     ),
   ).action(action(async (o: WriteFlags) => finish(await runWriteBench(writeOptions(o)), o, writeChart)));
 

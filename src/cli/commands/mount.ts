@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
 import {
+  addChunkTransportOption,
   addClientOptions,
   parseReplicas,
   parseSyncReplicas,
@@ -14,6 +15,7 @@ import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { startMount } from '../../fuse-client/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
+import { resolveChunkTransport } from '../../client/chunks.ts';
 
 export function registerMountCommand(program: Command): void {
   const mount = program
@@ -51,12 +53,14 @@ export function registerMountCommand(program: Command): void {
             cacheSize: string;
             scratch?: string;
             chunker?: string;
+            chunkTransport?: string;
           },
         ) => {
           const replicas = parseReplicas(opts.replicas);
           const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
+          const chunkTransport = resolveChunkTransport(opts.chunkTransport);
           const { managerAddress, secret, tls } = resolveClientConfig(opts);
           const logger = createLogger('mount');
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
@@ -72,6 +76,7 @@ export function registerMountCommand(program: Command): void {
             ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
+            chunkTransport,
             logger,
           });
           logger.info(
@@ -81,6 +86,7 @@ export function registerMountCommand(program: Command): void {
               replicas,
               syncReplicas: syncReplicas ?? replicas,
               cache: opts.cache ?? null,
+              chunkTransport,
               auth: describeCredentials({ secret, tls }),
             },
             'mount serving',
@@ -90,4 +96,5 @@ export function registerMountCommand(program: Command): void {
       ),
     );
   addClientOptions(mount);
+  addChunkTransportOption(mount);
 }
