@@ -2,7 +2,6 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,9 +16,7 @@ import { EPOCH_FACTOR } from '../../src/benefactor/stamps.ts';
 import { silentLogger } from '../../src/logging/index.ts';
 import type { Logger } from '../../src/logging/index.ts';
 import {
-  FrameDecoder,
   FrameType,
-  MAX_DATA_BYTES,
   MAX_META_BYTES,
   decodeError,
   decodeStoreAck,
@@ -29,8 +26,8 @@ import {
   frameParts,
   packRefs,
 } from '../../src/transport/frames.ts';
-import type { Frame } from '../../src/transport/frames.ts';
 import { ClientHandshake } from '../../src/transport/handshake.ts';
+import { authenticatedPeer, rawPeer } from '../helpers/data-stream.ts';
 import { isStdchkError } from '../../src/errors/index.ts';
 
 // The benefactor's data port and the client's framed engine, in this process
@@ -226,67 +223,8 @@ test.serial(
 
 // ---------------------------------------------------------------- raw peers
 
-interface Raw {
-  socket: net.Socket;
-  frames: Frame[];
-  closed: Promise<void>;
-  send(parts: Buffer[] | Buffer): void;
-  next(): Promise<Frame>;
-}
-
-function raw(address: string): Promise<Raw> {
-  const [host, port] = [
-    address.slice(0, address.lastIndexOf(':')),
-    Number(address.slice(address.lastIndexOf(':') + 1)),
-  ];
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port }, () => {
-      const frames: Frame[] = [];
-      const waiters: ((f: Frame) => void)[] = [];
-      const decoder = new FrameDecoder(
-        {
-          maxMetaBytes: MAX_META_BYTES,
-          maxDataBytes: MAX_DATA_BYTES,
-          types: new Set(Object.values(FrameType)),
-        },
-        (f) => {
-          const w = waiters.shift();
-          if (w) w(f);
-          else frames.push(f);
-        },
-      );
-      socket.on('data', (p: Buffer) => decoder.push(p));
-      const closed = new Promise<void>((r) => socket.on('close', () => r()));
-      socket.on('error', () => undefined);
-      resolve({
-        socket,
-        frames,
-        closed,
-        send: (parts) => socket.write(Buffer.isBuffer(parts) ? parts : Buffer.concat(parts)),
-        next: () =>
-          new Promise<Frame>((r, j) => {
-            const f = frames.shift();
-            if (f) return r(f);
-            waiters.push(r);
-            setTimeout(() => j(new Error('no frame within 5 s')), 5000).unref();
-          }),
-      });
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** A raw connection through the handshake with `secret`. */
-async function authenticated(address: string, id: string, secret = SECRET): Promise<Raw> {
-  const r = await raw(address);
-  const hs = new ClientHandshake(secret, id, address);
-  r.send(frameParts(FrameType.HELLO, 0, hs.hello()));
-  const welcome = await r.next();
-  r.send(frameParts(FrameType.PROOF, 0, hs.onWelcome(welcome).proof));
-  const ready = await r.next();
-  if (ready.type !== FrameType.READY) throw new Error(`got ${ready.type}`);
-  return r;
-}
+const raw = (address: string) => rawPeer(address);
+const authenticated = (address: string, id: string) => authenticatedPeer(address, id, SECRET);
 
 async function stillServes(t: ExecutionContext): Promise<void> {
   const data = randomBytes(50_000);
