@@ -129,6 +129,8 @@ class ServerConnection {
   private readonly handshake: ServerHandshake;
   private ready = false;
   private closed = false;
+  /** Told why and ended: nothing more is read or sent, only the peer's close is awaited. */
+  private refused = false;
   private inFlight = 0;
   private inFlightBytes = 0;
   private readonly peer: string;
@@ -178,7 +180,8 @@ class ServerConnection {
 
   /** Tells the peer why (an ERROR frame with id 0), logs it, and closes the connection. */
   private refuseConnection(e: unknown): void {
-    if (this.closed) return;
+    if (this.closed || this.refused) return;
+    this.refused = true;
     const err = e instanceof StdchkError ? e : new StdchkError('INTERNAL', errorMessage(e));
     this.refusals.warn(
       { peer: this.peer, reason: err.message, code: err.code },
@@ -188,13 +191,16 @@ class ServerConnection {
     clearTimeout(this.handshakeTimer);
     if (!this.socket.destroyed) {
       this.socket.end(Buffer.concat(frameParts(FrameType.ERROR, 0, encodeErrorMeta(err.code, err.message))));
-      // A peer that does not read its error is not waited for.
+      // What the peer still sends is read and dropped (closing with unread data would reset the
+      // connection, and the peer could lose the ERROR); a peer that does not close is not waited for.
+      this.socket.resume();
       setTimeout(() => this.close(), 2_000).unref();
     }
   }
 
   private send(parts: Buffer[]): boolean {
-    if (this.closed || this.socket.destroyed) return false;
+    // Replies to requests still running when the connection was refused are dropped.
+    if (this.closed || this.refused || this.socket.destroyed || this.socket.writableEnded) return false;
     return writeParts(this.socket, parts);
   }
 
@@ -230,7 +236,12 @@ class ServerConnection {
       .finally(() => {
         this.inFlight--;
         this.inFlightBytes -= bytes;
-        if (this.inFlight < MAX_IN_FLIGHT && this.inFlightBytes < MAX_IN_FLIGHT_BYTES && !this.closed) {
+        if (
+          this.inFlight < MAX_IN_FLIGHT &&
+          this.inFlightBytes < MAX_IN_FLIGHT_BYTES &&
+          !this.closed &&
+          !this.refused
+        ) {
           this.socket.resume();
         }
       });
@@ -309,9 +320,9 @@ class ServerConnection {
       entries = [];
       parts = [];
       bytes = 0;
-      if (!ok) await drained(this.socket);
+      if (!ok && !this.closed && !this.refused) await drained(this.socket);
     };
-    for (let i = 0; i < hashes.length && !this.closed; i += READ_AHEAD) {
+    for (let i = 0; i < hashes.length && !this.closed && !this.refused; i += READ_AHEAD) {
       const slice = hashes.slice(i, i + READ_AHEAD);
       const datas = await this.opts.store.getMany(slice);
       for (const [j, hash] of slice.entries()) {
@@ -325,7 +336,7 @@ class ServerConnection {
         if (!last && (bytes >= READ_REPLY_BYTES || entries.length >= MAX_FRAME_CHUNKS)) await flush(true);
       }
     }
-    if (!this.closed) await flush(false);
+    if (!this.closed && !this.refused) await flush(false);
   }
 }
 
