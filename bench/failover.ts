@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalGrid } from '../src/grid/local-grid.ts';
@@ -74,6 +74,8 @@ export async function runFailoverBench(opts: FailoverBenchOptions): Promise<Benc
   });
   const steps = new Steps('failover', 1 + opts.intervals.length * opts.trials);
   const dir = tempDir(opts.dir, 'stdchk-bench-failover-');
+  // Containers' root (mapped to an unprivileged host uid) must pass through it to the workers' rootfs cache.
+  chmodSync(dir, 0o711);
   const grid = new LocalGrid({ dir: path.join(dir, 'grid'), benefactors: 3 });
   const rows: FailoverRow[] = [];
   let client: SchedulerClient | undefined;

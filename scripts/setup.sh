@@ -73,10 +73,12 @@ fi
 log "criu $(criu --version | head -1 | awk '{print $2}') ok"
 
 # npm dependencies, skipped when node_modules matches the lockfile.
-if [ ! -f node_modules/.package-lock.json ] || ! cmp -s <(tail -n +1 package-lock.json | sha256sum) node_modules/.stdchk-lock-hash 2>/dev/null; then
+# The stamp covers what npm ci builds from too: the patches and the addon's build script.
+install_hash() { cat package-lock.json patches/*.patch scripts/build-fuse-native.sh | sha256sum; }
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s <(install_hash) node_modules/.stdchk-lock-hash 2>/dev/null; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
-  sha256sum <package-lock.json >node_modules/.stdchk-lock-hash
+  install_hash >node_modules/.stdchk-lock-hash
 fi
 # The patched FUSE addon (npm ci's postinstall builds it; again here if gcc came later).
 [ -f node_modules/fuse-native/build/Release/fuse.node ] || bash scripts/build-fuse-native.sh

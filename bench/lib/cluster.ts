@@ -26,6 +26,13 @@ export interface BenchMountOptions {
   syncReplicas?: number;
   /** On-disk chunk cache folder; none: memory only. */
   cacheDir?: string;
+  /**
+   * `stdchk mount --write-mode` (default sync here: the benchmarks other than
+   * `bench write`/`bench small` measure storage and reads, and take the
+   * durable point as close()). Write-back stages in CACHE/staging, or a
+   * staging folder beside the mount point.
+   */
+  writeMode?: 'writeback' | 'sync';
   chunker?: string;
   /** `stdchk mount --chunk-transport`. */
   chunkTransport?: ChunkTransportKind;
@@ -153,6 +160,9 @@ export class BenchCluster {
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.chunker ? ['--chunker', opts.chunker] : []),
       ...(opts.chunkTransport ? ['--chunk-transport', opts.chunkTransport] : []),
+      '--write-mode',
+      opts.writeMode ?? 'sync',
+      ...(opts.writeMode === 'writeback' && !opts.cacheDir ? ['--staging', `${mp}.staging`] : []),
     ];
     const log = openSync(path.join(logDir, `${opts.name}.log`), 'a');
     const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log] });

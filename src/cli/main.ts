@@ -9,6 +9,7 @@ import { registerBenchCommands } from './commands/bench.ts';
 import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
 import { fail } from './output.ts';
+import { LOG_LEVELS, checkLogLevel } from '../logging/index.ts';
 
 // `stdchk status | head -1`: a reader that stopped reading is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -23,6 +24,7 @@ const program = new Command()
   .description('checkpoint storage on donated desktop disk: manager, benefactors and client')
   .version('0.1.0')
   .exitOverride()
+  .configureHelp({ showGlobalOptions: true })
   .configureOutput({
     // One line, like every other error: "stdchk: unknown option '--x' (see --help)".
     outputError: (text, write) =>
@@ -33,6 +35,16 @@ const program = new Command()
           .trim()} (see --help)\n`,
       ),
   });
+
+// --log-level for every daemon (and anything else that logs): checked once, passed on through the environment.
+program.option(
+  '--log-level <level>',
+  `daemon log level: ${LOG_LEVELS.join(', ')} (default info, or $STDCHK_LOG_LEVEL)`,
+);
+program.hook('preAction', (cmd) => {
+  const level = cmd.opts<{ logLevel?: string }>().logLevel;
+  if (level !== undefined) process.env.STDCHK_LOG_LEVEL = checkLogLevel(level);
+});
 
 registerDaemonCommands(program);
 registerFileCommands(program);

@@ -2,7 +2,7 @@ import { StdchkError, errorMessage } from '../errors/index.ts';
 
 /** Exit codes: 1 for a failed operation, 2 for bad usage or input. */
 export function exitCodeFor(e: unknown): number {
-  return e instanceof StdchkError && e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+  return e instanceof StdchkError && (e.code === 'INVALID_ARGUMENT' || e.code === 'NAME_TOO_LONG') ? 2 : 1;
 }
 
 /** One clear line on stderr and a non-zero exit. */

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connectManager, unary } from '../rpc/index.ts';
@@ -139,8 +140,12 @@ export class StorageClient {
     return fetchChunks(this, hashes, lengths);
   }
 
-  /** Stores a local file as a new version of `remote`. */
-  async putFile(local: string, remote: string, opts: WriteOptions = {}): Promise<WriteStats> {
+  /** Stores a local file as a new version of `remote`; `onProgress` is told the bytes read so far. */
+  async putFile(
+    local: string,
+    remote: string,
+    { onProgress, ...opts }: WriteOptions & { onProgress?: (bytes: number) => void } = {},
+  ): Promise<WriteStats> {
     let input: FileHandle;
     try {
       input = await open(local, 'r');
@@ -164,6 +169,7 @@ export class StorageClient {
           if (bytesRead === 0) break;
           position += bytesRead;
           await writer.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+          onProgress?.(position);
         }
       } catch (e) {
         await writer.abort();
@@ -177,15 +183,24 @@ export class StorageClient {
     }
   }
 
-  /** Reads `remote` into a local file (written to a temp name, then renamed). */
   /**
    * Reads `remote` into `local`: a regular file is written beside it and renamed
    * over it when complete; anything else that exists (/dev/null, a FIFO) is
-   * written in place; "-" is standard output.
+   * written in place; "-" is standard output. `onStart` is told the size once
+   * the version is open, `onProgress` the bytes written so far.
    */
-  async getFile(remote: string, local: string, opts: ReadOptions = {}): Promise<ReadStats> {
+  async getFile(
+    remote: string,
+    local: string,
+    {
+      onStart,
+      onProgress,
+      ...opts
+    }: ReadOptions & { onStart?: (size: number) => void; onProgress?: (bytes: number) => void } = {},
+  ): Promise<ReadStats> {
     const started = performance.now();
     const reader = await this.openReader(remote, opts);
+    let written = 0;
     const done = () => ({
       bytes: reader.size,
       chunks: reader.refs.length,
@@ -193,8 +208,10 @@ export class StorageClient {
     });
     if (local === '-') {
       try {
+        onStart?.(reader.size);
         for await (const piece of reader.stream()) {
           if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
+          onProgress?.((written += piece.length));
         }
       } finally {
         await reader.close();
@@ -207,10 +224,24 @@ export class StorageClient {
       out = await openLocalOutput(local);
     } catch (e) {
       await reader.close();
-      throw new StdchkError('INVALID_ARGUMENT', `cannot write ${local}: ${(e as Error).message}`);
+      // The temporary file's name is ours, not the user's: say what is wrong with theirs.
+      const err = e as NodeJS.ErrnoException;
+      const why =
+        err.code === 'ENOENT'
+          ? `no such folder: ${path.dirname(path.resolve(local))}`
+          : err.code === 'EACCES' || err.code === 'EPERM'
+            ? `permission denied in ${path.dirname(path.resolve(local))}`
+            : err.code === 'ENOTDIR'
+              ? `not a folder: ${path.dirname(path.resolve(local))}`
+              : err.message.replace(/, open '.*\.stdchk-[0-9a-f]+\.tmp'$/, '');
+      throw new StdchkError('INVALID_ARGUMENT', `cannot write ${local}: ${why}`);
     }
     try {
-      for await (const piece of reader.stream()) await out.fh.write(piece);
+      onStart?.(reader.size);
+      for await (const piece of reader.stream()) {
+        await out.fh.write(piece);
+        onProgress?.((written += piece.length));
+      }
       await out.finish();
     } catch (e) {
       await out.abort();

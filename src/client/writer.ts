@@ -13,6 +13,7 @@ import { unary } from '../rpc/index.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { BenefactorRef__Output } from '../generated/stdchk/v1/BenefactorRef.ts';
 import type { ReportStoredRequest } from '../generated/stdchk/v1/ReportStoredRequest.ts';
+import type { CommitRequest } from '../generated/stdchk/v1/CommitRequest.ts';
 import { commitWithRecovery } from './commit-recovery.ts';
 import type { PlacedChunk, RecoverChunk } from './commit-recovery.ts';
 
@@ -31,8 +32,12 @@ export interface WriteOptions {
   uid?: number;
   gid?: number;
   mtimeMs?: number;
+  /** When the commit creates the file: a number from ReserveInodes for it (the mount's new files). */
+  inode?: number;
   /** Fail with CONFLICT if the file's newest version is no longer this one. */
   baseVersion?: number;
+  /** Give an existing file mode/uid/gid too (else they apply only when the commit creates it). */
+  setOwner?: boolean;
   /** Bytes of new chunks per upload message (the network frame, not the dedup unit). */
   batchBytes?: number;
   /** Upload batches in flight at once; bounds the writer's memory with batchBytes. */
@@ -49,6 +54,12 @@ export interface WriteOptions {
   recover?: RecoverChunk;
   /** How long a commit waits for lost chunks to come back (or re-uploads them) before failing. Default 60 s. */
   recoveryWaitMs?: number;
+  /**
+   * Told the bytes of each batch once the manager has looked it up and, for
+   * its new chunks, chosen targets and set their space aside (a write-back
+   * mount then gives back the reservation it held for those bytes).
+   */
+  onPrepared?: (bytes: number) => void;
 }
 
 export interface WriteStats {
@@ -111,10 +122,12 @@ export class FileWriter {
   readonly syncReplicas: number;
   private readonly opts: WriteOptions;
 
+  /** Borrowed (or started) at the first write(): a writer fed only whole chunks never needs one. */
+  private chunker: WorkerChunker | undefined;
+
   private constructor(
     private readonly client: StorageClient,
     path: string,
-    private readonly chunker: WorkerChunker,
     opts: WriteOptions,
   ) {
     this.opts = { ...opts };
@@ -138,19 +151,26 @@ export class FileWriter {
     if (!Number.isInteger(sync) || sync < 1 || sync > 16) {
       throw new StdchkError('INVALID_ARGUMENT', `sync replicas must be an integer from 1 to 16, not ${sync}`);
     }
-    const params = opts.chunker ?? DEFAULT_CHUNKER_PARAMS;
-    const chunker = opts.chunkerPool
-      ? await opts.chunkerPool.acquire(params)
+    return new FileWriter(client, path, opts);
+  }
+
+  private async chunkerNow(): Promise<WorkerChunker> {
+    if (this.chunker) return this.chunker;
+    if (this.chunkerReleased) throw new StdchkError('INVALID_ARGUMENT', 'write after detach');
+    const params = this.opts.chunker ?? DEFAULT_CHUNKER_PARAMS;
+    this.chunker = this.opts.chunkerPool
+      ? await this.opts.chunkerPool.acquire(params)
       : await WorkerChunker.create(params);
-    return new FileWriter(client, path, chunker, opts);
+    return this.chunker;
   }
 
   /** Appends data; resolves when the data is accepted (waits while the upload window is full). */
   async write(data: Buffer): Promise<void> {
     if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'write after close');
     this.throwIfFailed();
+    const chunker = await this.chunkerNow();
     this.stats.bytes += data.length;
-    const chunks = await this.chunker.push(data);
+    const chunks = await chunker.push(data);
     await this.accept(chunks);
   }
 
@@ -193,7 +213,7 @@ export class FileWriter {
   async cut(): Promise<ChunkRef[]> {
     if (this.closed) throw new StdchkError('INVALID_ARGUMENT', 'write after close');
     // The chunker holds bytes only if more was written than chunks came back.
-    if (this.refBytes !== this.stats.bytes) await this.accept(await this.chunker.finish());
+    if (this.refBytes !== this.stats.bytes) await this.accept(await (await this.chunkerNow()).finish());
     this.flushBatch();
     await Promise.all(this.inFlight);
     this.throwIfFailed();
@@ -208,7 +228,10 @@ export class FileWriter {
    * create() for this and later commits.
    */
   async commit(
-    opts: { path?: string } & Pick<WriteOptions, 'mode' | 'uid' | 'gid' | 'mtimeMs'> = {},
+    opts: { path?: string } & Pick<
+      WriteOptions,
+      'mode' | 'uid' | 'gid' | 'mtimeMs' | 'inode' | 'setOwner'
+    > = {},
   ): Promise<FileInfo__Output> {
     const { path, ...meta } = opts;
     if (path !== undefined) this.path_ = path;
@@ -217,8 +240,26 @@ export class FileWriter {
     return this.commitRefs();
   }
 
-  private async commitRefs(): Promise<FileInfo__Output> {
-    const request = {
+  /**
+   * Waits until every chunk written so far is durable on its replicas and
+   * returns the CommitVersion request for that content, for the caller to
+   * send in a batch (CommitVersions); if the batch refuses it (a chunk lost
+   * meanwhile: CONFLICT), commit() does it alone with recovery. No more
+   * writes after this; the chunker thread is given back.
+   */
+  async commitRequest(
+    opts: { path?: string } & Pick<WriteOptions, 'mode' | 'uid' | 'gid' | 'mtimeMs' | 'setOwner'> = {},
+  ): Promise<CommitRequest> {
+    const { path, ...meta } = opts;
+    if (path !== undefined) this.path_ = path;
+    for (const [k, v] of Object.entries(meta)) if (v !== undefined) Object.assign(this.opts, { [k]: v });
+    await this.cut();
+    await this.releaseChunker(false);
+    return this.request();
+  }
+
+  private request(): CommitRequest {
+    return {
       path: this.path,
       refs: encodeRefs(this.refs),
       size: this.stats.bytes,
@@ -228,7 +269,13 @@ export class FileWriter {
       uid: this.opts.uid ?? process.getuid?.() ?? 0,
       gid: this.opts.gid ?? process.getgid?.() ?? 0,
       ...(this.opts.mtimeMs !== undefined ? { mtimeMs: this.opts.mtimeMs } : {}),
+      ...(this.opts.inode !== undefined ? { inode: this.opts.inode } : {}),
+      ...(this.opts.setOwner ? { setOwner: true } : {}),
     };
+  }
+
+  private async commitRefs(): Promise<FileInfo__Output> {
+    const request = this.request();
     const info = await commitWithRecovery({
       client: this.client,
       path: this.path,
@@ -283,8 +330,11 @@ export class FileWriter {
   private async releaseChunker(mayHoldData: boolean): Promise<void> {
     if (this.chunkerReleased) return;
     this.chunkerReleased = true;
-    if (this.opts.chunkerPool) await this.opts.chunkerPool.release(this.chunker, mayHoldData);
-    else await this.chunker.close();
+    const c = this.chunker;
+    this.chunker = undefined;
+    if (!c) return;
+    if (this.opts.chunkerPool) await this.opts.chunkerPool.release(c, mayHoldData);
+    else await c.close();
   }
 
   private throwIfFailed(): void {
@@ -351,6 +401,7 @@ export class FileWriter {
         replicas: this.syncReplicas,
       }),
     );
+    this.opts.onPrepared?.(chunks.reduce((n, c) => n + c.length, 0));
     const missing = chunks.filter((_, i) => prep.present[i] !== 1);
     if (missing.length === 0) return;
     const prepared = this.client.chunks.batch(missing.map((c) => ({ hash: c.hash, data: c.data as Buffer })));

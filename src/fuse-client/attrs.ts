@@ -4,6 +4,10 @@ export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
 export const S_IFLNK = 0o120000;
+export const S_IFIFO = 0o010000;
+export const S_IFSOCK = 0o140000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
 
 /** Preferred I/O size reported to applications (matches the kernel's max_write). */
 export const BLOCK_SIZE = 128 * 1024;
@@ -16,6 +20,7 @@ export interface Stat {
   size: number;
   nlink: number;
   ino: number;
+  rdev: number;
   blksize: number;
   blocks: number;
   atime: number;
@@ -29,6 +34,14 @@ export function typeBits(info: FileInfo__Output): number {
       return S_IFDIR;
     case 'SYMLINK':
       return S_IFLNK;
+    case 'FIFO':
+      return S_IFIFO;
+    case 'SOCKET':
+      return S_IFSOCK;
+    case 'CHAR_DEVICE':
+      return S_IFCHR;
+    case 'BLOCK_DEVICE':
+      return S_IFBLK;
     default:
       return S_IFREG;
   }
@@ -44,6 +57,7 @@ export function toStat(info: FileInfo__Output, sizeOverride?: number): Stat {
     nlink: info.nlink || (info.type === 'DIRECTORY' ? 2 : 1),
     // Only the low 32 bits travel through fuse-native; libfuse numbers inodes itself anyway.
     ino: info.inode % 0x1_0000_0000,
+    rdev: info.rdev ?? 0,
     blksize: BLOCK_SIZE,
     blocks: Math.ceil(size / 512),
     atime: info.atimeMs,
@@ -84,6 +98,11 @@ export class AttrCache {
 
   set(info: FileInfo__Output, path = info.path): void {
     if (this.ttlMs <= 0) return;
+    // A file with several names changes under each of them: not cached, so every name shows the change.
+    if (info.type !== 'DIRECTORY' && info.nlink > 1) {
+      this.entries.delete(path);
+      return;
+    }
     if (this.entries.size >= this.maxEntries) this.sweep();
     this.entries.delete(path); // keep insertion order roughly by recency
     this.entries.set(path, { info, expiresAt: Date.now() + this.ttlMs });

@@ -15,6 +15,8 @@ export const Errno = {
   EFBIG: -27,
   ENOSPC: -28,
   EROFS: -30,
+  EMLINK: -31,
+  ENAMETOOLONG: -36,
   ENOSYS: -38,
   ENOTEMPTY: -39,
   ENODATA: -61,

@@ -47,6 +47,9 @@ export function fuseOptions(opts: {
     // size (a truncated file). Every stat is a round trip into the VFS, not an RPC.
     'attr_timeout=0',
     'negative_timeout=0',
+    // stat shows the manager's inode numbers, so the names of a hard link share one (libfuse's
+    // own numbers differ per name).
+    'use_ino',
     ...(opts.allowOther ? ['allow_other', 'default_permissions'] : []),
     ...(opts.debug ? ['debug'] : []),
   ];
@@ -102,7 +105,7 @@ function statArray(st: Record<string, number>): Uint32Array {
   ints[5] = 0;
   ints[6] = st.nlink ?? 1;
   ints[7] = st.ino ?? 0;
-  ints[8] = 0;
+  ints[8] = st.rdev ?? 0;
   ints[9] = st.blksize ?? 0;
   setDouble(10, st.blocks ?? 0);
   setDouble(12, st.atime ?? Date.now());
@@ -182,6 +185,7 @@ export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
     unlink: (p, cb) => call('unlink', p, () => vfs.unlink(p), ok(cb), cb),
     rename: (from, to, cb) => call('rename', from, () => vfs.rename(from, to), ok(cb), cb),
     symlink: (target, p, cb, caller) => call('symlink', p, () => vfs.symlink(target, p, caller), ok(cb), cb),
+    mknod: (p, mode, dev, cb, caller) => call('mknod', p, () => vfs.mknod(p, mode, dev, caller), ok(cb), cb),
     readlink: (p, cb) =>
       call(
         'readlink',

@@ -18,6 +18,7 @@ declare module 'fuse-native' {
     readdir?(path: string, cb: (err: number, names?: string[], stats?: object[]) => void): void;
     truncate?(path: string, size: number, cb: Cb): void;
     ftruncate?(path: string, fd: number, size: number, cb: Cb): void;
+    /** Times in ms; stdchk's build passes UTIME_NOW as -1 and UTIME_OMIT as -2 (src/fuse-client/vfs.ts). */
     utimens?(path: string, atime: number, mtime: number, cb: Cb): void;
     readlink?(path: string, cb: (err: number, target?: string) => void): void;
     chown?(path: string, uid: number, gid: number, cb: Cb): void;
@@ -39,6 +40,7 @@ declare module 'fuse-native' {
     link?(src: string, dest: string, cb: Cb): void;
     symlink?(target: string, path: string, cb: Cb, caller?: Caller): void;
     mkdir?(path: string, mode: number, cb: Cb, caller?: Caller): void;
+    mknod?(path: string, mode: number, dev: number, cb: Cb, caller?: Caller): void;
     rmdir?(path: string, cb: Cb): void;
   }
 

@@ -12,6 +12,7 @@ import { ScratchFile } from './scratch.ts';
 import { Errno, FsError } from './errors.ts';
 import type { OutstandingWrite, WriteRegistry } from './write-registry.ts';
 import { hashChunk } from '../hashing/index.ts';
+import { VersionReader } from './version-reader.ts';
 
 /** What an open file needs from the VFS around it. */
 export interface HandleContext {
@@ -25,8 +26,8 @@ export interface HandleContext {
   streamBufferBytes: number;
   /** Most bytes fetched ahead of a sequential reader. */
   readAheadBytes: number;
-  /** Called after every commit with the manager's new FileInfo. */
-  onCommit(path: string, info: FileInfo__Output): void;
+  /** Called after every commit with the manager's new FileInfo; `created`: the manager made the file then. */
+  onCommit(path: string, info: FileInfo__Output, created: boolean): void;
   /** In-thread chunker (same parameters as the writers') for files of at most INLINE_CHUNKING_BYTES. */
   inlineChunker: ChunkStream;
   /** Where a handle with uncommitted writes registers, and where its failed commits are recorded. */
@@ -47,10 +48,6 @@ export const INLINE_CHUNKING_BYTES = 256 * 1024;
 export type HandleState = 'clean' | 'stream' | 'scratch';
 
 const SEED_PIECE = 4 * 1024 * 1024;
-const FETCH_SEGMENT = 2 * 1024 * 1024;
-const MIN_READ_AHEAD = 2 * 1024 * 1024;
-/** How far from the furthest read so far a read may start and still count as sequential. */
-const SEQUENTIAL_SLACK = 4 * 1024 * 1024;
 
 /**
  * One open file of the mount (a FUSE file handle). While it holds writes
@@ -82,10 +79,7 @@ export class OpenFile implements OutstandingWrite {
   private lostWrites: unknown;
   private chain: Promise<unknown> = Promise.resolve();
   private released = false;
-  // Read-ahead state.
-  private nextReadAt = -1;
-  private aheadUntil = 0;
-  private aheadWindow = MIN_READ_AHEAD;
+  private readonly reader: VersionReader;
 
   constructor(
     readonly id: number,
@@ -98,6 +92,7 @@ export class OpenFile implements OutstandingWrite {
     private readonly ctx: HandleContext,
   ) {
     this.base = base;
+    this.reader = new VersionReader(ctx.source, ctx.readAheadBytes);
   }
 
   /** Content differs from what this handle last committed (or from the base). */
@@ -124,9 +119,13 @@ export class OpenFile implements OutstandingWrite {
     }
   }
 
-  /** True when getattr on this path should show this handle's size (writes not yet committed). */
+  /**
+   * True when getattr on this path should show this handle's size (writes
+   * not yet committed). Not once released: release drops the stream (size 0)
+   * before the VFS forgets the handle, and a stat in between saw size 0.
+   */
   get live(): boolean {
-    return this.writable && (this.dirty || this.state !== 'clean' || this.pendingCreate);
+    return !this.released && this.writable && (this.dirty || this.state !== 'clean' || this.pendingCreate);
   }
 
   /** Creates a pending file at the manager now (without content). */
@@ -141,11 +140,12 @@ export class OpenFile implements OutstandingWrite {
           uid: this.info.uid,
           gid: this.info.gid,
           exclusive: false,
+          inode: this.info.inode,
         }),
       );
       this.pendingCreate = false;
       this.info = info;
-      this.ctx.onCommit(this.path, info);
+      this.ctx.onCommit(this.path, info, true);
     });
   }
 
@@ -281,12 +281,13 @@ export class OpenFile implements OutstandingWrite {
       this.ctx.writes.failed(this, e);
       throw e;
     }
+    const created = this.pendingCreate;
     this.dirty_ = false;
     this.lostWrites = undefined;
     this.pendingCreate = false;
     this.info = info;
     this.ctx.writes.committed(this);
-    this.ctx.onCommit(this.path, info);
+    this.ctx.onCommit(this.path, info, created);
   }
 
   private async commitScratch(): Promise<FileInfo__Output> {
@@ -309,13 +310,17 @@ export class OpenFile implements OutstandingWrite {
     return (await w.close()).info;
   }
 
-  /** Mode and owner a commit gives a file it creates; the mtime set by utimens since the last write. */
-  private commitMeta(): { mode: number; uid: number; gid: number; mtimeMs?: number } {
+  /**
+   * Mode, owner and inode number (reserved by the VFS) a commit gives a file
+   * it creates; the mtime set by utimens since the last write.
+   */
+  private commitMeta(): { mode: number; uid: number; gid: number; mtimeMs?: number; inode?: number } {
     return {
       mode: this.info.mode & 0o7777,
       uid: this.info.uid,
       gid: this.info.gid,
       ...(this.mtimeMs !== undefined ? { mtimeMs: this.mtimeMs } : {}),
+      ...(this.pendingCreate ? { inode: this.info.inode } : {}),
     };
   }
 
@@ -450,67 +455,13 @@ export class OpenFile implements OutstandingWrite {
 
   // --- reads of a pinned version --------------------------------------------
 
-  private async readBase(position: number, length: number): Promise<Buffer> {
+  private readBase(position: number, length: number): Promise<Buffer> {
     const v = this.base;
-    if (!v) return Buffer.alloc(0);
-    // The kernel's read-ahead sends several reads at once and they arrive out of
-    // order: near the furthest read so far still counts as sequential.
-    const sequential = position === 0 || Math.abs(position - this.nextReadAt) <= SEQUENTIAL_SLACK;
-    this.nextReadAt = Math.max(sequential ? this.nextReadAt : 0, position + length);
-    return this.readFrom(v, position, length, sequential);
+    if (!v) return Promise.resolve(Buffer.alloc(0));
+    return this.reader.readSequential(v, position, length);
   }
 
-  /** Bytes [position, position + length) of a chunk list, with read-ahead when sequential. */
-  private async readFrom(
-    v: PinnedVersion,
-    position: number,
-    length: number,
-    sequential: boolean,
-  ): Promise<Buffer> {
-    const end = Math.min(v.size, position + length);
-    if (position >= end) return Buffer.alloc(0);
-    const first = v.indexAt(position);
-    const last = v.indexAt(end - 1);
-    if (sequential) this.readAhead(v, end);
-    const wanted: number[] = [];
-    for (let i = first; i <= last; i++) if (!v.isHoleAt(i)) wanted.push(i);
-    const datas = await this.ctx.source.get(
-      wanted.map((i) => v.hashAt(i)),
-      wanted.map((i) => v.lengthAt(i)),
-    );
-    const out = Buffer.alloc(end - position);
-    wanted.forEach((i, k) => {
-      const data = datas[k] as Buffer;
-      const chunkStart = v.offsetOf(i);
-      const from = Math.max(position, chunkStart);
-      const to = Math.min(end, chunkStart + data.length);
-      data.copy(out, from - position, from - chunkStart, to - chunkStart);
-    });
-    return out;
-  }
-
-  /** Prefetches the chunks after `end` into memory, widening the window while reads stay sequential. */
-  private readAhead(v: PinnedVersion, end: number): void {
-    if (this.aheadUntil < end) this.aheadUntil = end;
-    const target = Math.min(v.size, end + this.aheadWindow);
-    if (this.aheadUntil >= target || this.aheadUntil - end > this.aheadWindow / 2) return;
-    this.aheadWindow = Math.min(this.ctx.readAheadBytes, this.aheadWindow * 2);
-    let i = v.indexAt(this.aheadUntil);
-    if (v.offsetOf(i) < this.aheadUntil) i++;
-    while (i < v.count && v.offsetOf(i) < target) {
-      const hashes: Buffer[] = [];
-      const lengths: number[] = [];
-      let bytes = 0;
-      while (i < v.count && v.offsetOf(i) < target && bytes < FETCH_SEGMENT) {
-        if (!v.isHoleAt(i)) {
-          hashes.push(v.hashAt(i));
-          lengths.push(v.lengthAt(i));
-        }
-        bytes += v.lengthAt(i);
-        i++;
-      }
-      if (hashes.length) this.ctx.source.get(hashes, lengths).catch(() => undefined);
-    }
-    this.aheadUntil = i < v.count ? v.offsetOf(i) : v.size;
+  private readFrom(v: PinnedVersion, position: number, length: number, sequential: boolean): Promise<Buffer> {
+    return this.reader.read(v, position, length, sequential);
   }
 }

@@ -23,10 +23,34 @@ export interface MountDaemonOptions {
   cacheBytes?: number;
   /** Scratch files of non-sequential writes (default: CACHE/scratch, else the system temp folder). */
   scratchDir?: string;
+  /** 'writeback' (default): close() returns once staged locally; 'sync': close() commits. */
+  writeMode?: WriteMode;
+  /** The staging folder of write-back (default: defaultStagingDir()). */
+  stagingDir?: string;
+  stagingBytes?: number;
   chunker?: ChunkerParams;
   /** How chunk bytes travel (default: STDCHK_CHUNK_TRANSPORT, else the client's default). */
   chunkTransport?: ChunkTransportKind | undefined;
   logger: Logger;
+}
+
+export type WriteMode = 'writeback' | 'sync';
+export const WRITE_MODES: readonly WriteMode[] = ['writeback', 'sync'];
+export const DEFAULT_STAGING_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Where a write-back mount stages when --staging is not given: CACHE/staging
+ * with a cache folder, else a folder under /var/tmp named after the mount
+ * point (/var/tmp survives reboots, so a journal left by a crash is found by
+ * the next mount at the same place).
+ */
+export function defaultStagingDir(mountpoint: string, cacheDir?: string): string {
+  if (cacheDir) return path.join(cacheDir, 'staging');
+  const slug = path
+    .resolve(mountpoint)
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^_+/, '');
+  return path.join('/var/tmp/stdchk-staging', slug || 'root');
 }
 
 export interface MountHandle {
@@ -56,6 +80,14 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
       ...(opts.chunker ? { chunker: opts.chunker } : {}),
       scratchDir:
         opts.scratchDir ?? (opts.cacheDir ? path.join(opts.cacheDir, 'scratch') : SHARED_SCRATCH_BASE),
+      ...((opts.writeMode ?? 'writeback') === 'writeback'
+        ? {
+            writeBack: {
+              dir: opts.stagingDir ?? defaultStagingDir(opts.mountpoint, opts.cacheDir),
+              capacityBytes: opts.stagingBytes ?? DEFAULT_STAGING_BYTES,
+            },
+          }
+        : {}),
       logger: opts.logger,
     });
     const fuse = await FuseMount.mount(vfs, { mountpoint: opts.mountpoint, logger: opts.logger });

@@ -2,7 +2,7 @@ import type { StorageClient } from '../client/storage-client.ts';
 import { DEFAULT_REPLICAS } from '../client/writer.ts';
 import { ChunkerPool } from '../client/chunker-pool.ts';
 import type { WriteOptions } from '../client/writer.ts';
-import { normalizePath } from '../config/paths.ts';
+import { normalizePath, splitPath } from '../config/paths.ts';
 import { StdchkError, isStdchkError, errorMessage } from '../errors/index.ts';
 import { unary } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
@@ -11,7 +11,17 @@ import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
 import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
 import { ChunkStream } from '../chunking/chunker.ts';
-import { AttrCache, BLOCK_SIZE, toStat } from './attrs.ts';
+import {
+  AttrCache,
+  BLOCK_SIZE,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  toStat,
+} from './attrs.ts';
 import type { Stat } from './attrs.ts';
 import { DiskChunkCache, MemoryChunkCache, chunkKey } from './chunk-cache.ts';
 import { ChunkSource } from './chunk-source.ts';
@@ -20,7 +30,15 @@ import { OpenFile } from './handle.ts';
 import type { HandleContext } from './handle.ts';
 import { prepareScratchDir } from './scratch.ts';
 import { WriteRegistry } from './write-registry.ts';
+import { InodePool } from './inode-pool.ts';
 import { Errno, FsError, badHandle } from './errors.ts';
+import { Staging, unlockStaging } from './staging.ts';
+import type { StagedEntry } from './staging.ts';
+import { SpaceReserver } from './space-reserver.ts';
+import { Uploader } from './uploader.ts';
+import type { UploadStats } from './uploader.ts';
+import { StagedFile } from './staged-handle.ts';
+import type { StagedContext } from './staged-handle.ts';
 
 export { FsError, Errno };
 export type { Stat };
@@ -51,11 +69,37 @@ export interface VfsOptions {
   /** Gathering buffer for sequential writes. Default 4 MiB. */
   streamBufferBytes?: number;
   chunker?: ChunkerParams;
+  /**
+   * Write-back (docs/mount.md): close() returns once the new content is in
+   * this local staging folder; uploads and commits follow behind. Absent:
+   * every close() is a synchronous replicated commit.
+   */
+  writeBack?: WriteBackOptions;
   /** Owner of new files and directories when the FUSE binding does not say who called (the unpatched prebuild). */
   uid?: number;
   gid?: number;
   logger?: Logger;
 }
+
+export interface WriteBackOptions {
+  /** The staging folder (journal and data files); a mount restarted on it uploads what it holds. */
+  dir: string;
+  /** Most bytes of staged data; beyond it writers wait for uploads. */
+  capacityBytes: number;
+  /** At unmount, how long to wait for the journal to be uploaded before leaving the rest for the next start (default 15 s). */
+  drainMs?: number;
+  /**
+   * Bytes the mount accepts without a reservation when the cluster refuses
+   * one (data that may deduplicate; settled at close). Default 256 MiB.
+   */
+  unreservedLimitBytes?: number;
+}
+
+/** An open file: synchronous commits (OpenFile) or write-back (StagedFile). */
+type Handle = OpenFile | StagedFile;
+
+/** Extended attribute of a folder: what the commits beneath it uploaded (write-back), as JSON. */
+export const UPLOADED_XATTR = 'user.stdchk.uploaded';
 
 /** Who owns a new file, directory or symlink. */
 export interface Owner {
@@ -78,9 +122,40 @@ export interface StatFs {
 }
 
 const UINT32_MAX = 0xffff_ffff;
-/** utimensat's UTIME_NOW / UTIME_OMIT as they arrive through fuse-native (tv_sec 0, nsec ~2^30, in ms). */
+/**
+ * utimensat's UTIME_NOW and UTIME_OMIT as stdchk's fuse-native build passes
+ * them (patches/fuse-native+2.2.6.patch); the unpatched build passes both
+ * as ~1073 ms (tv_sec 0, nsec ~2^30), which is taken as "now".
+ */
+export const UTIME_NOW = -1;
+export const UTIME_OMIT = -2;
 const UTIME_SPECIAL_MS = 1073;
 const STATUS_CACHE_MS = 2000;
+const S_ISGID = 0o2000;
+
+/** The file type bits of mknod(2)'s mode, as the manager names them. */
+const MKNOD_TYPES: Record<number, 'FIFO' | 'SOCKET' | 'CHAR_DEVICE' | 'BLOCK_DEVICE'> = {
+  [S_IFIFO]: 'FIFO',
+  [S_IFSOCK]: 'SOCKET',
+  [S_IFCHR]: 'CHAR_DEVICE',
+  [S_IFBLK]: 'BLOCK_DEVICE',
+};
+
+/** See Vfs.touchParent. */
+function touchParent(attrs: AttrCache, path: string, ms: number, nlinkDelta = 0): void {
+  const parent = splitPath(path).parent;
+  const cached = attrs.get(parent);
+  if (!cached) return;
+  attrs.set(
+    {
+      ...cached,
+      mtimeMs: Math.max(cached.mtimeMs, ms),
+      ctimeMs: Math.max(cached.ctimeMs, ms),
+      nlink: cached.nlink + nlinkDelta,
+    },
+    parent,
+  );
+}
 
 /**
  * The mount's file-system layer over StorageClient, independent of FUSE so
@@ -94,8 +169,11 @@ const STATUS_CACHE_MS = 2000;
  * new version (last commit wins).
  */
 export class Vfs {
-  private readonly handles = new Map<number, OpenFile>();
+  private readonly handles = new Map<number, Handle>();
   private nextHandle = 1;
+  /** Numbers for files created here when none could be reserved (counting down from 2^32-1). */
+  private nextPendingIno = 0;
+  private readonly inodes: InodePool;
   private readonly leases: LeaseKeeper;
   private readonly logger: Logger;
   private readonly replicas: number;
@@ -110,9 +188,12 @@ export class Vfs {
     readonly disk: DiskChunkCache | undefined,
     readonly source: ChunkSource,
     private readonly chunkerPool: ChunkerPool,
+    /** Write-back: the staging journal, its uploader and the handles' context. */
+    private readonly wb: StagedContext | undefined,
   ) {
     this.leases = new LeaseKeeper(client);
     this.logger = opts.logger ?? silentLogger;
+    this.inodes = new InodePool(client, this.logger);
     this.replicas = opts.replicas ?? DEFAULT_REPLICAS;
   }
 
@@ -140,8 +221,13 @@ export class Vfs {
       recover: async (c) => source.memory.get(chunkKey(c.hash)) ?? (await disk?.get(c.hash)),
     };
     const attrs = new AttrCache(opts.attrCacheMs ?? 500);
+    const staging = opts.writeBack
+      ? await Staging.open(opts.writeBack.dir, { capacityBytes: opts.writeBack.capacityBytes, logger })
+      : undefined;
+    const writes = new WriteRegistry(staging ? (f) => staging.saveFailures(f) : undefined);
+    if (staging) writes.restore(staging.restoredFailures);
     const ctx: HandleContext = {
-      writes: new WriteRegistry(),
+      writes,
       client,
       source,
       scratchDir,
@@ -149,10 +235,53 @@ export class Vfs {
       writeOptions,
       streamBufferBytes: opts.streamBufferBytes ?? 4 << 20,
       readAheadBytes: opts.readAheadBytes ?? 16 << 20,
-      onCommit: (path, info) => attrs.set(info, path),
+      onCommit: (path, info, created) => {
+        attrs.set(info, path);
+        // The first commit of a new file made it at the manager: its folder changed then.
+        if (created) touchParent(attrs, path, info.ctimeMs);
+      },
       inlineChunker: new ChunkStream(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
     };
-    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool);
+    let wb: StagedContext | undefined;
+    const activity = { at: 0 };
+    if (staging) {
+      const reserver = new SpaceReserver(client, replicas, logger);
+      const uploader = new Uploader({
+        client,
+        staging,
+        writes,
+        reserver,
+        writeOptions,
+        inlineChunker: ctx.inlineChunker,
+        logger,
+        onCommit: (path, info) => attrs.set(info, path),
+        lastActivity: () => activity.at,
+      });
+      wb = {
+        ...ctx,
+        staging,
+        uploader,
+        reserver,
+        unreserved: { bytes: 0, limit: opts.writeBack?.unreservedLimitBytes ?? 256 * 1024 * 1024 },
+        activity,
+      };
+    }
+    return new Vfs(client, opts, ctx, attrs, disk, source, chunkerPool, wb);
+  }
+
+  /** Write-back mode (a staging folder), else synchronous commits at close. */
+  get writeBack(): boolean {
+    return this.wb !== undefined;
+  }
+
+  /** The staging journal of a write-back mount. */
+  get staging(): Staging | undefined {
+    return this.wb?.staging;
+  }
+
+  /** What the commits at or beneath `dir` uploaded (write-back; this mount's run). */
+  uploadStats(dir: string): UploadStats | undefined {
+    return this.wb?.uploader.statsUnder(normalizePath(dir));
   }
 
   get scratchDir(): string {
@@ -171,6 +300,8 @@ export class Vfs {
   // --- attributes -------------------------------------------------------------
 
   private async info(path: string): Promise<FileInfo__Output> {
+    const staged = this.wb?.staging.latest(path);
+    if (staged) return staged.fileInfo();
     const cached = this.attrs.get(path);
     if (cached) return cached;
     const info = await this.client.stat(path);
@@ -178,21 +309,60 @@ export class Vfs {
     return info;
   }
 
-  /** The open handle whose uncommitted size getattr should show, if any. */
-  private liveHandle(path: string): OpenFile | undefined {
-    let best: OpenFile | undefined;
+  /** The open handle (of this path, or another name of its inode) whose uncommitted size getattr should show. */
+  private liveHandle(path: string, inode: number): Handle | undefined {
+    let best: Handle | undefined;
     for (const h of this.handles.values()) {
-      if (h.path === path && h.live && (!best || h.modifiedAt >= best.modifiedAt)) best = h;
+      const same = h.path === path || (inode !== 0 && h.info.inode === inode);
+      if (same && h.live && (!best || h.modifiedAt >= best.modifiedAt)) best = h;
     }
     return best;
   }
 
   private statOf(path: string, info: FileInfo__Output): Stat {
-    const h = info.type === 'FILE' ? this.liveHandle(path) : undefined;
+    if (info.type === 'DIRECTORY') return this.dirStat(path, info);
+    const h = info.type === 'FILE' ? this.liveHandle(path, info.inode) : undefined;
     if (!h) return toStat(info);
     const st = toStat(info, h.size);
     if (h.modifiedAt) st.mtime = st.ctime = Math.max(st.mtime, h.modifiedAt);
     return st;
+  }
+
+  /**
+   * A folder's stat: a file created here and not yet at the manager has
+   * already changed the folder's mtime and ctime (the manager changes them
+   * at its first commit).
+   */
+  private dirStat(path: string, info: FileInfo__Output): Stat {
+    const st = toStat(info);
+    const prefix = path === '/' ? '/' : path + '/';
+    for (const h of this.handles.values()) {
+      if (h.pendingCreate && h.path.startsWith(prefix) && !h.path.includes('/', prefix.length)) {
+        st.mtime = Math.max(st.mtime, h.info.ctimeMs);
+        st.ctime = Math.max(st.ctime, h.info.ctimeMs);
+      }
+    }
+    // Files created here and staged are not at the manager yet: the folder changed when they were made.
+    for (const e of this.wb?.staging.childrenOf(path).values() ?? []) {
+      if (!e.created) continue;
+      st.mtime = Math.max(st.mtime, e.sealedAt);
+      st.ctime = Math.max(st.ctime, e.sealedAt);
+    }
+    return st;
+  }
+
+  /**
+   * This mount changed the folder holding `path` at `ms` (the manager's
+   * clock, from its reply): its cached mtime/ctime follow, and its link
+   * count by `nlinkDelta`, without asking the manager again.
+   */
+  private touchParent(path: string, ms: number, nlinkDelta = 0): void {
+    touchParent(this.attrs, path, ms, nlinkDelta);
+  }
+
+  /** The folder holding `path` changed in a way the reply does not describe: ask the manager next time. */
+  private forgetParent(path: string): void {
+    this.attrs.delete(splitPath(path).parent);
   }
 
   async getattr(path: string): Promise<Stat> {
@@ -223,7 +393,7 @@ export class Vfs {
     const p = normalizePath(path);
     const [dir, entries] = await Promise.all([this.info(p), this.client.list(p)]);
     if (dir.type !== 'DIRECTORY') throw new StdchkError('NOT_A_DIRECTORY', `${p}: not a directory`);
-    const dirStat = toStat(dir);
+    const dirStat = this.dirStat(p, dir);
     const names = ['.', '..'];
     const stats = [dirStat, dirStat];
     const seen = new Set<string>();
@@ -234,6 +404,16 @@ export class Vfs {
       stats.push(this.statOf(e.path, e));
     }
     const prefix = p === '/' ? '/' : p + '/';
+    // Staged here and not committed yet: this mount lists them with their staged attributes.
+    for (const [name, e] of this.wb?.staging.childrenOf(p) ?? []) {
+      const i = names.indexOf(name);
+      if (i >= 2) stats[i] = this.statOf(e.path, e.fileInfo());
+      else if (!seen.has(name)) {
+        seen.add(name);
+        names.push(name);
+        stats.push(this.statOf(e.path, e.fileInfo()));
+      }
+    }
     for (const h of this.handles.values()) {
       const name = h.path.slice(prefix.length);
       if (h.pendingCreate && h.path.startsWith(prefix) && !name.includes('/') && !seen.has(name)) {
@@ -271,17 +451,58 @@ export class Vfs {
   // --- namespace --------------------------------------------------------------
 
   async mkdir(path: string, mode: number, owner?: Owner): Promise<void> {
+    const p = normalizePath(path);
+    this.refuseStaged(p);
     const info = await unary(this.client.manager, 'mkdir', {
-      path: normalizePath(path),
+      path: p,
       mode: mode & 0o7777,
       ...this.ownerOf(owner),
       parents: false,
     });
     this.attrs.set(info);
+    this.touchParent(p, info.ctimeMs, 1);
+  }
+
+  /**
+   * mknod(2): a FIFO, socket or device node (an entry only: the kernel
+   * serves FIFOs and sockets itself, and opens of devices are refused on
+   * this nodev mount), or an empty regular file.
+   */
+  async mknod(path: string, mode: number, rdev: number, owner?: Owner): Promise<void> {
+    const p = normalizePath(path);
+    const kind = mode & S_IFMT;
+    if (kind === S_IFREG || kind === 0) {
+      const info = await this.client.withRetry(() =>
+        unary(this.client.manager, 'create', {
+          path: p,
+          mode: mode & 0o7777,
+          ...this.ownerOf(owner),
+          exclusive: true,
+        }),
+      );
+      this.attrs.set(info);
+      this.touchParent(p, info.ctimeMs);
+      return;
+    }
+    const type = MKNOD_TYPES[kind];
+    if (!type) throw new FsError(Errno.EINVAL, `${p}: mknod of file type 0${kind.toString(8)}`);
+    const device = type === 'CHAR_DEVICE' || type === 'BLOCK_DEVICE';
+    const info = await unary(this.client.manager, 'mknod', {
+      path: p,
+      type,
+      mode: mode & 0o7777,
+      ...this.ownerOf(owner),
+      rdev: device ? rdev >>> 0 : 0,
+    });
+    this.attrs.set(info);
+    this.touchParent(p, info.ctimeMs);
   }
 
   async rmdir(path: string): Promise<void> {
     const p = normalizePath(path);
+    if (this.wb?.staging.under(p).some((e) => e.path !== p)) {
+      throw new StdchkError('NOT_EMPTY', `${p}: directory not empty (files staged here)`);
+    }
     await this.materialize(p); // a pending file inside makes it not empty
     try {
       await this.client.remove(p, { directory: true });
@@ -291,21 +512,31 @@ export class Vfs {
       throw e;
     } finally {
       this.attrs.deleteTree(p);
+      this.forgetParent(p);
     }
   }
 
   async unlink(path: string): Promise<void> {
     const p = normalizePath(path);
     await this.materialize(p);
+    // Staged versions of it are dropped (a commit already out is waited for).
+    const cancelled = (await this.wb?.uploader.cancel(p)) ?? 0;
     try {
       await this.client.remove(p); // IS_A_DIRECTORY for a directory
       this.ctx.writes.removed(p);
     } catch (e) {
+      // Staged here only (never committed): gone with its staged versions.
+      if (cancelled > 0 && isStdchkError(e, 'NOT_FOUND')) {
+        this.ctx.writes.removed(p);
+        this.attrs.delete(p);
+        return;
+      }
       // A new file whose first commit failed never reached the manager: unlinking it drops its failure.
       if (isStdchkError(e, 'NOT_FOUND')) this.ctx.writes.removed(p);
       throw e;
     } finally {
       this.attrs.delete(p);
+      this.forgetParent(p);
     }
   }
 
@@ -313,11 +544,16 @@ export class Vfs {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.materialize(f);
+    // Renames are synchronous at the manager: what is staged beneath either name commits first.
+    await this.commitStaged(f);
+    await this.commitStaged(t);
     try {
       await this.client.rename(f, t);
     } finally {
       this.attrs.deleteTree(f);
       this.attrs.deleteTree(t);
+      this.forgetParent(f);
+      this.forgetParent(t);
     }
     this.ctx.writes.renamed(f, t);
     // Open handles follow their file (commits go to the new name).
@@ -329,12 +565,11 @@ export class Vfs {
   }
 
   async symlink(target: string, path: string, owner?: Owner): Promise<void> {
-    const info = await unary(this.client.manager, 'symlink', {
-      path: normalizePath(path),
-      target,
-      ...this.ownerOf(owner),
-    });
+    const p = normalizePath(path);
+    this.refuseStaged(p);
+    const info = await unary(this.client.manager, 'symlink', { path: p, target, ...this.ownerOf(owner) });
     this.attrs.set(info);
+    this.touchParent(p, info.ctimeMs);
   }
 
   async readlink(path: string): Promise<string> {
@@ -343,57 +578,52 @@ export class Vfs {
     return info.target;
   }
 
-  /** Hard links are emulated by a copy of the chunk list (same chunks, no data moved). */
+  /** A hard link: one more name of the same inode at the manager (files, symlinks, special files). */
   async link(from: string, to: string): Promise<void> {
     const f = normalizePath(from);
     const t = normalizePath(to);
     await this.materialize(f);
-    const v = await PinnedVersion.open(this.client, this.leases, f);
+    this.refuseStaged(t);
+    await this.commitStaged(f);
+    // Writes not committed yet through the old name belong to the inode: commit them first.
+    for (const h of [...this.handles.values()]) if (h.path === f && h.dirty) await h.commit();
     try {
-      if (v.info.type !== 'FILE') throw new FsError(Errno.EPERM, `${f}: hard links only to files`);
-      const exists = await this.client.stat(t).catch(() => undefined);
-      if (exists) throw new StdchkError('ALREADY_EXISTS', `${t}: file exists`);
-      const info = await unary(
-        this.client.manager,
-        'commitVersion',
-        {
-          path: t,
-          refs: v.packedRefs,
-          size: v.size,
-          replicas: v.info.replicas || this.replicas,
-          mode: v.info.mode,
-          uid: v.info.uid,
-          gid: v.info.gid,
-          mtimeMs: v.info.mtimeMs,
-        },
-        { timeoutMs: 120_000 },
-      );
-      this.attrs.set(info, t);
+      const info = await unary(this.client.manager, 'link', { from: f, to: t });
+      this.touchParent(t, info.ctimeMs);
     } finally {
-      await v.release();
+      this.attrs.delete(f);
+      this.attrs.delete(t);
     }
   }
 
-  private async setAttr(path: string, attrs: Record<string, number>): Promise<void> {
+  /**
+   * chmod/chown/utimens. A file not yet at the manager keeps them for its
+   * first commit; otherwise one RPC, even when nothing changes (chown to the
+   * same owner still changes ctime, as POSIX says).
+   */
+  private async setAttr(path: string, attrs: Record<string, number | boolean>): Promise<void> {
     const p = normalizePath(path);
     const pend = this.pending(p);
     if (pend && Object.keys(attrs).every((k) => ['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs'].includes(k))) {
-      pend.setPendingAttrs(attrs);
+      pend.setPendingAttrs(attrs as Record<string, number>);
       return;
     }
+    if (await this.setStagedAttrs(p, attrs)) return;
     await this.materialize(p);
-    // tar chowns and chmods every file to what it already is: no RPC for a no-op.
-    const cached = this.attrs.get(p);
-    if (
-      cached &&
-      Object.entries(attrs).every(([k, v]) => (cached as unknown as Record<string, number>)[k] === v)
-    ) {
-      return;
+    if ('mtimeMs' in attrs || 'mtimeNow' in attrs) {
+      // Files created in this folder and staged reach the manager (and move its mtime) at
+      // their commit: that must come before a time set after them (tar sets folder times last).
+      for (const e of this.wb?.staging.under(p) ?? []) {
+        if (e.created && splitPath(e.path).parent === p) await e.sync().catch(() => undefined);
+      }
     }
     const info = await unary(this.client.manager, 'setAttr', { path: p, ...attrs });
     this.attrs.set(info, p);
-    for (const h of this.handles.values())
-      if (h.path === p) h.info = { ...h.info, mode: info.mode, uid: info.uid, gid: info.gid };
+    for (const h of this.handles.values()) {
+      if (h.path === p || (info.inode !== 0 && h.info.inode === info.inode)) {
+        h.info = { ...h.info, mode: info.mode, uid: info.uid, gid: info.gid, ctimeMs: info.ctimeMs };
+      }
+    }
   }
 
   async chmod(path: string, mode: number): Promise<void> {
@@ -409,13 +639,30 @@ export class Vfs {
   }
 
   /**
-   * Sets times (ms). fuse-native 2.2.6 passes the access time in both
-   * arguments, and UTIME_NOW/UTIME_OMIT arrive as ~1073 ms: those mean "now".
+   * Sets times (ms since the epoch, or UTIME_NOW / UTIME_OMIT). "Now" is the
+   * manager's clock, as for every other time it sets. (Unpatched
+   * fuse-native passes both specials as ~1073 ms: taken as now.)
    */
   async utimens(path: string, atime: number, mtime: number): Promise<void> {
-    const now = Date.now();
-    const fix = (t: number) => (t === UTIME_SPECIAL_MS ? now : t);
-    await this.setAttr(path, { atimeMs: fix(atime), mtimeMs: fix(mtime) });
+    const attrs: Record<string, number | boolean> = {};
+    const set = (key: 'atime' | 'mtime', t: number) => {
+      if (t === UTIME_OMIT) return;
+      if (t === UTIME_NOW || t === UTIME_SPECIAL_MS) attrs[`${key}Now`] = true;
+      else attrs[`${key}Ms`] = t;
+    };
+    set('atime', atime);
+    set('mtime', mtime);
+    if (Object.keys(attrs).length === 0) return;
+    const p = normalizePath(path);
+    if (this.pending(p)) {
+      // A file not yet at the manager keeps its times for the first commit (this mount's clock).
+      const now = Date.now();
+      if (attrs.atimeNow) attrs.atimeMs = now;
+      if (attrs.mtimeNow) attrs.mtimeMs = now;
+      delete attrs.atimeNow;
+      delete attrs.mtimeNow;
+    }
+    await this.setAttr(p, attrs);
   }
 
   async truncate(path: string, size: number): Promise<void> {
@@ -430,8 +677,13 @@ export class Vfs {
     await this.materialize(p);
     const info = await this.info(p);
     if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
-    if (size === info.size) return;
-    if (size === 0) {
+    if (size === info.size) {
+      // Nothing to cut, but a local file system (ext4) still changes mtime and ctime.
+      await this.setAttr(p, { mtimeNow: true });
+      return;
+    }
+    // Staged and not committed: truncated as a new staged version, after the others.
+    if (size === 0 && !this.wb?.staging.latest(p)) {
       this.attrs.delete(p);
       this.attrs.set(await unary(this.client.manager, 'setAttr', { path: p, size: 0 }), p);
       return;
@@ -456,7 +708,7 @@ export class Vfs {
 
   /** A new entry belongs to the process that made it (when the binding says who), else to the mount's user. */
   private ownerOf(owner: Owner | undefined): Owner {
-    return owner ?? { uid: this.uid, gid: this.gid };
+    return owner ? { uid: owner.uid, gid: owner.gid } : { uid: this.uid, gid: this.gid };
   }
 
   private addHandle(
@@ -464,13 +716,24 @@ export class Vfs {
     flags: number,
     info: FileInfo__Output,
     base: PinnedVersion | undefined,
+    staged?: StagedEntry,
   ): number {
     if (this.closed) throw new StdchkError('UNAVAILABLE', 'the mount is shutting down');
     while (this.handles.has(this.nextHandle)) this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
     const id = this.nextHandle;
     this.nextHandle = (this.nextHandle % 0x7fff_ffff) + 1;
     const acc = flags & O_ACCMODE;
-    const h = new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
+    const h = this.wb
+      ? new StagedFile(
+          id,
+          path,
+          acc !== O_WRONLY,
+          acc !== 0,
+          info,
+          staged ? { segments: staged.segments } : base ? { base } : {},
+          this.wb,
+        )
+      : new OpenFile(id, path, acc !== O_WRONLY, acc !== 0, info, base, this.ctx);
     this.handles.set(id, h);
     return id;
   }
@@ -483,16 +746,28 @@ export class Vfs {
    */
   async create(path: string, mode: number, flags = O_RDWR, owner?: Owner): Promise<number> {
     const p = normalizePath(path);
+    if (this.wb) this.wb.activity.at = Date.now();
     if (p === '/') throw new StdchkError('IS_A_DIRECTORY', '/: is a directory');
     const now = Date.now();
+    // In a setgid folder the file takes the folder's group (the manager does the same at the commit).
+    const parent = await this.info(splitPath(p).parent).catch(() => undefined);
+    const who = this.ownerOf(owner);
+    if (parent && parent.mode & S_ISGID) who.gid = parent.gid;
+    // The number the manager will give it (reserved), so st_ino never changes; without one a
+    // temporary number, unique while pending (mv and cp compare inode numbers).
+    let inode = await this.inodes.take();
+    if (inode === undefined) {
+      this.nextPendingIno = (this.nextPendingIno + 1) % 0x4000_0000;
+      inode = UINT32_MAX - this.nextPendingIno;
+    }
     const info: FileInfo__Output = {
       path: p,
       name: p.slice(p.lastIndexOf('/') + 1),
       type: 'FILE',
-      inode: 0,
+      inode,
       size: 0,
       mode: mode & 0o7777,
-      ...this.ownerOf(owner),
+      ...who,
       atimeMs: now,
       mtimeMs: now,
       ctimeMs: now,
@@ -501,17 +776,19 @@ export class Vfs {
       target: '',
       replicas: this.replicas,
       chunks: 0,
+      rdev: 0,
     };
     const fh = this.addHandle(p, (flags & ~O_ACCMODE) | O_RDWR, info, undefined);
-    const h = this.handles.get(fh) as OpenFile;
+    const h = this.handles.get(fh) as Handle;
     h.pendingCreate = true;
+    if (h instanceof StagedFile) h.createdHere = true;
     h.markDirty();
     h.modifiedAt = now;
     return fh;
   }
 
   /** A file created here and not yet committed, if `path` is one. */
-  private pending(path: string): OpenFile | undefined {
+  private pending(path: string): Handle | undefined {
     for (const h of this.handles.values()) if (h.pendingCreate && h.path === path) return h;
     return undefined;
   }
@@ -527,14 +804,27 @@ export class Vfs {
   async open(path: string, flags: number): Promise<number> {
     const p = normalizePath(path);
     await this.materialize(p);
-    const writable = (flags & O_ACCMODE) !== 0;
-    if (writable && flags & O_TRUNC) {
+    const staged = this.wb?.staging.latest(p);
+    if (staged) {
+      // Staged here and not committed yet: this mount reads (and goes on writing) the staged content.
+      const info = staged.fileInfo();
+      // The kernel checked write permission for O_TRUNC, also with O_RDONLY (Linux truncates then too).
+      if (flags & O_TRUNC) {
+        const fh = this.addHandle(p, flags, info, undefined);
+        (this.handles.get(fh) as OpenFile).markDirty();
+        return fh;
+      }
+      return this.addHandle(p, flags, info, undefined, staged);
+    }
+    // The kernel checked write permission for O_TRUNC, also with O_RDONLY (Linux truncates then too).
+    if (flags & O_TRUNC) {
       const info = await this.client.stat(p);
       if (info.type === 'DIRECTORY') throw new StdchkError('IS_A_DIRECTORY', `${p}: is a directory`);
       this.attrs.set(info, p);
       const fh = this.addHandle(p, flags, info, undefined);
-      // Truncating a non-empty file commits an empty version at close even without writes.
-      if (info.size > 0) (this.handles.get(fh) as OpenFile).markDirty();
+      // open(O_TRUNC) commits an empty version at close even without writes (also of an
+      // empty file: the truncation changes mtime and ctime, as on a local file system).
+      (this.handles.get(fh) as OpenFile).markDirty();
       return fh;
     }
     const v = await PinnedVersion.open(this.client, this.leases, p);
@@ -546,7 +836,7 @@ export class Vfs {
     return this.addHandle(p, flags, v.info, v);
   }
 
-  private handle(fh: number): OpenFile {
+  private handle(fh: number): Handle {
     const h = this.handles.get(fh);
     if (!h) throw badHandle(fh);
     return h;
@@ -558,11 +848,17 @@ export class Vfs {
 
   /** Writes at `position`; `data` is free for reuse once the promise settles. */
   write(fh: number, data: Buffer, position: number): Promise<number> {
+    if (this.wb) this.wb.activity.at = Date.now();
     return this.handle(fh).write(data, position);
   }
 
-  ftruncate(fh: number, size: number): Promise<void> {
-    return this.handle(fh).truncate(size);
+  async ftruncate(fh: number, size: number): Promise<void> {
+    const h = this.handle(fh);
+    const same = size === h.size && !h.live;
+    await h.truncate(size);
+    // As truncate: the same size changes mtime and ctime (libfuse 2 drops the kernel's own mtime
+    // update of ftruncate). A handle with writes outstanding gets them at its commit.
+    if (same && h.writable && !h.pendingCreate) await this.setAttr(h.path, { mtimeNow: true });
   }
 
   /** close(2) of one descriptor: commits the writes so far (errors reach close). */
@@ -570,8 +866,10 @@ export class Vfs {
     return this.handle(fh).commit();
   }
 
+  /** fsync(2): the file's content is committed on its replicas when this resolves (write-back: staged, then uploaded). */
   fsync(fh: number): Promise<void> {
-    return this.handle(fh).commit();
+    const h = this.handle(fh);
+    return h instanceof StagedFile ? h.fsync() : h.commit();
   }
 
   /**
@@ -605,8 +903,79 @@ export class Vfs {
         this.logger.error({ err: errorMessage(e), fh }, 'commit at unmount failed'),
       );
     }
+    if (this.wb) {
+      const { uploader, staging, reserver } = this.wb;
+      const drained = await uploader.drain(this.opts.writeBack?.drainMs ?? 15_000);
+      await uploader.stop();
+      if (!drained) {
+        this.logger.warn(
+          { staged: staging.pending, bytes: staging.used, dir: staging.dir },
+          'unmounting with versions not uploaded yet: they stay in the staging folder and are uploaded when a mount starts on it',
+        );
+      }
+      await reserver.close();
+      await unlockStaging(staging);
+    }
     await this.leases.stop();
     await this.chunkerPool.close();
     await this.disk?.close();
+  }
+
+  // --- write-back helpers ---------------------------------------------------------
+
+  /** A name staged here (not committed yet) exists for this mount: EEXIST. */
+  private refuseStaged(p: string): void {
+    if (this.wb?.staging.latest(p)) throw new StdchkError('ALREADY_EXISTS', `${p}: file exists`);
+  }
+
+  /**
+   * Waits until every version staged at or beneath `p` is committed. One
+   * that failed for good is left to the barrier (its failure record says
+   * so); one that may still be retried (manager unreachable) throws.
+   */
+  private async commitStaged(p: string): Promise<void> {
+    const list = this.wb?.staging.under(p) ?? [];
+    for (const e of list) {
+      try {
+        await e.sync();
+      } catch (err) {
+        if (e.state !== 'failed') throw err;
+      }
+    }
+  }
+
+  /**
+   * chmod/chown/utimens of a file with staged versions: applied to the
+   * newest one (no RPC; it commits with them) while its commit has not gone
+   * out, and to the handles writing it. Returns false when the caller must
+   * do it at the manager (nothing staged, or the commit is out: waited for).
+   */
+  private async setStagedAttrs(p: string, given: Record<string, number | boolean>): Promise<boolean> {
+    const e = this.wb?.staging.latest(p);
+    if (!e) return false;
+    // "Now" for a version not at the manager yet is this mount's clock (as for pending files).
+    const attrs: Record<string, number> = {};
+    for (const [k, v] of Object.entries(given)) {
+      if (k === 'atimeNow' || k === 'mtimeNow') {
+        if (v) attrs[k === 'atimeNow' ? 'atimeMs' : 'mtimeMs'] = Date.now();
+      } else attrs[k] = Number(v);
+    }
+    if (!Object.keys(attrs).every((k) => ['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs'].includes(k)))
+      return false;
+    if (!e.mutable) {
+      await e.sync().catch(() => undefined);
+      return false;
+    }
+    const owner = attrs.mode !== undefined || attrs.uid !== undefined || attrs.gid !== undefined;
+    await this.wb?.staging.updateAttrs(e, {
+      ...(attrs.mode !== undefined ? { mode: attrs.mode & 0o7777 } : {}),
+      ...(attrs.uid !== undefined ? { uid: attrs.uid } : {}),
+      ...(attrs.gid !== undefined ? { gid: attrs.gid } : {}),
+      ...(attrs.mtimeMs !== undefined ? { mtimeMs: attrs.mtimeMs } : {}),
+      ...(owner ? { setOwner: true } : {}),
+    });
+    for (const h of this.handles.values())
+      if (h.path === p && h instanceof StagedFile) h.setPendingAttrs(attrs);
+    return true;
   }
 }

@@ -51,11 +51,24 @@ const NAMED_FAILURES = 3;
  *   and never silently dropped by having been reported (unlike fsync's
  *   errseq on Linux, which reports an error once per open file).
  *
- * In memory only: a restarted mount knows no earlier failures.
+ * In memory, and with write-back also in the staging folder (`persist`),
+ * so a mount restarted on the same staging folder still reports them.
  */
 export class WriteRegistry {
   private readonly outstanding = new Set<OutstandingWrite>();
   private readonly failures = new Map<string, WriteFailure>();
+
+  /** `persist` is told the failure records after every change (write-back keeps them on disk). */
+  constructor(private readonly persist?: (failures: WriteFailure[]) => void) {}
+
+  /** Failure records kept by an earlier run of the mount. */
+  restore(failures: readonly WriteFailure[]): void {
+    for (const f of failures) this.failures.set(f.path, { ...f });
+  }
+
+  private changed(): void {
+    this.persist?.([...this.failures.values()]);
+  }
 
   /** `w` has data that is not durable yet. */
   begin(w: OutstandingWrite): void {
@@ -65,12 +78,13 @@ export class WriteRegistry {
   /** `w` is committed: its file's earlier failure, if any, is superseded. */
   committed(w: OutstandingWrite): void {
     this.outstanding.delete(w);
-    this.failures.delete(w.path);
+    if (this.failures.delete(w.path)) this.changed();
   }
 
   /** A commit of `w` failed. It stays outstanding (a retry may still commit it) until end(). */
   failed(w: OutstandingWrite, error: unknown): void {
     this.failures.set(w.path, { path: w.path, error: errorMessage(error), at: Date.now() });
+    this.changed();
   }
 
   /** `w` is gone (its handle released), committed or not. */
@@ -80,21 +94,26 @@ export class WriteRegistry {
 
   /** `path` was removed (unlink, rmdir): failures at or beneath it are moot. */
   removed(path: string): void {
-    for (const p of this.failures.keys()) if (isAtOrUnder(p, path)) this.failures.delete(p);
+    let n = 0;
+    for (const p of this.failures.keys()) if (isAtOrUnder(p, path) && this.failures.delete(p)) n++;
+    if (n) this.changed();
   }
 
   /** `from` was renamed to `to` (replacing what was there): its failures follow it. */
   renamed(from: string, to: string): void {
     const moved: WriteFailure[] = [];
+    let dropped = 0;
     for (const [p, f] of this.failures) {
       if (isAtOrUnder(p, from)) {
         this.failures.delete(p);
         moved.push({ ...f, path: to + p.slice(from.length) });
       } else if (isAtOrUnder(p, to)) {
         this.failures.delete(p);
+        dropped++;
       }
     }
     for (const f of moved) this.failures.set(f.path, f);
+    if (moved.length || dropped) this.changed();
   }
 
   /** Outstanding writes at or beneath `dir` (all of them by default). */

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition } from '@grpc/proto-loader';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Assignment as _stdchk_v1_Assignment, Assignment__Output as _stdchk_v1_Assignment__Output } from './stdchk/v1/Assignment';
 import type { BeginCheckpointReply as _stdchk_v1_BeginCheckpointReply, BeginCheckpointReply__Output as _stdchk_v1_BeginCheckpointReply__Output } from './stdchk/v1/BeginCheckpointReply';
@@ -44,9 +44,11 @@ export interface ProtoGrpcType {
       DeregisterWorkerRequest: MessageTypeDefinition<_stdchk_v1_DeregisterWorkerRequest, _stdchk_v1_DeregisterWorkerRequest__Output>
       Empty: MessageTypeDefinition<_stdchk_v1_Empty, _stdchk_v1_Empty__Output>
       IntervalInfo: MessageTypeDefinition<_stdchk_v1_IntervalInfo, _stdchk_v1_IntervalInfo__Output>
+      JobActivity: EnumTypeDefinition
       JobLogsReply: MessageTypeDefinition<_stdchk_v1_JobLogsReply, _stdchk_v1_JobLogsReply__Output>
       JobLogsRequest: MessageTypeDefinition<_stdchk_v1_JobLogsRequest, _stdchk_v1_JobLogsRequest__Output>
       JobRef: MessageTypeDefinition<_stdchk_v1_JobRef, _stdchk_v1_JobRef__Output>
+      JobState: EnumTypeDefinition
       JobStatus: MessageTypeDefinition<_stdchk_v1_JobStatus, _stdchk_v1_JobStatus__Output>
       ListJobsReply: MessageTypeDefinition<_stdchk_v1_ListJobsReply, _stdchk_v1_ListJobsReply__Output>
       ListJobsRequest: MessageTypeDefinition<_stdchk_v1_ListJobsRequest, _stdchk_v1_ListJobsRequest__Output>
@@ -63,6 +65,7 @@ export interface ProtoGrpcType {
       WorkerHeartbeatRequest: MessageTypeDefinition<_stdchk_v1_WorkerHeartbeatRequest, _stdchk_v1_WorkerHeartbeatRequest__Output>
       WorkerInfo: MessageTypeDefinition<_stdchk_v1_WorkerInfo, _stdchk_v1_WorkerInfo__Output>
       WorkerJob: MessageTypeDefinition<_stdchk_v1_WorkerJob, _stdchk_v1_WorkerJob__Output>
+      WorkerJobPhase: EnumTypeDefinition
     }
   }
 }

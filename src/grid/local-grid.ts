@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,8 +44,10 @@ export interface GridMountOptions {
   cacheSize?: string;
   /** Extra `stdchk mount` flags. */
   args?: string[];
-  /** Log file name under logs/ (default mount-N). */
+  /** Log file name under logs/ (default mount-N); also names its staging folder DIR/staging/NAME. */
   name?: string;
+  /** Extra environment (e.g. a test-only STDCHK_FAULT_*). */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -174,9 +177,9 @@ export class LocalGrid {
     return path.join(this.dir, `benefactor-${i}`);
   }
 
-  private spawnRole(name: string, args: string[]): GridProcess {
+  private spawnRole(name: string, args: string[], env: Record<string, string> = {}): GridProcess {
     const log = openSync(path.join(this.logDir, `${name}.log`), 'a');
-    const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log], env: { ...process.env } });
+    const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
     closeSync(log);
     const p: GridProcess = {
       name,
@@ -234,6 +237,7 @@ export class LocalGrid {
    */
   async mount(mountpoint: string, opts: GridMountOptions = {}): Promise<GridMount> {
     const mp = path.resolve(mountpoint);
+    const name = opts.name ?? `mount-${this.mounts.length}`;
     const args = [
       'mount',
       mp,
@@ -245,9 +249,14 @@ export class LocalGrid {
       ...(opts.cacheSize ? ['--cache-size', opts.cacheSize] : []),
       // Inside the grid's folder, so a mount killed with -9 leaves nothing behind once the grid is removed.
       ...(opts.args?.includes('--scratch') ? [] : ['--scratch', path.join(this.dir, 'scratch')]),
+      // Write-back stages in the grid's folder too, one folder per mount name (a restarted
+      // mount of the same name finds its journal).
+      ...(opts.args?.includes('--staging') || opts.args?.join(' ').includes('--write-mode sync')
+        ? []
+        : ['--staging', path.join(this.dir, 'staging', name)]),
       ...(opts.args ?? []),
     ];
-    const p = this.spawnRole(opts.name ?? `mount-${this.mounts.length}`, args);
+    const p = this.spawnRole(name, args, opts.env);
     const m: GridMount = Object.assign(p, { mountpoint: mp });
     this.mounts.push(m);
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
@@ -312,6 +321,8 @@ export class LocalGrid {
     }
     const workDir = this.workerWorkDir(i);
     mkdirSync(workDir, { recursive: true });
+    // Containers' root (a user namespace's, not the worker's) must pass through DIR to the rootfs cache.
+    chmodSync(this.dir, statSync(this.dir).mode | 0o001);
     const id = `worker-${i}`;
     const args = [
       'worker',

@@ -37,7 +37,7 @@ export class ChunkOps {
     });
   }
 
-  prepare(refs: Uint8Array, replicas: number): PrepareResult {
+  prepare(refs: Uint8Array, replicas: number, lookupOnly = false): PrepareResult {
     const { index, registry } = this.ctx;
     if (!(replicas >= 1 && replicas <= MAX_REPLICAS)) {
       throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${replicas}`);
@@ -62,7 +62,7 @@ export class ChunkOps {
         missingBytes += refLength(refs, i);
       }
     }
-    const targets = missingBytes > 0 ? this.place(replicas, missingBytes, new Set(), now) : [];
+    const targets = missingBytes > 0 && !lookupOnly ? this.place(replicas, missingBytes, new Set(), now) : [];
     return { present, targets };
   }
 

@@ -1,14 +1,26 @@
-import { StdchkError, notFound, invalid } from '../errors/index.ts';
+import { StdchkError, isStdchkError, notFound, invalid } from '../errors/index.ts';
 import { silentLogger } from '../logging/index.ts';
 import { splitPath } from '../config/paths.ts';
 import { HASH_BYTES } from '../hashing/index.ts';
 import { REF_BYTES } from '../chunking/refs.ts';
 import type { KeyValueStore } from './kv.ts';
-import { Namespace, ROOT_INO, alreadyExists, components, isADirectory, notADirectory } from './namespace.ts';
-import type { Inode, NodeType } from './namespace.ts';
 import {
+  Namespace,
+  ROOT_INO,
+  SPECIAL_TYPES,
+  alreadyExists,
+  components,
+  isADirectory,
+  namesOf,
+  notADirectory,
+  withNames,
+} from './namespace.ts';
+import type { Inode, NodeType, SpecialType } from './namespace.ts';
+import {
+  FORMATS,
   FORMAT_VERSION,
   KEYS,
+  LATEST_FORMAT,
   decodeBenefactor,
   decodeChunk,
   decodeDeleteBound,
@@ -16,6 +28,7 @@ import {
   decodeVersion,
   encodeInode,
   encodeVersion,
+  needsFormat2,
   parseVersionKey,
 } from './records.ts';
 import type { VersionRecord } from './records.ts';
@@ -32,12 +45,22 @@ import { ChunkOps } from './chunk-ops.ts';
 import { Membership } from './membership.ts';
 import { InventoryReconciler } from './inventory.ts';
 import { checkPackedRefs, hashView, isZeroAt, refLength, totalPackedLength } from './packed.ts';
-import { MAX_REPLICAS } from './types.ts';
+import { MAX_REPLICAS, MAX_RESERVED_INODES } from './types.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_RESERVATION_TTL_MS,
+  MIN_BATCH_BYTES,
+  MIN_RESERVATION_TTL_MS,
+  PLACEMENT_GRANULE_BYTES,
+  Reservations,
+} from './reservations.ts';
+import type { ReserveOutcome } from './reservations.ts';
 import type {
   AttrChanges,
   BenefactorAddress,
   ChunkInfo,
   CommitInput,
+  CommitOutcome,
   CreateOptions,
   HeartbeatInput,
   HeartbeatResult,
@@ -46,6 +69,7 @@ import type {
   LocateResult,
   MetadataStoreOptions,
   MkdirOptions,
+  MknodOptions,
   NodeInfo,
   OpenedVersion,
   Ownership,
@@ -58,11 +82,52 @@ import type {
 
 export * from './types.ts';
 
+/** The uid/gid of options that may carry them, without undefined fields. */
+function ownerOf(o: Ownership): Ownership {
+  return { ...(o.uid !== undefined ? { uid: o.uid } : {}), ...(o.gid !== undefined ? { gid: o.gid } : {}) };
+}
+
+/** A commit checked and ready to stage. */
+interface CommitPlan {
+  input: CommitInput;
+  refs: Buffer;
+  dir: Inode;
+  name: string;
+  node: Inode | undefined;
+  /** Index ids of the distinct chunks it references. */
+  unique: Set<number>;
+}
+
+/** The checks of a commit that need no state: refs, replicas, size; returns the refs as a Buffer. */
+function checkCommitInput(input: CommitInput): Buffer {
+  const refs = Buffer.from(input.refs.buffer, input.refs.byteOffset, input.refs.byteLength);
+  checkPackedRefs(refs);
+  if (!(input.replicas >= 1 && input.replicas <= MAX_REPLICAS)) {
+    throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${input.replicas}`);
+  }
+  const total = totalPackedLength(refs);
+  if (input.size !== total) {
+    throw invalid(`size ${input.size} does not match the chunks' total length ${total}`);
+  }
+  return refs;
+}
+
 /** Open reader leases at most (each is a few hundred bytes of memory). */
 const MAX_LEASES = 1_000_000;
 const UNRECOVERABLE_LOG_EVERY_MS = 60_000;
 const DEFAULT_UPLOAD_GRACE_MS = 3_600_000;
-const DEFAULT_MODE: Record<NodeType, number> = { file: 0o644, directory: 0o755, symlink: 0o777 };
+const DEFAULT_MODE: Record<NodeType, number> = {
+  file: 0o644,
+  directory: 0o755,
+  symlink: 0o777,
+  fifo: 0o644,
+  socket: 0o755,
+  'char-device': 0o644,
+  'block-device': 0o644,
+};
+/** Names one inode may have (ext4 allows 65,000; every name is in the inode's record). */
+export const MAX_LINKS = 1000;
+const S_ISGID = 0o2000;
 
 /**
  * The manager's domain logic: namespace, versions, leases, chunk index,
@@ -87,7 +152,10 @@ export class MetadataStore {
   private readonly chunks: ChunkOps;
   private readonly membership: Membership;
   private readonly inventory: InventoryReconciler;
+  private readonly reservations = new Reservations();
   private nextInode = ROOT_INO + 1;
+  /** The database's format (records.ts FORMATS): raised to 2 by the first inode that needs it. */
+  private format: string = FORMAT_VERSION;
   private lastUnrecoverableLog = 0;
 
   private constructor(kv: KeyValueStore, opts: MetadataStoreOptions) {
@@ -175,12 +243,14 @@ export class MetadataStore {
         ],
         { sync: true },
       );
-    } else if (format.toString('utf8') !== FORMAT_VERSION) {
+    } else if (!(FORMATS as readonly string[]).includes(format.toString('utf8'))) {
       throw new StdchkError(
         'CORRUPT',
-        `metadata database format ${format.toString('utf8')} is not supported (expected ${FORMAT_VERSION})`,
+        `metadata database format ${format.toString('utf8')} is not supported (this manager reads ${FORMATS.join(' and ')})`,
         { retryable: false },
       );
+    } else {
+      this.format = format.toString('utf8');
     }
 
     let maxIno = ROOT_INO;
@@ -269,12 +339,17 @@ export class MetadataStore {
   private async commit(txn: Txn, now: number, sync: boolean): Promise<void> {
     const { index } = this.ctx;
     const ops = txn.ops;
+    let format = this.format;
     for (const [ino, node] of txn.inodes) {
       ops.push(
         node
           ? { type: 'put', key: KEYS.inode(ino), value: encodeInode(node) }
           : { type: 'del', key: KEYS.inode(ino) },
       );
+      if (node && format !== LATEST_FORMAT && needsFormat2(node)) {
+        format = LATEST_FORMAT;
+        ops.push({ type: 'put', key: KEYS.format, value: Buffer.from(format) });
+      }
     }
     if (txn.nextInode !== this.nextInode) {
       ops.push({ type: 'put', key: KEYS.nextInode, value: Buffer.from(String(txn.nextInode)) });
@@ -302,6 +377,7 @@ export class MetadataStore {
     for (const [ino, node] of txn.inodes) if (!node) this.ns.delete(ino);
     for (const node of txn.inodes.values()) if (node) this.ns.put(node);
     this.nextInode = txn.nextInode;
+    this.format = format;
     if (updates.length) {
       const alive = this.ctx.registry.aliveMask(now);
       for (const u of updates) {
@@ -330,18 +406,21 @@ export class MetadataStore {
     type: NodeType,
     dir: Inode,
     name: string,
-    owner: Ownership,
+    owner: Ownership & { inode?: number },
     now: number,
     extra: Partial<Inode> = {},
   ): Inode {
+    // A folder with the setgid bit gives new entries its group, and new folders the bit (as ext4 does).
+    const setgid = (dir.mode & S_ISGID) !== 0;
+    const mode = owner.mode !== undefined ? owner.mode & 0o7777 : DEFAULT_MODE[type];
     const node: Inode = {
-      ino: txn.allocInode(),
+      ino: this.inodeFor(txn, owner.inode),
       type,
       parent: dir.ino,
       name,
-      mode: owner.mode ? owner.mode & 0o7777 : DEFAULT_MODE[type],
+      mode: setgid && type === 'directory' ? mode | S_ISGID : mode,
       uid: owner.uid ?? 0,
-      gid: owner.gid ?? 0,
+      gid: setgid ? dir.gid : (owner.gid ?? 0),
       atimeMs: now,
       mtimeMs: now,
       ctimeMs: now,
@@ -355,6 +434,33 @@ export class MetadataStore {
     txn.put(node);
     txn.touchDir(dir.ino, now);
     return node;
+  }
+
+  /**
+   * The number a new inode gets: the one a client reserved for it (see
+   * reserveInodes) if it was handed out and is free, else the next one.
+   */
+  private inodeFor(txn: Txn, wanted: number | undefined): number {
+    if (wanted !== undefined && wanted > ROOT_INO && wanted < this.nextInode && !this.ns.get(wanted)) {
+      if (!txn.inodes.has(wanted)) return wanted;
+    }
+    return txn.allocInode();
+  }
+
+  /**
+   * Hands out `count` inode numbers that no one else gets: a mount numbers
+   * the files it creates with them before they reach the manager, so a new
+   * file keeps its number (tar compares it across the file's first close).
+   */
+  async reserveInodes(count: number): Promise<{ first: number; count: number }> {
+    if (!(Number.isSafeInteger(count) && count >= 1 && count <= MAX_RESERVED_INODES)) {
+      throw invalid(`count must be 1 to ${MAX_RESERVED_INODES}, not ${count}`);
+    }
+    return this.mutate((txn) => {
+      const first = txn.nextInode;
+      txn.nextInode += count;
+      return { first, count };
+    });
   }
 
   private infoOf(ino: number): NodeInfo {
@@ -372,7 +478,7 @@ export class MetadataStore {
     if (dir.type !== 'directory') throw notADirectory(path);
     return this.ns
       .entries(dir.ino)
-      .map((n) => this.ns.info(n, path === '/' ? `/${n.name}` : `${path}/${n.name}`));
+      .map((e) => this.ns.info(e.node, path === '/' ? `/${e.name}` : `${path}/${e.name}`));
   }
 
   async mkdir(path: string, opts: MkdirOptions = {}): Promise<NodeInfo> {
@@ -426,7 +532,7 @@ export class MetadataStore {
       if (path === '/') throw alreadyExists(path);
       const { dir, name } = this.parentDir(txn, path);
       if (txn.child(dir.ino, name)) throw alreadyExists(path);
-      return this.newInode(txn, 'symlink', dir, name, { ...owner, mode: 0 }, now, {
+      return this.newInode(txn, 'symlink', dir, name, { ...owner, mode: 0o777 }, now, {
         target,
         size: Buffer.byteLength(target),
       }).ino;
@@ -434,31 +540,103 @@ export class MetadataStore {
     return this.infoOf(ino);
   }
 
+  /** A FIFO, socket or device node: an entry with a mode, an owner and (devices) a device number. */
+  async mknod(path: string, type: SpecialType, opts: MknodOptions = {}): Promise<NodeInfo> {
+    if (!SPECIAL_TYPES.includes(type)) throw invalid(`mknod makes ${SPECIAL_TYPES.join(', ')}, not ${type}`);
+    const rdev = opts.rdev ?? 0;
+    if (rdev !== 0 && type !== 'char-device' && type !== 'block-device') {
+      throw invalid(`${path}: only devices have a device number (rdev ${rdev} given for a ${type})`);
+    }
+    const ino = await this.mutate((txn, now) => {
+      if (path === '/') throw alreadyExists(path);
+      const { dir, name } = this.parentDir(txn, path);
+      if (txn.child(dir.ino, name)) throw alreadyExists(path);
+      return this.newInode(
+        txn,
+        type,
+        dir,
+        name,
+        { mode: opts.mode ?? DEFAULT_MODE[type], ...ownerOf(opts) },
+        now,
+        {
+          ...(rdev ? { rdev } : {}),
+        },
+      ).ino;
+    });
+    return this.infoOf(ino);
+  }
+
+  /** A hard link: `to` becomes one more name of the inode at `from` (anything but a folder). */
+  async link(from: string, to: string): Promise<NodeInfo> {
+    const ino = await this.mutate((txn, now) => {
+      const src = txn.lookup(from);
+      if (!src) throw notFound(from);
+      if (src.type === 'directory') throw invalid(`${from}: a folder cannot have hard links`);
+      if (to === '/') throw alreadyExists(to);
+      const { dir, name } = this.parentDir(txn, to);
+      if (txn.child(dir.ino, name)) throw alreadyExists(to);
+      const names = namesOf(src);
+      if (names.length >= MAX_LINKS) {
+        throw new StdchkError(
+          'TOO_MANY_LINKS',
+          `${from}: already has ${names.length} names (at most ${MAX_LINKS})`,
+        );
+      }
+      txn.put({ ...withNames(src, [...names, { parent: dir.ino, name }]), ctimeMs: now });
+      txn.touchDir(dir.ino, now);
+      return src.ino;
+    });
+    const node = this.ns.get(ino);
+    if (!node) throw new StdchkError('INTERNAL', `inode ${ino} vanished`);
+    return this.ns.info(node, to);
+  }
+
+  /**
+   * Removes the name (dir, name) of `node` (its state as staged in `txn`).
+   * The inode goes with its last name and a file's content is released
+   * then; while other names remain only its ctime changes.
+   */
+  private async unlinkName(txn: Txn, ino: number, dir: number, name: string, now: number): Promise<void> {
+    const node = txn.get(ino);
+    if (!node) return;
+    const names = namesOf(node);
+    if (names.length > 1) {
+      const rest = names.filter((l) => !(l.parent === dir && l.name === name));
+      txn.put({ ...withNames(node, rest), ctimeMs: now });
+      return;
+    }
+    txn.remove(node.ino);
+    if (node.type === 'file') await this.dropVersion(txn, node.ino, node.version);
+  }
+
   async remove(path: string, opts: RemoveOptions = {}): Promise<void> {
     await this.mutate(async (txn, now) => {
       if (path === '/') throw invalid('the root directory cannot be removed');
-      const node = txn.lookup(path);
+      const { dir, name } = this.parentDir(txn, path);
+      const node = txn.child(dir.ino, name);
       if (!node) throw notFound(path);
       if (node.type === 'directory') {
         if (!opts.directory && !opts.recursive) throw isADirectory(path);
         if (!opts.recursive && this.ns.childCount(node.ino) > 0) {
           throw new StdchkError('NOT_EMPTY', `${path}: directory not empty`);
         }
+        if (opts.recursive) {
+          for (const e of this.ns.subtree(node.ino))
+            await this.unlinkName(txn, e.node.ino, e.parent, e.name, now);
+        }
       } else if (opts.directory && !opts.recursive) {
         throw notADirectory(path);
       }
-      for (const n of opts.recursive ? this.ns.subtree(node.ino) : [node]) {
-        txn.remove(n.ino);
-        if (n.type === 'file') await this.dropVersion(txn, n.ino, n.version);
-      }
-      txn.touchDir(node.parent, now);
+      await this.unlinkName(txn, node.ino, dir.ino, name, now);
+      txn.touchDir(dir.ino, now);
     });
   }
 
   async rename(from: string, to: string): Promise<void> {
     await this.mutate(async (txn, now) => {
       if (from === '/' || to === '/') throw invalid('the root directory cannot be renamed or replaced');
-      const src = txn.lookup(from);
+      const origin = this.parentDir(txn, from);
+      const src = txn.child(origin.dir.ino, origin.name);
       if (!src) throw notFound(from);
       if (from === to) return;
       if (src.type === 'directory' && to.startsWith(from + '/')) {
@@ -467,6 +645,8 @@ export class MetadataStore {
       const { dir, name } = this.parentDir(txn, to);
       const dst = txn.child(dir.ino, name);
       if (dst) {
+        // Two names of one inode: POSIX says rename does nothing and succeeds.
+        if (dst.ino === src.ino) return;
         if (dst.type === 'directory') {
           if (src.type !== 'directory') throw isADirectory(to);
           if (this.ns.childCount(dst.ino) > 0)
@@ -474,11 +654,14 @@ export class MetadataStore {
         } else if (src.type === 'directory') {
           throw notADirectory(to);
         }
-        txn.remove(dst.ino);
-        if (dst.type === 'file') await this.dropVersion(txn, dst.ino, dst.version);
+        await this.unlinkName(txn, dst.ino, dir.ino, name, now);
       }
-      txn.put({ ...src, parent: dir.ino, name, ctimeMs: now });
-      txn.touchDir(src.parent, now);
+      const moved = txn.get(src.ino) as Inode;
+      const names = namesOf(moved).map((l) =>
+        l.parent === origin.dir.ino && l.name === origin.name ? { parent: dir.ino, name } : l,
+      );
+      txn.put({ ...withNames(moved, names), ctimeMs: now });
+      txn.touchDir(origin.dir.ino, now);
       txn.touchDir(dir.ino, now);
     });
   }
@@ -493,6 +676,8 @@ export class MetadataStore {
       if (changes.gid !== undefined) next.gid = changes.gid;
       if (changes.atimeMs !== undefined) next.atimeMs = changes.atimeMs;
       if (changes.mtimeMs !== undefined) next.mtimeMs = changes.mtimeMs;
+      if (changes.atimeNow) next.atimeMs = now;
+      if (changes.mtimeNow) next.mtimeMs = now;
       if (changes.size !== undefined && node.type === 'directory') throw isADirectory(path);
       if (changes.size !== undefined && node.type !== 'file') {
         throw invalid(`${path}: only regular files can be truncated`);
@@ -642,79 +827,195 @@ export class MetadataStore {
   }
 
   async commitVersion(input: CommitInput): Promise<NodeInfo> {
-    const refs = Buffer.from(input.refs.buffer, input.refs.byteOffset, input.refs.byteLength);
-    const count = checkPackedRefs(refs);
-    if (!(input.replicas >= 1 && input.replicas <= MAX_REPLICAS)) {
-      throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${input.replicas}`);
-    }
-    const total = totalPackedLength(refs);
-    if (input.size !== total) {
-      throw invalid(`size ${input.size} does not match the chunks' total length ${total}`);
-    }
+    const refs = checkCommitInput(input);
     const ino = await this.mutate(async (txn, now) => {
-      if (input.path === '/') throw isADirectory(input.path);
-      const { dir, name } = this.parentDir(txn, input.path);
-      const node = txn.child(dir.ino, name);
-      if (node?.type === 'directory') throw isADirectory(input.path);
-      if (node && node.type !== 'file') throw invalid(`${input.path}: not a regular file`);
-      const current = node?.version ?? 0;
-      if (input.baseVersion !== undefined && input.baseVersion !== current) {
-        throw new StdchkError(
-          'CONFLICT',
-          `${input.path}: version is ${current}, not ${input.baseVersion} (written concurrently)`,
-        );
-      }
-      const alive = this.ctx.registry.aliveMask(now);
-      const unique = new Set<number>();
-      const ids = this.ctx.index.findAll(refs, REF_BYTES);
-      for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
-        if (isZeroAt(refs, off)) continue;
-        const id = ids[i]!;
-        if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.holderNotHeardFromYet(id)) {
-          // Right after a manager start no benefactor has beaten yet: wait for them, nothing is lost.
-          throw new StdchkError(
-            'UNAVAILABLE',
-            `chunk ${hashView(refs, off).toString('hex')}: its benefactors have not reported since the manager started (retry)`,
-          );
-        }
-        if (id < 0 || this.ctx.index.liveCount(id, alive) === 0) {
-          throw new StdchkError(
-            'CONFLICT',
-            `chunk ${hashView(refs, off).toString('hex')} is not stored on any live benefactor (upload it again)`,
-          );
-        }
-        if (this.ctx.index.length(id) !== refLength(refs, i)) {
-          throw invalid(
-            `chunk ${hashView(refs, off).toString('hex')}: length does not match the stored chunk`,
-          );
-        }
-        unique.add(id);
-      }
-      const target = node ?? this.newInode(txn, 'file', dir, name, input, now);
-      const version = current + 1;
-      const mtimeMs = input.mtimeMs ?? now;
-      txn.ops.push({
-        type: 'put',
-        key: KEYS.version(target.ino, version),
-        value: encodeVersion({ size: input.size, mtimeMs, replicas: input.replicas, refs }),
-      });
-      for (const id of unique) {
-        txn.delta(id, +1);
-        if (this.ctx.index.target(id) < input.replicas) txn.raiseTarget(id, input.replicas);
-      }
-      if (node) await this.dropVersion(txn, node.ino, node.version);
-      txn.put({
-        ...target,
-        size: input.size,
-        version,
-        replicas: input.replicas,
-        chunks: count,
-        mtimeMs,
-        ctimeMs: now,
-      });
-      return target.ino;
+      const plan = this.planCommit(txn, input, refs, now);
+      return this.applyCommit(txn, plan, now);
     });
     return this.infoOf(ino);
+  }
+
+  /**
+   * Many files' new versions in one transaction (one LevelDB batch, synced
+   * once). Each commit is checked on its own, in order, against the state
+   * the earlier ones leave: one that fails (a missing folder, a lost chunk,
+   * a version conflict) changes nothing and the others are still committed.
+   * Paths must be distinct. Throws only when the whole batch fails.
+   */
+  async commitVersions(inputs: readonly CommitInput[]): Promise<CommitOutcome[]> {
+    const checked = inputs.map((input) => {
+      try {
+        return { refs: checkCommitInput(input) };
+      } catch (e) {
+        if (!(e instanceof StdchkError)) throw e;
+        return { error: e };
+      }
+    });
+    const seen = new Set<string>();
+    const outcomes = await this.mutate(async (txn, now) => {
+      const out: ({ ino: number } | { error: StdchkError })[] = [];
+      for (let i = 0; i < inputs.length; i++) {
+        const input = inputs[i] as CommitInput;
+        const c = checked[i] as { refs?: Buffer; error?: StdchkError };
+        if (c.error) {
+          out.push({ error: c.error });
+          continue;
+        }
+        if (seen.has(input.path)) {
+          out.push({ error: invalid(`${input.path}: committed twice in one batch`) });
+          continue;
+        }
+        seen.add(input.path);
+        let plan: CommitPlan;
+        try {
+          // Only checks: nothing is staged before the plan is complete.
+          plan = this.planCommit(txn, input, c.refs as Buffer, now);
+        } catch (e) {
+          if (!(e instanceof StdchkError)) throw e;
+          out.push({ error: e });
+          continue;
+        }
+        out.push({ ino: await this.applyCommit(txn, plan, now) });
+      }
+      return out;
+    });
+    return outcomes.map((o) => ('ino' in o ? { info: this.infoOf(o.ino) } : { error: o.error }));
+  }
+
+  /** Checks a commit against the namespace and the chunk index; stages nothing. */
+  private planCommit(txn: Txn, input: CommitInput, refs: Buffer, now: number): CommitPlan {
+    if (input.path === '/') throw isADirectory(input.path);
+    const { dir, name } = this.parentDir(txn, input.path);
+    const node = txn.child(dir.ino, name);
+    if (node?.type === 'directory') throw isADirectory(input.path);
+    if (node && node.type !== 'file') throw invalid(`${input.path}: not a regular file`);
+    const current = node?.version ?? 0;
+    if (input.baseVersion !== undefined && input.baseVersion !== current) {
+      throw new StdchkError(
+        'CONFLICT',
+        `${input.path}: version is ${current}, not ${input.baseVersion} (written concurrently)`,
+      );
+    }
+    const alive = this.ctx.registry.aliveMask(now);
+    const unique = new Set<number>();
+    const ids = this.ctx.index.findAll(refs, REF_BYTES);
+    for (let i = 0, off = 0; off < refs.length; i++, off += REF_BYTES) {
+      if (isZeroAt(refs, off)) continue;
+      const id = ids[i]!;
+      if (id >= 0 && this.ctx.index.liveCount(id, alive) === 0 && this.holderNotHeardFromYet(id)) {
+        // Right after a manager start no benefactor has beaten yet: wait for them, nothing is lost.
+        throw new StdchkError(
+          'UNAVAILABLE',
+          `chunk ${hashView(refs, off).toString('hex')}: its benefactors have not reported since the manager started (retry)`,
+        );
+      }
+      if (id < 0 || this.ctx.index.liveCount(id, alive) === 0) {
+        throw new StdchkError(
+          'CONFLICT',
+          `chunk ${hashView(refs, off).toString('hex')} is not stored on any live benefactor (upload it again)`,
+        );
+      }
+      if (this.ctx.index.length(id) !== refLength(refs, i)) {
+        throw invalid(`chunk ${hashView(refs, off).toString('hex')}: length does not match the stored chunk`);
+      }
+      unique.add(id);
+    }
+    return { input, refs, dir, name, node, unique };
+  }
+
+  /** Stages a planned commit: the version record, refcounts, the inode. */
+  private async applyCommit(txn: Txn, plan: CommitPlan, now: number): Promise<number> {
+    const { input, refs, dir, name, node, unique } = plan;
+    const target = node ?? this.newInode(txn, 'file', dir, name, input, now);
+    const version = (node?.version ?? 0) + 1;
+    const mtimeMs = input.mtimeMs ?? now;
+    txn.ops.push({
+      type: 'put',
+      key: KEYS.version(target.ino, version),
+      value: encodeVersion({ size: input.size, mtimeMs, replicas: input.replicas, refs }),
+    });
+    for (const id of unique) {
+      txn.delta(id, +1);
+      if (this.ctx.index.target(id) < input.replicas) txn.raiseTarget(id, input.replicas);
+    }
+    if (node) await this.dropVersion(txn, node.ino, node.version);
+    txn.put({
+      ...target,
+      ...(node && input.setOwner
+        ? {
+            mode: (input.mode ?? target.mode) & 0o7777,
+            uid: input.uid ?? target.uid,
+            gid: input.gid ?? target.gid,
+          }
+        : {}),
+      size: input.size,
+      version,
+      replicas: input.replicas,
+      chunks: refs.length / REF_BYTES,
+      mtimeMs,
+      ctimeMs: now,
+    });
+    return target.ino;
+  }
+
+  /**
+   * Sets the space reservation `id` of a write-back mount (see
+   * reservations.ts): lowering always succeeds, a raise that does not fit
+   * throws NO_SPACE. Memory only.
+   */
+  reserveSpace(
+    id: string,
+    bytes: number,
+    replicas: number,
+    ttlMs: number,
+    batchBytes = PLACEMENT_GRANULE_BYTES,
+  ): ReserveOutcome {
+    this.checkOpen();
+    if (!(replicas >= 1 && replicas <= MAX_REPLICAS)) {
+      throw invalid(`replicas must be 1 to ${MAX_REPLICAS}, not ${replicas}`);
+    }
+    if (!(ttlMs >= MIN_RESERVATION_TTL_MS && ttlMs <= MAX_RESERVATION_TTL_MS)) {
+      throw invalid(
+        `ttl_ms must be from ${MIN_RESERVATION_TTL_MS} to ${MAX_RESERVATION_TTL_MS}, not ${ttlMs}`,
+      );
+    }
+    if (!(batchBytes >= MIN_BATCH_BYTES && batchBytes <= MAX_BATCH_BYTES)) {
+      throw invalid(`batch_bytes must be from ${MIN_BATCH_BYTES} to ${MAX_BATCH_BYTES}, not ${batchBytes}`);
+    }
+    const now = this.ctx.clock();
+    const candidates = this.ctx.registry.candidates(now);
+    try {
+      return this.reservations.set(id, bytes, replicas, ttlMs, now, candidates, batchBytes);
+    } catch (e) {
+      // Not a lack of space but of benefactors: some are silent (not heard from since a
+      // manager start, or lost, maybe restarting) and with their last known free space it
+      // would fit. "Retry", not "full": the mount stages without a reservation and uploads
+      // when they are back.
+      if (isStdchkError(e, 'NO_SPACE')) {
+        const known = this.ctx.registry
+          .all()
+          .map((b) => ({ num: b.num, host: b.host, freeBytes: Math.max(0, b.freeBytes - b.reservedBytes) }));
+        if (
+          bytes <= this.reservations.available(id, replicas, now, known, batchBytes) &&
+          known.length > candidates.length
+        ) {
+          throw new StdchkError(
+            'UNAVAILABLE',
+            `${known.length - candidates.length} benefactor(s) silent: space for ${replicas} replicas not known now`,
+          );
+        }
+      }
+      throw e;
+    }
+    return this.reservations.set(
+      id,
+      bytes,
+      replicas,
+      ttlMs,
+      now,
+      this.ctx.registry.candidates(now),
+      batchBytes,
+    );
   }
 
   /** Some holder of the chunk has not been heard from since this manager started (state unknown). */
@@ -728,10 +1029,13 @@ export class MetadataStore {
 
   // ---------------------------------------------------------------- chunks
 
-  /** The batched dedup lookup: which chunks need uploading, and where to. Memory only. */
-  prepareChunks(refs: Uint8Array, replicas: number): PrepareResult {
+  /**
+   * The batched dedup lookup: which chunks need uploading, and where to
+   * (`lookupOnly`: which, without choosing targets or setting space aside). Memory only.
+   */
+  prepareChunks(refs: Uint8Array, replicas: number, lookupOnly = false): PrepareResult {
     this.checkOpen();
-    return this.chunks.prepare(refs, replicas);
+    return this.chunks.prepare(refs, replicas, lookupOnly);
   }
 
   /** Replacement targets after a benefactor failed mid-upload. */

@@ -1,19 +1,39 @@
 import { StdchkError } from '../errors/index.ts';
+import { NODE_TYPES } from './namespace.ts';
 import type { Inode } from './namespace.ts';
 
 /**
  * The manager's on-disk format (LevelDB keys and values) in one place, so a
  * format change is visible in one diff. Key spaces:
  *
- *   m:format            "1"
+ *   m:format            "1" or "2" (see FORMATS)
  *   m:nextInode         next inode number (decimal)
- *   i:<ino>             inode (JSON): parent + name, so no separate dentries
+ *   i:<ino>             inode (JSON): its names (parent + name, more in links), so no separate dentries
  *   v:<ino>:<version>   a file version: header + packed chunk refs
  *   c:<hash hex>        chunk: length, refcount, target, zeroSince, holders
  *   b:<benefactor id>   benefactor registry entry (JSON), with its small number
  *   d:<benefactor id>   highest bound of a delete ever sent to it (decimal; see delete-ledger.ts)
  */
 export const FORMAT_VERSION = '1';
+
+/**
+ * Formats this code reads. 2 is 1 plus inodes of the special types (fifo,
+ * socket, char-device, block-device, with `rdev`) and with hard links
+ * (`links`). A database stays at 1 until the first such inode is written;
+ * that batch also writes "2", so a manager of before refuses the database
+ * with a clear error instead of misreading it.
+ */
+export const FORMATS = ['1', '2'] as const;
+export const LATEST_FORMAT = '2';
+
+/** Does this inode need format 2 on disk? */
+export function needsFormat2(node: Inode): boolean {
+  return (
+    !(node.type === 'file' || node.type === 'directory' || node.type === 'symlink') ||
+    (node.links?.length ?? 0) > 0 ||
+    (node.rdev ?? 0) !== 0
+  );
+}
 
 export const KEYS = {
   format: 'm:format',
@@ -57,7 +77,13 @@ export function encodeInode(node: Inode): Buffer {
 export function decodeInode(key: string, value: Buffer): Inode {
   try {
     const n = JSON.parse(value.toString('utf8')) as Inode;
-    if (typeof n.ino !== 'number' || typeof n.name !== 'string' || typeof n.type !== 'string') throw 0;
+    if (typeof n.ino !== 'number' || typeof n.name !== 'string' || !NODE_TYPES.includes(n.type)) throw 0;
+    if (typeof n.parent !== 'number' || typeof n.mode !== 'number') throw 0;
+    if (n.links !== undefined) {
+      if (!Array.isArray(n.links) || n.type === 'directory') throw 0;
+      for (const l of n.links) if (typeof l?.parent !== 'number' || typeof l.name !== 'string') throw 0;
+    }
+    if (n.rdev !== undefined && !Number.isSafeInteger(n.rdev)) throw 0;
     return n;
   } catch {
     throw corrupt(`inode ${key}`);

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
+import { MAX_DETAILS_CHARS, StdchkError, errorMessage, invalid, toServiceError } from '../errors/index.ts';
 import { normalizePath, MAX_PATH_BYTES } from '../config/paths.ts';
 import { MAX_MESSAGE_BYTES, protos, unaryHandler } from '../rpc/index.ts';
 import { REF_BYTES } from '../chunking/refs.ts';
@@ -13,9 +13,24 @@ import type { Command } from '../generated/stdchk/v1/Command.ts';
 import type { InventoryPart__Output } from '../generated/stdchk/v1/InventoryPart.ts';
 import type { InventoryReply } from '../generated/stdchk/v1/InventoryReply.ts';
 import type { ScrubStatus__Output } from '../generated/stdchk/v1/ScrubStatus.ts';
+import type { CommitRequest__Output } from '../generated/stdchk/v1/CommitRequest.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_RESERVATION_TTL_MS,
+  MIN_BATCH_BYTES,
+  MIN_RESERVATION_TTL_MS,
+} from './reservations.ts';
 import { checkPackedRefs } from './packed.ts';
-import { MAX_REPLICAS } from './metadata-store.ts';
-import type { InventorySession, MetadataStore, NodeInfo, NodeType, ScrubReport } from './metadata-store.ts';
+import { MAX_REPLICAS, MAX_RESERVED_INODES } from './metadata-store.ts';
+import type {
+  CommitInput,
+  InventorySession,
+  MetadataStore,
+  NodeInfo,
+  NodeType,
+  ScrubReport,
+  SpecialType,
+} from './metadata-store.ts';
 
 /** Bounds on what one request may carry (the message size cap bounds the rest). */
 export const LIMITS = {
@@ -27,6 +42,7 @@ export const LIMITS = {
   leaseIds: 4_096,
   exclude: 1_024,
   symlinkTargetBytes: MAX_PATH_BYTES,
+  batchCommits: 4_096,
 } as const;
 
 const LEASE_RE = /^[0-9a-f]{32}$/;
@@ -64,10 +80,60 @@ function scrubReport(s: ScrubStatus__Output): ScrubReport {
   };
 }
 
-const FILE_TYPE: Record<NodeType, FileType> = { file: 'FILE', directory: 'DIRECTORY', symlink: 'SYMLINK' };
+const FILE_TYPE: Record<NodeType, FileType> = {
+  file: 'FILE',
+  directory: 'DIRECTORY',
+  symlink: 'SYMLINK',
+  fifo: 'FIFO',
+  socket: 'SOCKET',
+  'char-device': 'CHAR_DEVICE',
+  'block-device': 'BLOCK_DEVICE',
+};
+
+const SPECIAL: Record<string, SpecialType> = {
+  FIFO: 'fifo',
+  SOCKET: 'socket',
+  CHAR_DEVICE: 'char-device',
+  BLOCK_DEVICE: 'block-device',
+};
+
+/** A CommitRequest's fields, validated (`prefix` names the item of a batch in messages). */
+function commitInput(req: CommitRequest__Output, prefix = ''): CommitInput {
+  return {
+    path: normalizePath(req.path, `${prefix}path`),
+    refs: req.refs,
+    size: v.uint(req.size, `${prefix}size`),
+    replicas: v.int(req.replicas, `${prefix}replicas`, 1, MAX_REPLICAS),
+    ...(req.baseVersion !== undefined
+      ? { baseVersion: v.uint(req.baseVersion, `${prefix}base_version`) }
+      : {}),
+    ...optionalMode(req.mode, `${prefix}mode`),
+    uid: v.uint(req.uid, `${prefix}uid`, UINT32),
+    gid: v.uint(req.gid, `${prefix}gid`, UINT32),
+    ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, `${prefix}mtime_ms`) } : {}),
+    ...inodeOf(req.inode, `${prefix}inode`),
+    setOwner: req.setOwner === true,
+  };
+}
 
 export function toFileInfo(info: NodeInfo): FileInfo {
   return { ...info, type: FILE_TYPE[info.type] };
+}
+
+/** MknodRequest.type: one of the special types (FILE, DIRECTORY and SYMLINK have their own calls). */
+function specialType(value: unknown): SpecialType {
+  return SPECIAL[v.oneOf(value, 'type', Object.keys(SPECIAL))] as SpecialType;
+}
+
+/** A reserved inode number for a new file (0: none). */
+function inodeOf(value: unknown, name = 'inode'): { inode?: number } {
+  const n = v.uint(value, name);
+  return n === 0 ? {} : { inode: n };
+}
+
+/** A mode field that may be absent (then the store's default applies). */
+function optionalMode(value: unknown, name = 'mode'): { mode?: number } {
+  return value === undefined || value === null ? {} : { mode: v.uint(value, name, UINT32) };
 }
 
 /**
@@ -84,7 +150,7 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Mkdir: handle(async (req) =>
       toFileInfo(
         await store.mkdir(normalizePath(req.path), {
-          mode: v.uint(req.mode, 'mode', UINT32),
+          ...optionalMode(req.mode),
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           parents: req.parents === true,
@@ -95,12 +161,17 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
     Create: handle(async (req) =>
       toFileInfo(
         await store.create(normalizePath(req.path), {
-          mode: v.uint(req.mode, 'mode', UINT32),
+          ...optionalMode(req.mode),
           uid: v.uint(req.uid, 'uid', UINT32),
           gid: v.uint(req.gid, 'gid', UINT32),
           exclusive: req.exclusive === true,
+          ...inodeOf(req.inode),
         }),
       ),
+    ),
+
+    ReserveInodes: handle(async (req) =>
+      store.reserveInodes(v.int(req.count, 'count', 1, MAX_RESERVED_INODES)),
     ),
 
     Remove: handle(async (req) => {
@@ -125,6 +196,21 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
       ),
     ),
 
+    Mknod: handle(async (req) =>
+      toFileInfo(
+        await store.mknod(normalizePath(req.path), specialType(req.type), {
+          mode: v.uint(req.mode, 'mode', UINT32),
+          uid: v.uint(req.uid, 'uid', UINT32),
+          gid: v.uint(req.gid, 'gid', UINT32),
+          rdev: v.uint(req.rdev, 'rdev', UINT32),
+        }),
+      ),
+    ),
+
+    Link: handle(async (req) =>
+      toFileInfo(await store.link(normalizePath(req.from, 'from'), normalizePath(req.to, 'to'))),
+    ),
+
     SetAttr: handle(async (req) => {
       const path = normalizePath(req.path);
       return toFileInfo(
@@ -135,6 +221,8 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
           ...(req.atimeMs !== undefined ? { atimeMs: v.uint(req.atimeMs, 'atime_ms') } : {}),
           ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
           ...(req.size !== undefined ? { size: v.uint(req.size, 'size') } : {}),
+          ...(req.atimeNow === true ? { atimeNow: true } : {}),
+          ...(req.mtimeNow === true ? { mtimeNow: true } : {}),
         }),
       );
     }),
@@ -161,24 +249,41 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
 
     CommitVersion: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.commitRefs);
-      return toFileInfo(
-        await store.commitVersion({
-          path: normalizePath(req.path),
-          refs: req.refs,
-          size: v.uint(req.size, 'size'),
-          replicas: replicas(req.replicas),
-          ...(req.baseVersion !== undefined ? { baseVersion: v.uint(req.baseVersion, 'base_version') } : {}),
-          mode: v.uint(req.mode, 'mode', UINT32),
-          uid: v.uint(req.uid, 'uid', UINT32),
-          gid: v.uint(req.gid, 'gid', UINT32),
-          ...(req.mtimeMs !== undefined ? { mtimeMs: v.uint(req.mtimeMs, 'mtime_ms') } : {}),
-        }),
+      return toFileInfo(await store.commitVersion(commitInput(req)));
+    }),
+
+    CommitVersions: handle(async (req) => {
+      const list = v.bounded(req.commits, 'commits', LIMITS.batchCommits);
+      let refs = 0;
+      const inputs = list.map((c, i) => {
+        refs += checkPackedRefs(c.refs, `commits[${i}].refs`, LIMITS.commitRefs);
+        if (refs > LIMITS.commitRefs) throw invalid(`commits: more than ${LIMITS.commitRefs} refs in all`);
+        return commitInput(c, `commits[${i}].`);
+      });
+      const outcomes = await store.commitVersions(inputs);
+      return {
+        results: outcomes.map((o) =>
+          o.info
+            ? { info: toFileInfo(o.info), errorCode: '', error: '' }
+            : { errorCode: o.error.code, error: o.error.message.slice(0, MAX_DETAILS_CHARS) },
+        ),
+      };
+    }),
+
+    ReserveSpace: handle(async (req) => {
+      const r = store.reserveSpace(
+        v.matching(req.reservationId, 'reservation_id', LEASE_RE, '32 lowercase hex digits'),
+        v.uint(req.bytes, 'bytes'),
+        replicas(req.replicas),
+        v.int(req.ttlMs, 'ttl_ms', MIN_RESERVATION_TTL_MS, MAX_RESERVATION_TTL_MS),
+        req.batchBytes ? v.int(req.batchBytes, 'batch_bytes', MIN_BATCH_BYTES, MAX_BATCH_BYTES) : undefined,
       );
+      return { bytes: r.bytes, availableBytes: r.availableBytes };
     }),
 
     PrepareChunks: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
-      return store.prepareChunks(req.refs, replicas(req.replicas));
+      return store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
     }),
 
     ReportStored: handle(async (req) => {

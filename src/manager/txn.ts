@@ -1,5 +1,5 @@
 import type { KvOp } from './kv.ts';
-import { ROOT_INO, components, notADirectory } from './namespace.ts';
+import { ROOT_INO, components, hasName, notADirectory } from './namespace.ts';
 import type { Inode, Namespace } from './namespace.ts';
 
 /**
@@ -26,12 +26,12 @@ export class Txn {
 
   child(dir: number, name: string): Inode | undefined {
     for (const n of this.inodes.values()) {
-      if (n && n.ino !== ROOT_INO && n.parent === dir && n.name === name) return n;
+      if (n && n.ino !== ROOT_INO && hasName(n, dir, name)) return n;
     }
     const ino = this.ns.childIno(dir, name);
     if (ino === undefined) return undefined;
     const n = this.get(ino);
-    return n && n.parent === dir && n.name === name ? n : undefined;
+    return n && hasName(n, dir, name) ? n : undefined;
   }
 
   lookup(path: string): Inode | undefined {

@@ -1,10 +1,11 @@
 import type { Logger } from '../logging/index.ts';
+import type { StdchkError } from '../errors/index.ts';
 import type { CommandLimits } from './commands.ts';
-import type { NodeInfo, NodeType } from './namespace.ts';
+import type { NodeInfo, NodeType, SpecialType } from './namespace.ts';
 
 /** The metadata store's public shapes (what the gRPC service translates to and from). */
 
-export type { NodeInfo, NodeType };
+export type { NodeInfo, NodeType, SpecialType };
 
 /** Highest replication a file or batch may ask for. */
 export const MAX_REPLICAS = 16;
@@ -51,6 +52,16 @@ export interface MkdirOptions extends Ownership {
 
 export interface CreateOptions extends Ownership {
   exclusive?: boolean;
+  /** A number from reserveInodes for the new file (ignored if in use or never handed out). */
+  inode?: number;
+}
+
+/** Most inode numbers one ReserveInodes call hands out. */
+export const MAX_RESERVED_INODES = 4096;
+
+export interface MknodOptions extends Ownership {
+  /** Device number (char-device and block-device only). */
+  rdev?: number;
 }
 
 export interface RemoveOptions {
@@ -64,6 +75,9 @@ export interface AttrChanges {
   gid?: number;
   atimeMs?: number;
   mtimeMs?: number;
+  /** utimensat's UTIME_NOW: the time becomes the manager's clock. */
+  atimeNow?: boolean;
+  mtimeNow?: boolean;
   size?: number;
 }
 
@@ -75,7 +89,14 @@ export interface CommitInput extends Ownership {
   replicas: number;
   baseVersion?: number;
   mtimeMs?: number;
+  /** When the commit creates the file: as CreateOptions.inode. */
+  inode?: number;
+  /** Also give an existing file this mode, uid and gid (else they apply only when the commit creates it). */
+  setOwner?: boolean;
 }
+
+/** One commit of a batch: the committed file, or why it was not committed (it changed nothing). */
+export type CommitOutcome = { info: NodeInfo; error?: undefined } | { error: StdchkError; info?: undefined };
 
 export interface OpenedVersion {
   info: NodeInfo;

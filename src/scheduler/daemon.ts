@@ -9,6 +9,7 @@ import { LevelSchedulerStore } from './store.ts';
 import { DirJobFiles, StorageJobFiles } from './job-files.ts';
 import type { JobFiles, StorageAccess } from './job-files.ts';
 import { schedulerHandlers } from './service.ts';
+import type { JobUserPolicy } from '../jobs/users.ts';
 
 export interface SchedulerDaemonOptions {
   /** Folder for the LevelDB state. */
@@ -26,6 +27,8 @@ export interface SchedulerDaemonOptions {
   heartbeatIntervalMs?: number;
   retentionGraceMs?: number;
   defaultMtbfSeconds?: number;
+  /** Who jobs may run as (default: only `nobody`). */
+  users?: JobUserPolicy;
 }
 
 export interface SchedulerHandle {
@@ -67,6 +70,7 @@ export async function startScheduler(opts: SchedulerDaemonOptions): Promise<Sche
       ...(opts.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: opts.heartbeatIntervalMs } : {}),
       ...(opts.retentionGraceMs !== undefined ? { retentionGraceMs: opts.retentionGraceMs } : {}),
       ...(opts.defaultMtbfSeconds !== undefined ? { defaultMtbfSeconds: opts.defaultMtbfSeconds } : {}),
+      ...(opts.users ? { users: opts.users } : {}),
     });
   } catch (e) {
     await store.close();

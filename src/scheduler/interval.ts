@@ -1,5 +1,5 @@
-import type { CheckpointPolicy } from './job-spec.ts';
-import { MIN_INTERVAL_MS } from './job-spec.ts';
+import type { CheckpointPolicy } from '../jobs/spec.ts';
+import { MIN_INTERVAL_MS } from '../jobs/spec.ts';
 
 /**
  * Checkpoint interval policy.

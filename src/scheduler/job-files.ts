@@ -1,7 +1,7 @@
 import { open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { StdchkError, isStdchkError } from '../errors/index.ts';
-import { JOBS_DIR, LOG_FILE, checkJobId, checkpointDir, logDir, sortSegments } from './layout.ts';
+import { JOBS_DIR, LOG_FILE, checkJobId, checkpointDir, logDir, sortSegments } from '../jobs/layout.ts';
 
 /**
  * The scheduler's access to job data in the checkpoint storage: reading a

@@ -1,33 +1,7 @@
-import type { JobSpec } from './job-spec.ts';
+import type { JobSpec } from '../jobs/spec.ts';
 import type { IntervalChoice } from './interval.ts';
-
-/**
- * Job lifecycle (a documented string union, as in temporalio's SDK):
- *
- *   queued ──place──> running ──exit 0──> done
- *     ^  └──place (has a complete checkpoint)──> restoring ──restored──> running
- *     |                                              │
- *     └──── worker lost / restore failed ────────────┘ (and from running)
- *   any non-final state ──cancel──> cancelled;  running ──exit != 0──> failed
- *
- * Checkpointing is an activity of a running job, not a state. Every placement
- * increments the job's epoch; only the worker holding the current epoch may
- * run it, checkpoint it or report on it (fencing).
- */
-export type JobState = 'queued' | 'running' | 'restoring' | 'done' | 'failed' | 'cancelled';
-export type JobActivity = '' | 'starting' | 'restoring' | 'checkpointing';
-
-export const JOB_STATES: readonly JobState[] = [
-  'queued',
-  'running',
-  'restoring',
-  'done',
-  'failed',
-  'cancelled',
-];
-export const FINAL_STATES: ReadonlySet<JobState> = new Set(['done', 'failed', 'cancelled']);
-/** States in which a worker holds the job. */
-export const PLACED_STATES: ReadonlySet<JobState> = new Set(['running', 'restoring']);
+import type { JobActivity, JobPhase, JobState } from './lifecycle.ts';
+import { activityOf, stateOf } from './lifecycle.ts';
 
 export interface CheckpointRecord {
   seq: number;
@@ -59,9 +33,9 @@ export interface RestoreRecord {
 export interface JobRecord {
   id: string;
   spec: JobSpec;
-  state: JobState;
-  activity: JobActivity;
-  /** The worker holding the job (placed states), or the last one that did. */
+  /** Where the job is in its lifecycle; changed only through `transition` (lifecycle.ts). */
+  phase: JobPhase;
+  /** The worker holding the job (placed phases), or the last one that did. */
   worker: string;
   epoch: number;
   assignedAtMs: number;
@@ -101,6 +75,55 @@ export interface JobRecord {
   cleanupAtMs: number;
 }
 
+/** A job just submitted: queued, nothing run, taken or kept yet. */
+export function newJobRecord(
+  id: string,
+  spec: JobSpec,
+  interval: IntervalChoice,
+  submittedAtMs: number,
+): JobRecord {
+  return {
+    id,
+    spec,
+    phase: 'queued',
+    worker: '',
+    epoch: 0,
+    assignedAtMs: 0,
+    restoreSeq: 0,
+    lostFrom: '',
+    requeueReason: '',
+    previousWorker: '',
+    nextSeq: 1,
+    checkpoints: [],
+    pending: [],
+    toDelete: [],
+    badSeqs: [],
+    checkpointsTaken: 0,
+    checkpointsDeleted: 0,
+    costs: [],
+    interval,
+    restores: [],
+    error: '',
+    lastCheckpointError: '',
+    submittedAtMs,
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    lastCheckpointAtMs: 0,
+    failedAttempts: 0,
+    cleanupAtMs: 0,
+  };
+}
+
+/** A job as the scheduler shows it: the record plus the state and activity users see. */
+export interface JobView extends Readonly<JobRecord> {
+  readonly state: JobState;
+  readonly activity: JobActivity;
+}
+
+export function viewOf(job: JobRecord): JobView {
+  return { ...job, state: stateOf(job.phase), activity: activityOf(job.phase) };
+}
+
 export interface WorkerRecord {
   id: string;
   host: string;
@@ -109,7 +132,10 @@ export interface WorkerRecord {
   incarnation: string;
   registeredAtMs: number;
   alive: boolean;
-  /** In memory only: reset to the scheduler's start time on load. */
+  /**
+   * Wall time of the last heartbeat, for people (`stdchk workers`); reset to
+   * the scheduler's start on load. Timeouts are measured on the monotonic clock.
+   */
   lastSeenMs: number;
 }
 

@@ -2,15 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { StdchkError, errorMessage } from '../errors/index.ts';
 import { show, workerId } from '../validation/index.ts';
 import type { Logger } from '../logging/index.ts';
-import type { JobSpec } from './job-spec.ts';
-import { parseJobFile } from './job-spec.ts';
+import { monotonicMs } from '../clock/index.ts';
+import type { JobSpec } from '../jobs/spec.ts';
+import { parseJobFile } from '../jobs/spec.ts';
+import { JobUserPolicy } from '../jobs/users.ts';
 import { chooseInterval } from './interval.ts';
 import type { IntervalChoice } from './interval.ts';
-import { checkJobId } from './layout.ts';
+import { checkJobId } from '../jobs/layout.ts';
 import type { JobFiles } from './job-files.ts';
 import type { SchedulerStore } from './store.ts';
-import type { GridRecord, JobRecord, JobState, WorkerRecord } from './records.ts';
-import { FINAL_STATES, JOB_STATES, PLACED_STATES } from './records.ts';
+import type { Assignment, CheckpointOutcome, ExitOutcome, WorkerJobPhase } from '../jobs/messages.ts';
+import type { GridRecord, JobRecord, JobView, WorkerRecord } from './records.ts';
+import { newJobRecord, viewOf } from './records.ts';
+import type { JobPhase } from './lifecycle.ts';
+import { JOB_STATES, activityOf, isFinal, isPlaced, phaseFrom, stateOf, transition } from './lifecycle.ts';
 
 export interface SchedulerOptions {
   store: SchedulerStore;
@@ -29,7 +34,17 @@ export interface SchedulerOptions {
   /** Failed starts/restores before a job fails for good (default 4). */
   maxFailedAttempts?: number;
   tickMs?: number;
+  /** Wall clock (ms since the epoch) for the times users see (default Date.now). */
   now?: () => number;
+  /**
+   * Monotonic clock (ms) for every duration: heartbeat timeouts, worker
+   * uptime (default CLOCK_MONOTONIC). A step of the wall clock must neither
+   * declare live workers lost (their jobs would run twice) nor keep silent
+   * ones alive.
+   */
+  monotonicNow?: () => number;
+  /** Who jobs may run as: a job file naming another user is refused at submit (default: only `nobody`). */
+  users?: JobUserPolicy;
 }
 
 export interface WorkerRegistration {
@@ -38,49 +53,29 @@ export interface WorkerRegistration {
   host: string;
   slots: number;
   kinds: string[];
+  /** Jobs the worker already runs (a restarted agent found them on its machine). */
+  jobs?: WorkerJobReport[];
 }
 
 /** What a worker says about a job it holds. */
-export type WorkerPhase = 'starting' | 'restoring' | 'running' | 'checkpointing' | 'paused' | 'exited';
-
 export interface WorkerJobReport {
   jobId: string;
   epoch: number;
-  phase: string;
+  phase: WorkerJobPhase;
   exitCode: number;
   error: string;
 }
 
-export interface Assignment {
-  jobId: string;
-  epoch: number;
-  spec: JobSpec;
-  restoreSeq: number;
-  intervalSeconds: number;
-  lastSeq: number;
-}
-
-export interface CheckpointReport {
+export interface CheckpointReport extends CheckpointOutcome {
   workerId: string;
   jobId: string;
   epoch: number;
-  seq: number;
-  ok: boolean;
-  error: string;
-  seconds: number;
-  bytes: number;
-  newBytes: number;
 }
 
-export interface ExitReport {
+export interface ExitReport extends ExitOutcome {
   workerId: string;
   jobId: string;
   epoch: number;
-  exitCode: number;
-  error: string;
-  startFailed: boolean;
-  restoreFailed: boolean;
-  restoreSeq: number;
 }
 
 const MAX_LOG_WINDOW = 4 * 1024 * 1024;
@@ -95,7 +90,8 @@ export class Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly workers = new Map<string, WorkerRecord>();
   private grid: GridRecord = { failures: 0, workerSeconds: 0 };
-  private readonly opts: Required<Omit<SchedulerOptions, 'store' | 'files' | 'logger'>>;
+  private readonly opts: Required<Omit<SchedulerOptions, 'store' | 'files' | 'logger' | 'users'>>;
+  private readonly users: JobUserPolicy;
   private readonly store: SchedulerStore;
   private readonly files: JobFiles;
   private readonly log: Logger;
@@ -106,7 +102,12 @@ export class Scheduler {
   private gridDirty = false;
   /** Grid counters changed (worker uptime) but need not be saved at once. */
   private gridChanged = false;
-  private gridSavedAtMs = 0;
+  /** Monotonic time of the last grid-counter save. */
+  private gridSavedAt = 0;
+  /** Monotonic time each worker was last heard from (in memory; a fresh grace on load). */
+  private readonly lastSeen = new Map<string, number>();
+  /** Monotonic time each placed job was assigned (in memory; reset on load). */
+  private readonly assignedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private deleting = false;
@@ -123,6 +124,7 @@ export class Scheduler {
       maxFailedAttempts: opts.maxFailedAttempts ?? 4,
       tickMs: opts.tickMs ?? 250,
       now: opts.now ?? Date.now,
+      monotonicNow: opts.monotonicNow ?? monotonicMs,
     };
     if (this.opts.leaseMs >= timeout) {
       throw new StdchkError(
@@ -133,6 +135,7 @@ export class Scheduler {
     this.store = opts.store;
     this.files = opts.files;
     this.log = opts.logger;
+    this.users = opts.users ?? new JobUserPolicy();
   }
 
   /** Loads the saved state. Workers get a fresh heartbeat grace from now: the scheduler's own downtime is no failure. */
@@ -140,13 +143,18 @@ export class Scheduler {
     const s = new Scheduler(opts);
     const state = await opts.store.load();
     const now = s.opts.now();
-    for (const j of state.jobs) s.jobs.set(j.id, j);
+    const mono = s.opts.monotonicNow();
+    for (const j of state.jobs) {
+      s.jobs.set(j.id, migrated(j));
+      if (isPlaced(j.phase)) s.assignedAt.set(j.id, mono);
+    }
     for (const w of state.workers) {
       w.lastSeenMs = now;
+      s.lastSeen.set(w.id, mono);
       s.workers.set(w.id, w);
     }
     s.grid = state.grid;
-    s.gridSavedAtMs = now;
+    s.gridSavedAt = mono;
     return s;
   }
 
@@ -170,51 +178,22 @@ export class Scheduler {
 
   // ---- users ---------------------------------------------------------------
 
-  async submit(specText: string): Promise<JobRecord> {
+  async submit(specText: string): Promise<JobView> {
     const spec = parseJobFile(specText);
+    if (spec.user !== undefined) await this.users.resolve(spec.user);
     return this.locked(() => {
       const id = this.newJobId(spec.name);
       const now = this.opts.now();
-      const job: JobRecord = {
-        id,
-        spec,
-        state: 'queued',
-        activity: '',
-        worker: '',
-        epoch: 0,
-        assignedAtMs: 0,
-        restoreSeq: 0,
-        lostFrom: '',
-        requeueReason: '',
-        previousWorker: '',
-        nextSeq: 1,
-        checkpoints: [],
-        pending: [],
-        toDelete: [],
-        badSeqs: [],
-        checkpointsTaken: 0,
-        checkpointsDeleted: 0,
-        costs: [],
-        interval: this.intervalFor(spec, []),
-        restores: [],
-        error: '',
-        lastCheckpointError: '',
-        submittedAtMs: now,
-        startedAtMs: 0,
-        finishedAtMs: 0,
-        lastCheckpointAtMs: 0,
-        failedAttempts: 0,
-        cleanupAtMs: 0,
-      };
+      const job = newJobRecord(id, spec, this.intervalFor(spec, []), now);
       this.jobs.set(id, job);
       this.dirtyJobs.add(job);
       this.log.info({ job: id, name: spec.name, kind: spec.kind }, 'job submitted');
       this.place();
-      return job;
+      return viewOf(job);
     });
   }
 
-  list(states: string[] = []): JobRecord[] {
+  list(states: string[] = []): JobView[] {
     for (const s of states) {
       if (!(JOB_STATES as readonly string[]).includes(s)) {
         throw new StdchkError(
@@ -224,25 +203,23 @@ export class Scheduler {
       }
     }
     return [...this.jobs.values()]
-      .filter((j) => states.length === 0 || states.includes(j.state))
-      .sort((a, b) => a.submittedAtMs - b.submittedAtMs || (a.id < b.id ? -1 : 1));
+      .filter((j) => states.length === 0 || states.includes(stateOf(j.phase)))
+      .sort((a, b) => a.submittedAtMs - b.submittedAtMs || (a.id < b.id ? -1 : 1))
+      .map(viewOf);
   }
 
-  get(id: string): JobRecord {
-    const job = this.jobs.get(checkJobId(id));
-    if (!job) throw new StdchkError('NOT_FOUND', `no job ${id}`);
-    return job;
+  get(id: string): JobView {
+    return viewOf(this.record(id));
   }
 
-  cancel(id: string): Promise<JobRecord> {
+  cancel(id: string): Promise<JobView> {
     return this.locked(() => {
-      const job = this.get(id);
-      if (FINAL_STATES.has(job.state)) {
-        throw new StdchkError('CONFLICT', `job ${id} is already ${job.state}`, { retryable: false });
+      const job = this.record(id);
+      if (isFinal(job.phase)) {
+        throw new StdchkError('CONFLICT', `job ${id} is already ${job.phase}`, { retryable: false });
       }
       const now = this.opts.now();
-      job.state = 'cancelled';
-      job.activity = '';
+      transition(job, 'cancelled');
       job.epoch++; // fences whichever worker holds it
       job.lostFrom = '';
       job.finishedAtMs = now;
@@ -250,7 +227,7 @@ export class Scheduler {
       this.dirtyJobs.add(job);
       this.log.info({ job: id, worker: job.worker }, 'job cancelled');
       this.place();
-      return job;
+      return viewOf(job);
     });
   }
 
@@ -259,8 +236,8 @@ export class Scheduler {
     offset: number,
     maxBytes: number,
   ): Promise<{ data: Buffer; offset: number; size: number; finished: boolean }> {
-    const job = this.get(id);
-    const finished = FINAL_STATES.has(job.state);
+    const job = this.record(id);
+    const finished = isFinal(job.phase);
     const max = maxBytes > 0 ? Math.min(maxBytes, MAX_LOG_WINDOW) : MAX_LOG_WINDOW;
     const { data, size } = await this.files.readLog(job.id, offset, max);
     return { data, offset, size, finished };
@@ -269,7 +246,7 @@ export class Scheduler {
   listWorkers(): { workers: (WorkerRecord & { jobs: string[] })[]; grid: GridRecord } {
     const byWorker = new Map<string, string[]>();
     for (const j of this.jobs.values()) {
-      if (PLACED_STATES.has(j.state)) byWorker.set(j.worker, [...(byWorker.get(j.worker) ?? []), j.id]);
+      if (isPlaced(j.phase)) byWorker.set(j.worker, [...(byWorker.get(j.worker) ?? []), j.id]);
     }
     return {
       workers: [...this.workers.values()]
@@ -292,9 +269,14 @@ export class Scheduler {
     return this.locked(() => {
       const now = this.opts.now();
       const old = this.workers.get(reg.workerId);
+      // What it still runs at the job's current epoch stays with it (a restarted
+      // agent found the job on its machine: nothing ran twice, nothing to restore).
+      const still = new Set(
+        (reg.jobs ?? []).filter((r) => this.jobs.get(r.jobId)?.epoch === r.epoch).map((r) => r.jobId),
+      );
       if (old && old.incarnation !== reg.incarnation) {
-        // A restarted worker: whatever its previous life ran is gone.
-        this.releaseJobsOf(old.id, `worker ${old.id} restarted`, false);
+        // A restarted worker: whatever else its previous life ran is gone.
+        this.releaseJobsOf(old.id, `worker ${old.id} restarted`, false, still);
       }
       const w: WorkerRecord = {
         id: reg.workerId,
@@ -307,8 +289,19 @@ export class Scheduler {
         lastSeenMs: now,
       };
       this.workers.set(w.id, w);
+      this.lastSeen.set(w.id, this.opts.monotonicNow());
       this.dirtyWorkers.add(w);
       this.log.info({ worker: w.id, host: w.host, slots: w.slots, kinds: w.kinds }, 'worker registered');
+      for (const r of reg.jobs ?? []) {
+        const job = this.jobs.get(r.jobId);
+        if (!job || job.epoch !== r.epoch) continue;
+        if (this.keepOnReturn(job, w, r)) continue;
+        if (job.worker === w.id && isPlaced(job.phase))
+          this.log.info(
+            { job: job.id, worker: w.id, epoch: job.epoch },
+            'job stays with its restarted worker',
+          );
+      }
       this.place();
       return {
         heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
@@ -330,44 +323,36 @@ export class Scheduler {
         // An older life of a worker that has registered again since: it holds nothing.
         return { reregister: false, assignments: [] };
       }
-      const now = this.opts.now();
+      const mono = this.opts.monotonicNow();
       if (w.alive) {
-        this.grid.workerSeconds += Math.min(now - w.lastSeenMs, this.opts.heartbeatTimeoutMs) / 1000;
+        const since = mono - (this.lastSeen.get(w.id) ?? mono);
+        this.grid.workerSeconds += Math.min(since, this.opts.heartbeatTimeoutMs) / 1000;
         this.gridChanged = true;
       } else {
         w.alive = true;
         this.dirtyWorkers.add(w);
         this.log.warn({ worker: w.id }, 'lost worker is back');
       }
-      w.lastSeenMs = now;
+      w.lastSeenMs = this.opts.now();
+      this.lastSeen.set(w.id, mono);
 
       const reported = new Set<string>();
       for (const r of reports) {
         reported.add(r.jobId);
         const job = this.jobs.get(r.jobId);
         if (!job || job.epoch !== r.epoch) continue;
-        if (job.state === 'queued' && job.lostFrom === w.id && r.phase !== 'exited') {
-          // Back before its job moved: it keeps it (same epoch, nothing ran twice).
-          job.state = r.phase === 'restoring' ? 'restoring' : 'running';
-          job.activity = r.phase === 'restoring' ? 'restoring' : '';
-          job.worker = w.id;
-          job.lostFrom = '';
-          job.requeueReason = '';
-          this.dirtyJobs.add(job);
-          this.log.info({ job: job.id, worker: w.id, epoch: job.epoch }, 'job stays on its returning worker');
-          continue;
-        }
-        if (job.worker !== w.id || !PLACED_STATES.has(job.state)) continue;
+        if (this.keepOnReturn(job, w, r)) continue;
+        if (job.worker !== w.id || !isPlaced(job.phase)) continue;
         // Exits come through ReportJobExit, which the worker retries until it is heard.
-        const starting = job.state === 'restoring' || job.activity === 'starting';
+        const starting = job.phase === 'starting' || job.phase === 'restoring';
         if (starting && (r.phase === 'running' || r.phase === 'checkpointing')) {
           this.applyStarted(job, job.restoreSeq, 0);
         }
       }
       // A job the worker should hold but does not report, long after it was assigned: it lost it.
       for (const job of this.jobs.values()) {
-        if (job.worker !== w.id || !PLACED_STATES.has(job.state) || reported.has(job.id)) continue;
-        if (now - job.assignedAtMs > 5 * this.opts.heartbeatIntervalMs + 10_000) {
+        if (job.worker !== w.id || !isPlaced(job.phase) || reported.has(job.id)) continue;
+        if (mono - (this.assignedAt.get(job.id) ?? mono) > 5 * this.opts.heartbeatIntervalMs + 10_000) {
           this.requeue(job, `worker ${w.id} no longer runs it`, false);
         }
       }
@@ -379,10 +364,10 @@ export class Scheduler {
   beginCheckpoint(workerId: string, jobId: string, epoch: number): Promise<number> {
     return this.locked(() => {
       const job = this.held(workerId, jobId, epoch);
-      if (job.state !== 'running' || job.activity === 'starting') {
+      if (job.phase !== 'running' && job.phase !== 'checkpointing') {
         throw new StdchkError(
           'UNAVAILABLE',
-          `job ${jobId} is ${job.activity || job.state}; checkpoint once it runs`,
+          `job ${jobId} is ${activityOf(job.phase) || stateOf(job.phase)}; checkpoint once it runs`,
         );
       }
       if (job.spec.checkpoint.policy === 'off') {
@@ -390,7 +375,7 @@ export class Scheduler {
       }
       const seq = job.nextSeq++;
       job.pending.push({ seq, epoch, worker: workerId, beganAtMs: this.opts.now() });
-      job.activity = 'checkpointing';
+      transition(job, 'checkpointing');
       this.dirtyJobs.add(job);
       return seq;
     });
@@ -401,7 +386,7 @@ export class Scheduler {
       const job = this.jobs.get(checkJobId(r.jobId));
       if (!job) throw new StdchkError('NOT_FOUND', `no job ${r.jobId}`);
       const pendingIdx = job.pending.findIndex((p) => p.seq === r.seq);
-      const current = job.worker === r.workerId && job.epoch === r.epoch && PLACED_STATES.has(job.state);
+      const current = job.worker === r.workerId && job.epoch === r.epoch && isPlaced(job.phase);
       if (!current || pendingIdx < 0) {
         // A checkpoint from a timeline that was abandoned: its folder goes. Only
         // a seq that was handed out can have a folder: anything else is ignored
@@ -414,7 +399,7 @@ export class Scheduler {
         throw this.fenced(job, r.workerId, r.epoch);
       }
       job.pending.splice(pendingIdx, 1);
-      if (job.activity === 'checkpointing') job.activity = '';
+      if (job.phase === 'checkpointing') transition(job, 'running');
       const now = this.opts.now();
       if (!r.ok) {
         job.lastCheckpointError = `checkpoint ${r.seq} failed on ${r.workerId}: ${r.error}`;
@@ -501,14 +486,16 @@ export class Scheduler {
     try {
       await this.locked(() => {
         const now = this.opts.now();
+        const mono = this.opts.monotonicNow();
         for (const w of this.workers.values()) {
-          if (w.alive && now - w.lastSeenMs > this.opts.heartbeatTimeoutMs) {
+          const silentMs = mono - (this.lastSeen.get(w.id) ?? mono);
+          if (w.alive && silentMs > this.opts.heartbeatTimeoutMs) {
             w.alive = false;
             this.dirtyWorkers.add(w);
             this.grid.failures++;
             this.grid.workerSeconds += this.opts.heartbeatTimeoutMs / 1000;
             this.gridDirty = true;
-            this.log.warn({ worker: w.id, silentMs: now - w.lastSeenMs }, 'worker lost');
+            this.log.warn({ worker: w.id, silentMs }, 'worker lost');
             this.releaseJobsOf(
               w.id,
               `worker ${w.id} lost (no heartbeat for ${(this.opts.heartbeatTimeoutMs / 1000).toFixed(0)} s)`,
@@ -516,7 +503,7 @@ export class Scheduler {
             );
             // Observed MTBF changed: recompute the automatic intervals.
             for (const j of this.jobs.values()) {
-              if (!FINAL_STATES.has(j.state) && j.spec.checkpoint.policy === 'auto') {
+              if (!isFinal(j.phase) && j.spec.checkpoint.policy === 'auto') {
                 j.interval = this.intervalFor(j.spec, j.costs);
                 this.dirtyJobs.add(j);
               }
@@ -532,7 +519,7 @@ export class Scheduler {
             this.dirtyJobs.add(j);
           }
         }
-        if (this.gridChanged && now - this.gridSavedAtMs > 10_000) this.gridDirty = true;
+        if (this.gridChanged && mono - this.gridSavedAt > 10_000) this.gridDirty = true;
         this.place();
       });
       void this.runDeletions();
@@ -603,18 +590,23 @@ export class Scheduler {
     });
   }
 
+  private record(id: string): JobRecord {
+    const job = this.jobs.get(checkJobId(id));
+    if (!job) throw new StdchkError('NOT_FOUND', `no job ${id}`);
+    return job;
+  }
+
   /** The job, if `workerId` holds it at `epoch`; otherwise the fencing error. */
   private held(workerId: string, jobId: string, epoch: number): JobRecord {
-    const job = this.jobs.get(checkJobId(jobId));
-    if (!job) throw new StdchkError('NOT_FOUND', `no job ${jobId}`);
-    if (job.worker !== workerId || job.epoch !== epoch || !PLACED_STATES.has(job.state)) {
+    const job = this.record(jobId);
+    if (job.worker !== workerId || job.epoch !== epoch || !isPlaced(job.phase)) {
       throw this.fenced(job, workerId, epoch);
     }
     return job;
   }
 
   private fenced(job: JobRecord, workerId: string, epoch: number): StdchkError {
-    const where = PLACED_STATES.has(job.state) ? `on ${job.worker} at epoch ${job.epoch}` : job.state;
+    const where = isPlaced(job.phase) ? `on ${job.worker} at epoch ${job.epoch}` : stateOf(job.phase);
     return new StdchkError(
       'CONFLICT',
       `fenced: ${workerId} no longer holds job ${job.id} (epoch ${epoch}; the job is ${where})`,
@@ -627,7 +619,7 @@ export class Scheduler {
   private applyStarted(job: JobRecord, restoredFromSeq: number, seconds: number): void {
     const now = this.opts.now();
     const wasStartedBefore = job.startedAtMs > 0;
-    if (job.state === 'restoring' || job.activity === 'starting' || job.activity === 'restoring') {
+    if (job.phase === 'starting' || job.phase === 'restoring') {
       if (restoredFromSeq > 0 || wasStartedBefore) {
         job.restores.push({
           fromSeq: restoredFromSeq,
@@ -638,8 +630,7 @@ export class Scheduler {
           reason: job.requeueReason || (restoredFromSeq > 0 ? 'restored' : 'restarted'),
         });
       }
-      job.state = 'running';
-      job.activity = '';
+      transition(job, 'running');
       job.requeueReason = '';
       if (!wasStartedBefore) job.startedAtMs = now;
       this.dirtyJobs.add(job);
@@ -673,12 +664,11 @@ export class Scheduler {
     job.exitCode = r.exitCode;
     if (r.error) job.error = r.error;
     this.finish(job, r.exitCode === 0 && !r.error ? 'done' : 'failed', now);
-    this.log.info({ job: job.id, worker: job.worker, exitCode: r.exitCode }, `job ${job.state}`);
+    this.log.info({ job: job.id, worker: job.worker, exitCode: r.exitCode }, `job ${job.phase}`);
   }
 
-  private finish(job: JobRecord, state: JobState, now: number): void {
-    job.state = state;
-    job.activity = '';
+  private finish(job: JobRecord, phase: 'done' | 'failed', now: number): void {
+    transition(job, phase);
     job.finishedAtMs = now;
     job.lostFrom = '';
     job.cleanupAtMs = now + this.opts.retentionGraceMs;
@@ -693,19 +683,40 @@ export class Scheduler {
     job.previousWorker = job.worker;
     job.lostFrom = returnable ? job.worker : '';
     job.worker = '';
-    job.state = 'queued';
-    job.activity = '';
+    transition(job, 'queued');
     job.requeueReason = reason;
     this.dirtyJobs.add(job);
     if (!returnable) job.epoch++; // fence the old holder now
     this.log.info({ job: job.id, reason }, 'job queued again');
   }
 
-  private releaseJobsOf(workerId: string, reason: string, returnable: boolean): void {
+  /**
+   * Puts the worker's jobs back in the queue, but those in `keep` (it still
+   * runs them at their current epoch).
+   */
+  private releaseJobsOf(workerId: string, reason: string, returnable: boolean, keep?: Set<string>): void {
     for (const job of this.jobs.values()) {
-      if (job.worker === workerId && PLACED_STATES.has(job.state)) this.requeue(job, reason, returnable);
+      if (keep?.has(job.id)) continue;
+      if (job.worker === workerId && isPlaced(job.phase)) this.requeue(job, reason, returnable);
       else if (job.lostFrom === workerId && !returnable) job.lostFrom = '';
     }
+  }
+
+  /**
+   * A lost worker is back before its job moved (the job is queued, returnable
+   * to it, at the epoch it runs): it keeps it, at the same epoch. Nothing ran
+   * twice: the job was placed nowhere else meanwhile.
+   */
+  private keepOnReturn(job: JobRecord, w: WorkerRecord, r: WorkerJobReport): boolean {
+    if (job.phase !== 'queued' || job.lostFrom !== w.id || r.phase === 'exited') return false;
+    transition(job, keptPhase(r.phase));
+    job.worker = w.id;
+    job.lostFrom = '';
+    job.requeueReason = '';
+    this.assignedAt.set(job.id, this.opts.monotonicNow());
+    this.dirtyJobs.add(job);
+    this.log.info({ job: job.id, worker: w.id, epoch: job.epoch }, 'job stays on its returning worker');
+    return true;
   }
 
   private newestUsableCheckpoint(job: JobRecord): number {
@@ -720,10 +731,10 @@ export class Scheduler {
   private place(): void {
     const used = new Map<string, number>();
     for (const j of this.jobs.values()) {
-      if (PLACED_STATES.has(j.state)) used.set(j.worker, (used.get(j.worker) ?? 0) + j.spec.resources.slots);
+      if (isPlaced(j.phase)) used.set(j.worker, (used.get(j.worker) ?? 0) + j.spec.resources.slots);
     }
     const queued = [...this.jobs.values()]
-      .filter((j) => j.state === 'queued')
+      .filter((j) => j.phase === 'queued')
       .sort((a, b) => a.submittedAtMs - b.submittedAtMs || (a.id < b.id ? -1 : 1));
     for (const job of queued) {
       let best: WorkerRecord | undefined;
@@ -748,9 +759,9 @@ export class Scheduler {
     job.worker = w.id;
     job.lostFrom = '';
     job.assignedAtMs = this.opts.now();
+    this.assignedAt.set(job.id, this.opts.monotonicNow());
     job.restoreSeq = this.newestUsableCheckpoint(job);
-    job.state = job.restoreSeq > 0 ? 'restoring' : 'running';
-    job.activity = job.restoreSeq > 0 ? 'restoring' : 'starting';
+    transition(job, job.restoreSeq > 0 ? 'restoring' : 'starting');
     // Checkpoints begun under an earlier epoch will never complete.
     job.toDelete.push(...job.pending.map((p) => p.seq));
     job.pending = [];
@@ -761,7 +772,7 @@ export class Scheduler {
   private assignmentsOf(workerId: string): Assignment[] {
     const out: Assignment[] = [];
     for (const job of this.jobs.values()) {
-      if (job.worker !== workerId || !PLACED_STATES.has(job.state)) continue;
+      if (job.worker !== workerId || !isPlaced(job.phase)) continue;
       out.push({
         jobId: job.id,
         epoch: job.epoch,
@@ -799,7 +810,7 @@ export class Scheduler {
     if (saveGrid) {
       this.gridDirty = false;
       this.gridChanged = false;
-      this.gridSavedAtMs = this.opts.now();
+      this.gridSavedAt = this.opts.monotonicNow();
     }
     try {
       await this.store.save({ jobs, workers, ...(saveGrid ? { grid: this.grid } : {}) });
@@ -810,4 +821,20 @@ export class Scheduler {
       throw new StdchkError('UNAVAILABLE', `cannot save scheduler state: ${errorMessage(e)}`, { cause: e });
     }
   }
+}
+
+/** The phase of a job its lost worker keeps, from what that worker reports. */
+function keptPhase(reported: WorkerJobPhase): JobPhase {
+  return reported === 'starting' || reported === 'restoring' ? reported : 'running';
+}
+
+/** A record saved before job phases existed had `state` and `activity` instead. */
+function migrated(job: JobRecord): JobRecord {
+  const old = job as JobRecord & { state?: string; activity?: string };
+  if (old.phase === undefined) {
+    old.phase = phaseFrom(old.state ?? '', old.activity ?? '');
+    delete old.state;
+    delete old.activity;
+  }
+  return job;
 }

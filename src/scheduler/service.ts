@@ -6,10 +6,15 @@ import type { ServerOptions } from '../rpc/index.ts';
 import { unaryHandler } from '../rpc/index.ts';
 import { StdchkError } from '../errors/index.ts';
 import * as v from '../validation/index.ts';
-import { jobSpecToJson } from './job-spec.ts';
-import { checkJobId } from './layout.ts';
-import { JOB_STATES } from './records.ts';
-import type { JobRecord } from './records.ts';
+import { jobSpecToJson } from '../jobs/spec.ts';
+import { checkJobId } from '../jobs/layout.ts';
+import { WORKER_JOB_PHASES, workerPhaseFromWire } from '../jobs/messages.ts';
+import { JOB_STATES } from './lifecycle.ts';
+import type { JobActivity, JobState } from './lifecycle.ts';
+import type { JobView } from './records.ts';
+import type { JobState as WireJobState } from '../generated/stdchk/v1/JobState.ts';
+import type { JobActivity as WireJobActivity } from '../generated/stdchk/v1/JobActivity.ts';
+import type { WorkerJob__Output } from '../generated/stdchk/v1/WorkerJob.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** Largest job file accepted. */
@@ -19,17 +24,32 @@ const MAX_WORKER_JOBS = 4_096;
 const MAX_KINDS = 16;
 /** A checkpoint, start or restore taking longer than this is a bad report. */
 const MAX_SECONDS = 30 * 24 * 3600;
-const PHASES = ['starting', 'restoring', 'running', 'checkpointing', 'paused', 'exited'] as const;
+const WIRE_STATE: Record<JobState, WireJobState> = {
+  queued: 'JOB_STATE_QUEUED',
+  running: 'JOB_STATE_RUNNING',
+  restoring: 'JOB_STATE_RESTORING',
+  done: 'JOB_STATE_DONE',
+  failed: 'JOB_STATE_FAILED',
+  cancelled: 'JOB_STATE_CANCELLED',
+};
+const WIRE_ACTIVITY: Record<JobActivity, WireJobActivity> = {
+  '': 'JOB_ACTIVITY_NONE',
+  starting: 'JOB_ACTIVITY_STARTING',
+  restoring: 'JOB_ACTIVITY_RESTORING',
+  checkpointing: 'JOB_ACTIVITY_CHECKPOINTING',
+};
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
-export function toJobStatus(j: JobRecord): JobStatus {
+export function toJobStatus(j: JobView): JobStatus {
   return {
     id: j.id,
     name: j.spec.name,
     kind: j.spec.kind,
     state: j.state,
     activity: j.activity,
+    jobState: WIRE_STATE[j.state],
+    jobActivity: WIRE_ACTIVITY[j.activity],
     worker: j.worker,
     epoch: j.epoch,
     checkpoints: j.checkpoints.map((c) => ({
@@ -77,6 +97,29 @@ function required(value: string, what: string): string {
 }
 
 const jobId = (value: string) => checkJobId(required(value, 'job id'));
+
+/** What a worker says it runs (heartbeats, registration). */
+function workerJobs(jobs: WorkerJob__Output[]) {
+  return v.bounded(jobs, 'jobs', MAX_WORKER_JOBS).map((j) => ({
+    jobId: checkJobId(j.jobId),
+    epoch: v.uint(j.epoch, 'epoch'),
+    phase: workerJobPhase(j),
+    exitCode: v.int(j.exitCode, 'exit_code', INT32_MIN, INT32_MAX),
+    error: v.clipText(j.error),
+  }));
+}
+
+/** A worker's report on one job: the phase from the enum, else from the text (an older worker). */
+function workerJobPhase(j: WorkerJob__Output) {
+  const p = workerPhaseFromWire(j.jobPhase, j.phase);
+  if (p === undefined) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `phase must be one of ${WORKER_JOB_PHASES.join(', ')}, not ${v.show(j.phase || j.jobPhase)}`,
+    );
+  }
+  return p;
+}
 const seconds = (value: number, what = 'seconds') => v.finite(value, what, 0, MAX_SECONDS);
 
 /** gRPC handlers: validate every field, translate request -> scheduler call -> reply, nothing else. */
@@ -124,19 +167,14 @@ export function schedulerHandlers(s: Scheduler, opts: ServerOptions): SchedulerH
         host: v.host(req.host),
         slots: v.int(req.slots, 'slots', 1, 1024),
         kinds: [...v.bounded(req.kinds, 'kinds', MAX_KINDS)].map((k) => v.clipText(k, 64)),
+        jobs: workerJobs(req.jobs),
       }),
     ),
     WorkerHeartbeat: h(async (req) => {
       const r = await s.heartbeat(
         v.workerId(req.workerId),
         v.incarnation(req.incarnation),
-        v.bounded(req.jobs, 'jobs', MAX_WORKER_JOBS).map((j) => ({
-          jobId: checkJobId(j.jobId),
-          epoch: v.uint(j.epoch, 'epoch'),
-          phase: v.oneOf(j.phase, 'phase', PHASES),
-          exitCode: v.int(j.exitCode, 'exit_code', INT32_MIN, INT32_MAX),
-          error: v.clipText(j.error),
-        })),
+        workerJobs(req.jobs),
       );
       return {
         reregister: r.reregister,

@@ -1,27 +1,36 @@
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StdchkError, errorMessage, isStdchkError } from '../errors/index.ts';
+import { StdchkError, errorMessage } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
-import { connectScheduler, unary } from '../rpc/index.ts';
-import type { SchedulerClient } from '../rpc/index.ts';
 import type { Assignment__Output } from '../generated/stdchk/v1/Assignment.ts';
 import type { WorkerJob } from '../generated/stdchk/v1/WorkerJob.ts';
-import { validateJobSpec } from '../scheduler/job-spec.ts';
-import type { JobSpec } from '../scheduler/job-spec.ts';
-import { MARKER_FILE, checkpointDir, logSegment } from '../scheduler/layout.ts';
-import type { CheckpointMarker } from '../scheduler/layout.ts';
-import type { ContainerRuntime, ExitInfo, JobInstance, JobKind } from './runtime/types.ts';
+import { validateJobSpec } from '../jobs/spec.ts';
+import type { JobSpec } from '../jobs/spec.ts';
+import { MARKER_FILE, checkpointDir, logSegment } from '../jobs/layout.ts';
+import type { CheckpointMarker } from '../jobs/layout.ts';
+import { workerPhaseToWire } from '../jobs/messages.ts';
+import type { Assignment, WorkerJobPhase } from '../jobs/messages.ts';
+import type { ContainerRuntime, JobInstance, JobKind } from './runtime/types.ts';
 import { RuncRuntime } from './runtime/runc.ts';
 import { ProcessRuntime } from './runtime/process.ts';
 import { RootfsCache } from './runtime/rootfs-cache.ts';
-import { killInstancesUnder } from './runtime/instance-record.ts';
+import { monitorPid, monitorState, startMonitor, stopMonitor, writeLease } from './runtime/monitor.ts';
+import type { IdMap } from './runtime/oci-config.ts';
+import { DEFAULT_CONTAINER_ID_MAP, prepareWorkDir } from './runtime/work-dir.ts';
+import { JobUserPolicy } from '../jobs/users.ts';
 import { LogShipper } from './log-shipper.ts';
-import { newBytesBetween, pageHashes } from './page-hashes.ts';
+import { SchedulerLink } from './scheduler-link.ts';
+import { LocalJob } from './local-job.ts';
+import { CheckpointProtocol } from './checkpoint.ts';
+import { isFenced } from './retry.ts';
+import { Tasks } from './tasks.ts';
+import { discard, findLeftovers, leftoverReport, writeJobFile } from './adoption.ts';
+import type { Leftover } from './adoption.ts';
 
 export interface WorkerAgentOptions {
   schedulerAddress: string;
@@ -40,12 +49,16 @@ export interface WorkerAgentOptions {
   runtimes?: ContainerRuntime[];
   /** How often job output is copied to the storage (default 1 s). */
   logShipIntervalMs?: number;
+  /** Who jobs run as (default: `nobody`, and only that). */
+  users?: JobUserPolicy;
+  /** Containers' user namespace id map (default DEFAULT_CONTAINER_ID_MAP); null: none. */
+  containerIds?: IdMap | null;
 }
 
 export interface WorkerJobView {
   jobId: string;
   epoch: number;
-  phase: Phase;
+  phase: WorkerJobPhase;
   pid: number;
 }
 
@@ -69,34 +82,8 @@ export interface StopOptions {
   deregister?: boolean;
 }
 
-type Phase = 'starting' | 'restoring' | 'running' | 'checkpointing' | 'paused' | 'exited';
-
-interface LocalJob {
-  jobId: string;
-  epoch: number;
-  spec: JobSpec;
-  restoreSeq: number;
-  intervalSeconds: number;
-  lastSeq: number;
-  phase: Phase;
-  name: string;
-  dir: string;
-  instance?: JobInstance;
-  shipper: LogShipper;
-  startedReported: boolean;
-  lastCheckpointEndMs: number;
-  checkpointing: boolean;
-  /** CRIU is dumping it right now (it cannot be paused meanwhile). */
-  dumping: boolean;
-  exit?: { code: number; error: string; startFailed: boolean; restoreFailed: boolean };
-  reporting: boolean;
-  /** Pages of the newest checkpoint of this job this worker knows, for newBytes. */
-  lastPages?: { seq: number; pages: Map<string, number> };
-  /** Set once the job is no longer ours: every background step checks it. */
-  gone: boolean;
-}
-
-const RPC_TIMEOUT_MS = 5_000;
+/** How often the agent looks at its jobs (checkpoints due, logs to ship, lease). */
+const TICK_MS = 100;
 
 /** Registers with the scheduler, heartbeats, and runs, checkpoints and restores what it is assigned. */
 export async function startWorker(opts: WorkerAgentOptions): Promise<WorkerHandle> {
@@ -110,10 +97,10 @@ export async function startWorker(opts: WorkerAgentOptions): Promise<WorkerHandl
   };
 }
 
-function defaultRuntimes(workerId: string, log: Logger): ContainerRuntime[] {
+function defaultRuntimes(workerId: string, log: Logger, idMap: IdMap | null): ContainerRuntime[] {
   const out: ContainerRuntime[] = [];
   try {
-    out.push(new RuncRuntime({ idPrefix: `stdchk-${workerId}-` }));
+    out.push(new RuncRuntime({ idPrefix: `stdchk-${workerId}-`, idMap: idMap ?? undefined }));
   } catch (e) {
     log.warn({ err: errorMessage(e) }, 'cannot run containers on this worker');
   }
@@ -147,58 +134,95 @@ function workerIdFor(workDir: string, given: string | undefined): string {
   return id;
 }
 
+/**
+ * The worker agent: composes the scheduler link (registration, heartbeats,
+ * lease, reports), each job's lifecycle (LocalJob), the checkpoint protocol
+ * and the runtimes. It makes the jobs on this machine match the scheduler's
+ * list of assignments.
+ */
 class WorkerAgent {
   readonly id: string;
   readonly incarnation = randomBytes(8).toString('hex');
   private readonly opts: WorkerAgentOptions;
   private readonly log: Logger;
-  private readonly client: SchedulerClient;
+  private readonly link: SchedulerLink;
   private readonly runtimes = new Map<JobKind, ContainerRuntime>();
   private readonly rootfs: RootfsCache;
+  private readonly users: JobUserPolicy;
   private readonly instancesDir: string;
   private readonly jobs = new Map<string, LocalJob>();
-  private heartbeatIntervalMs = 1_000;
-  private heartbeatTimeoutMs = 10_000;
-  private leaseMs = 7_000;
-  /** Until when the scheduler vouches for our assignments (from the send time of the last good heartbeat). */
-  private leaseUntil = 0;
+  private readonly checkpoints: CheckpointProtocol;
+  private readonly tasks: Tasks;
+  /** The checkpoint in progress of each job (at most one). */
+  private readonly checkpointing = new Map<LocalJob, Promise<void>>();
   private stopping = false;
   private loops: Promise<void>[] = [];
   private readonly wake = new AbortController();
-  private lastShipMs = 0;
+  private lastShip = 0;
+  /** Jobs their monitors froze (as last seen), to log each change once. */
+  private readonly frozen = new Set<LocalJob>();
+  /** Jobs an earlier life of this agent left running, until the scheduler says which are still ours. */
+  private leftovers = new Map<string, Leftover>();
 
   constructor(opts: WorkerAgentOptions) {
     this.opts = opts;
-    mkdirSync(opts.workDir, { recursive: true });
+    const idMap = opts.containerIds === undefined ? DEFAULT_CONTAINER_ID_MAP : opts.containerIds;
+    prepareWorkDir(opts.workDir, idMap);
     this.id = workerIdFor(opts.workDir, opts.id);
     this.log = opts.logger.child({ worker: this.id });
+    this.tasks = new Tasks(this.log);
     this.instancesDir = path.join(opts.workDir, 'instances');
-    this.rootfs = new RootfsCache(path.join(opts.workDir, 'rootfs'));
-    for (const r of opts.runtimes ?? defaultRuntimes(this.id, this.log)) this.runtimes.set(r.kind, r);
+    this.rootfs = new RootfsCache(path.join(opts.workDir, 'rootfs'), { idMap: idMap ?? undefined });
+    this.users = opts.users ?? new JobUserPolicy();
+    for (const r of opts.runtimes ?? defaultRuntimes(this.id, this.log, idMap)) this.runtimes.set(r.kind, r);
     if (this.runtimes.size === 0)
       throw new StdchkError(
         'UNAVAILABLE',
         'this machine can run no jobs (install runc and criu: scripts/setup.sh)',
       );
-    this.client = connectScheduler(opts.schedulerAddress, { secret: opts.secret, tls: opts.tls });
+    this.link = new SchedulerLink({
+      address: opts.schedulerAddress,
+      secret: opts.secret,
+      tls: opts.tls,
+      logger: this.log,
+      workerId: this.id,
+      incarnation: this.incarnation,
+      host: opts.host ?? os.hostname(),
+      slots: opts.slots ?? 1,
+      kinds: [...this.runtimes.keys()],
+    });
+    this.checkpoints = new CheckpointProtocol({
+      mount: opts.mount,
+      workerId: this.id,
+      link: this.link,
+      logger: this.log,
+      shipLog: (job) => this.shipLog(job),
+      drop: (job, why) => this.drop(job, why),
+    });
   }
 
   async start(): Promise<void> {
     try {
-      mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true });
+      mkdirSync(path.join(this.opts.mount, 'jobs'), { recursive: true, mode: 0o700 });
+      chmodSync(path.join(this.opts.mount, 'jobs'), 0o700); // root's alone, also if an older worker made it
     } catch (e) {
       throw new StdchkError(
         'INVALID_ARGUMENT',
         `cannot use ${this.opts.mount} as the checkpoint storage: ${errorMessage(e)}`,
       );
     }
-    // Whatever an earlier life of this worker left running is not ours any more.
-    const killed = await killInstancesUnder(this.instancesDir);
-    if (killed.length)
-      this.log.warn({ instances: killed }, 'killed jobs left by an earlier run of this worker');
-    await rm(this.instancesDir, { recursive: true, force: true });
-    mkdirSync(this.instancesDir, { recursive: true });
-    await this.register(true);
+    // What an earlier life of this agent left running: the scheduler decides
+    // at registration which of those jobs are still ours.
+    mkdirSync(this.instancesDir, { recursive: true, mode: 0o700 });
+    if (this.runtimes.has('container')) await this.rootfs.prepare();
+    const leftovers = await findLeftovers(this.instancesDir, this.log);
+    this.leftovers = new Map(leftovers.map((l) => [l.assigned.jobId, l]));
+    try {
+      await this.link.register(leftovers.map(leftoverReport), true);
+    } catch (e) {
+      this.link.close();
+      throw e;
+    }
     this.loops.push(this.heartbeatLoop(), this.tickLoop());
   }
 
@@ -206,7 +230,7 @@ class WorkerAgent {
     return [...this.jobs.values()].map((j) => ({
       jobId: j.jobId,
       epoch: j.epoch,
-      phase: j.phase,
+      phase: this.reportedPhase(j),
       pid: j.instance?.pid ?? 0,
     }));
   }
@@ -220,160 +244,210 @@ class WorkerAgent {
     if (o.checkpoint ?? true) {
       await Promise.allSettled(
         all
-          .filter((j) => j.phase === 'running' && j.intervalSeconds > 0 && this.leaseValid())
-          .map((j) => Promise.race([this.checkpoint(j), sleep(60_000)])),
+          .filter((j) => j.phase === 'running' && j.intervalSeconds > 0 && this.link.lease.valid())
+          .map((j) => Promise.race([this.checkpointing.get(j) ?? this.checkpoints.run(j), sleep(60_000)])),
       );
     }
     if (o.deregister ?? true) await Promise.allSettled(all.map((j) => this.shipLog(j)));
-    await Promise.allSettled(all.map((j) => this.dropJob(j, 'worker stopping')));
+    await Promise.allSettled(all.map((j) => this.kill(j, 'worker stopping')));
+    await Promise.allSettled([...this.leftovers.values()].map((l) => discard(l.dir)));
     if (o.deregister ?? true) {
-      await unary(
-        this.client,
-        'deregisterWorker',
-        { workerId: this.id, incarnation: this.incarnation },
-        { timeoutMs: 3_000 },
-      ).catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'could not deregister'));
+      await this.link
+        .deregister()
+        .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'could not deregister'));
     }
-    this.client.close();
+    this.link.close();
+    await this.tasks.idle();
     this.log.info('worker stopped');
   }
 
-  // ---- scheduler conversation ---------------------------------------------
-
-  private async register(firstTime: boolean): Promise<void> {
-    let delay = 200;
-    for (;;) {
-      const sent = Date.now();
-      try {
-        const r = await unary(
-          this.client,
-          'registerWorker',
-          {
-            workerId: this.id,
-            incarnation: this.incarnation,
-            host: this.opts.host ?? os.hostname(),
-            slots: this.opts.slots ?? 1,
-            kinds: [...this.runtimes.keys()],
-          },
-          { timeoutMs: RPC_TIMEOUT_MS },
-        );
-        this.heartbeatIntervalMs = r.heartbeatIntervalMs || 1_000;
-        this.heartbeatTimeoutMs = r.heartbeatTimeoutMs || 10_000;
-        this.leaseMs = r.leaseMs || Math.round(this.heartbeatTimeoutMs * 0.7);
-        this.leaseUntil = sent + this.leaseMs;
-        this.log.info(
-          {
-            scheduler: this.opts.schedulerAddress,
-            slots: this.opts.slots ?? 1,
-            kinds: [...this.runtimes.keys()],
-            leaseMs: this.leaseMs,
-          },
-          'worker registered',
-        );
-        return;
-      } catch (e) {
-        if (isStdchkError(e, 'INVALID_ARGUMENT') || isStdchkError(e, 'UNAUTHENTICATED')) throw e;
-        if (this.stopping) throw new StdchkError('UNAVAILABLE', 'stopped before registering');
-        if (firstTime && delay === 200)
-          this.log.warn({ err: errorMessage(e) }, 'scheduler not reachable yet; retrying');
-        await sleep(delay, undefined, { signal: this.wake.signal }).catch(() => undefined);
-        delay = Math.min(delay * 2, 2_000);
-      }
-    }
-  }
-
-  private leaseValid(): boolean {
-    return Date.now() < this.leaseUntil;
-  }
+  // ---- the scheduler's list ------------------------------------------------
 
   private async heartbeatLoop(): Promise<void> {
     while (!this.stopping) {
-      const sent = Date.now();
-      try {
-        const reply = await unary(
-          this.client,
-          'workerHeartbeat',
-          { workerId: this.id, incarnation: this.incarnation, jobs: this.reports() },
-          { timeoutMs: Math.min(RPC_TIMEOUT_MS, this.leaseMs / 2) },
+      const { assignments, sentAt, renewedAfterExpiry } = await this.link.heartbeat(() => this.reports());
+      if (this.stopping) break;
+      if (assignments) {
+        await this.reconcile(assignments, renewedAfterExpiry).catch((e: unknown) =>
+          this.log.error({ err: errorMessage(e) }, 'could not apply the assignments'),
         );
-        if (this.stopping) break;
-        if (reply.reregister) {
-          this.log.warn('the scheduler does not know this worker: registering again');
-          await this.register(false);
-        } else {
-          const wasExpired = !this.leaseValid();
-          this.leaseUntil = sent + this.leaseMs;
-          if (wasExpired) this.log.info('scheduler reachable again');
-          await this.reconcile(reply.assignments);
-        }
-      } catch (e) {
-        if (!this.stopping) this.log.debug({ err: errorMessage(e) }, 'heartbeat failed');
       }
-      const wait = Math.max(0, this.heartbeatIntervalMs - (Date.now() - sent));
-      await sleep(wait, undefined, { signal: this.wake.signal }).catch(() => undefined);
+      await sleep(this.link.nextHeartbeatIn(sentAt), undefined, { signal: this.wake.signal }).catch(
+        () => undefined,
+      );
     }
   }
 
   private reports(): WorkerJob[] {
-    return [...this.jobs.values()].map((j) => ({
-      jobId: j.jobId,
-      epoch: j.epoch,
-      phase: j.phase,
-      exitCode: j.exit?.code ?? 0,
-      error: j.exit?.error ?? '',
-    }));
+    return [
+      ...[...this.jobs.values()].map((j) => ({
+        jobId: j.jobId,
+        epoch: j.epoch,
+        ...workerPhaseToWire(this.reportedPhase(j)),
+        exitCode: j.exit?.code ?? 0,
+        error: j.exit?.error ?? '',
+      })),
+      ...[...this.leftovers.values()].map(leftoverReport),
+    ];
   }
 
-  /** Makes the local jobs match the scheduler's list: start what is new, stop what is not listed. */
-  private async reconcile(assignments: Assignment__Output[]): Promise<void> {
+  private reportedPhase(j: LocalJob): WorkerJobPhase {
+    if (j.phase === 'gone') return 'exited';
+    // Its monitor froze it once the lease ran out.
+    if (
+      (j.phase === 'running' || j.phase === 'checkpointing') &&
+      (this.frozen.has(j) || !this.link.lease.valid())
+    )
+      return 'paused';
+    return j.phase;
+  }
+
+  /**
+   * Makes the local jobs match the scheduler's list: renew the lease of what
+   * is listed at its epoch, start what is new, stop what is not listed.
+   */
+  private async reconcile(assignments: Assignment__Output[], renewedAfterExpiry: boolean): Promise<void> {
     const wanted = new Map(assignments.map((a) => [a.jobId, a]));
+    await this.settleLeftovers(wanted);
     for (const j of [...this.jobs.values()]) {
       const a = wanted.get(j.jobId);
       if (!a || a.epoch !== j.epoch) {
-        void this.dropJob(j, a ? `moved to epoch ${a.epoch}` : 'no longer assigned here');
-      } else {
-        j.intervalSeconds = a.intervalSeconds;
-        j.lastSeq = Math.max(j.lastSeq, a.lastSeq);
-        if (j.phase === 'paused') await this.resumeJob(j);
+        this.drop(j, a ? `moved to epoch ${a.epoch}` : 'no longer assigned here');
+        continue;
+      }
+      j.intervalSeconds = a.intervalSeconds;
+      j.lastSeq = Math.max(j.lastSeq, a.lastSeq);
+      this.renewLease(j);
+      this.keepMonitor(j);
+      if (renewedAfterExpiry) {
+        // Thawed: no checkpoint right away, as if half an interval had passed.
+        const now = this.link.lease.now();
+        j.lastCheckpointEnd = Math.max(j.lastCheckpointEnd, now - j.intervalSeconds * 500);
       }
     }
     for (const a of assignments) {
       if (this.jobs.has(a.jobId)) continue;
-      let spec: JobSpec;
-      try {
-        spec = validateJobSpec(JSON.parse(a.specJson));
-      } catch (e) {
-        this.log.error({ job: a.jobId, err: errorMessage(e) }, 'unusable job spec from the scheduler');
-        continue;
-      }
-      const name = `${a.jobId}.${a.epoch}`;
-      const job: LocalJob = {
-        jobId: a.jobId,
-        epoch: a.epoch,
-        spec,
-        restoreSeq: a.restoreSeq,
-        intervalSeconds: a.intervalSeconds,
-        lastSeq: a.lastSeq,
-        phase: a.restoreSeq > 0 ? 'restoring' : 'starting',
-        name,
-        dir: path.join(this.instancesDir, name),
-        shipper: new LogShipper(
-          path.join(this.instancesDir, name, 'output.log'),
-          logSegment(this.opts.mount, a.jobId, a.epoch),
-        ),
-        startedReported: false,
-        lastCheckpointEndMs: Date.now(),
-        checkpointing: false,
-        dumping: false,
-        reporting: false,
-        gone: false,
-      };
-      this.jobs.set(a.jobId, job);
-      void this.launch(job);
+      const assigned = this.assigned(a);
+      if (!assigned) continue;
+      const dir = path.join(this.instancesDir, `${a.jobId}.${a.epoch}`);
+      const shipper = new LogShipper(
+        path.join(dir, 'output.log'),
+        logSegment(this.opts.mount, a.jobId, a.epoch),
+      );
+      const job = new LocalJob(assigned, dir, shipper, this.link.lease.now());
+      this.jobs.set(job.jobId, job);
+      this.tasks.run('launch', { job: job.jobId }, () => this.launch(job));
     }
   }
 
-  // ---- running jobs --------------------------------------------------------
+  private assigned(a: Assignment__Output): Assignment | undefined {
+    let spec: JobSpec;
+    try {
+      spec = validateJobSpec(JSON.parse(a.specJson));
+    } catch (e) {
+      this.log.error({ job: a.jobId, err: errorMessage(e) }, 'unusable job spec from the scheduler');
+      return undefined;
+    }
+    return {
+      jobId: a.jobId,
+      epoch: a.epoch,
+      spec,
+      restoreSeq: a.restoreSeq,
+      intervalSeconds: a.intervalSeconds,
+      lastSeq: a.lastSeq,
+    };
+  }
+
+  /**
+   * The first answer after a restart: take over the leftovers still listed
+   * at their epoch (their monitors thaw them once the lease is renewed), kill
+   * the others (their jobs moved while no agent watched them).
+   */
+  private async settleLeftovers(wanted: Map<string, Assignment__Output>): Promise<void> {
+    const leftovers = [...this.leftovers.values()];
+    this.leftovers.clear();
+    for (const l of leftovers) {
+      const a = wanted.get(l.assigned.jobId);
+      if (a && a.epoch === l.assigned.epoch) {
+        try {
+          await this.adopt(l, a);
+          continue;
+        } catch (e) {
+          this.log.error({ job: l.assigned.jobId, err: errorMessage(e) }, 'could not take over a job');
+          const job = this.jobs.get(l.assigned.jobId);
+          if (job) this.drop(job, 'could not take it over');
+        }
+      } else {
+        this.log.warn(
+          { job: l.assigned.jobId, epoch: l.assigned.epoch, now: a ? a.epoch : undefined },
+          'stopping a job that moved while this worker agent was down',
+        );
+      }
+      await discard(l.dir);
+    }
+  }
+
+  private async adopt(l: Leftover, a: Assignment__Output): Promise<void> {
+    const remote = logSegment(this.opts.mount, l.assigned.jobId, l.assigned.epoch);
+    let shipped = 0;
+    try {
+      shipped = statSync(remote).size;
+    } catch {
+      // nothing shipped yet
+    }
+    const shipper = new LogShipper(path.join(l.dir, 'output.log'), remote, shipped);
+    const job = new LocalJob(
+      { ...l.assigned, intervalSeconds: a.intervalSeconds, lastSeq: Math.max(l.assigned.lastSeq, a.lastSeq) },
+      l.dir,
+      shipper,
+      this.link.lease.now(),
+      true,
+    );
+    this.jobs.set(job.jobId, job);
+    if (l.exit) {
+      this.log.info({ job: job.jobId, epoch: job.epoch, code: l.exit.code }, 'job taken over (it had ended)');
+      this.ended(job, l.exit);
+      return;
+    }
+    const inst = this.runtimeFor(job.spec.kind).reattach(l.record, {
+      name: job.name,
+      dir: job.dir,
+      logFile: shipper.localLog,
+      user: await this.users.resolve(job.spec.user),
+      restored: job.restoreSeq > 0,
+    });
+    job.instance = inst;
+    startMonitor(job.dir);
+    this.renewLease(job);
+    this.watchExit(job, inst);
+    this.log.info(
+      { job: job.jobId, epoch: job.epoch, pid: inst.pid },
+      'job taken over from an earlier run of this agent',
+    );
+  }
+
+  /** Tells the job's monitor the scheduler vouches for it until the lease's deadline. */
+  private renewLease(job: LocalJob): void {
+    try {
+      writeLease(job.dir, this.link.lease.deadline);
+    } catch (e) {
+      if (!job.gone)
+        this.log.error({ job: job.jobId, err: errorMessage(e) }, "could not renew the job's lease");
+    }
+  }
+
+  /** A running job without its monitor (killed on its own) gets a new one. */
+  private keepMonitor(job: LocalJob): void {
+    if (!job.instance?.isRunning() || job.gone || monitorPid(job.dir)) return;
+    this.log.warn({ job: job.jobId }, "the job's monitor is gone: starting a new one");
+    try {
+      startMonitor(job.dir);
+    } catch (e) {
+      this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not start a job monitor');
+    }
+  }
+
+  // ---- a job's life --------------------------------------------------------
 
   private runtimeFor(kind: JobKind): ContainerRuntime {
     const r = this.runtimes.get(kind);
@@ -381,59 +455,78 @@ class WorkerAgent {
     return r;
   }
 
+  /** Starts or restores the job, then tells the scheduler it runs. */
   private async launch(job: LocalJob): Promise<void> {
     const t0 = performance.now();
     const restoring = job.restoreSeq > 0;
+    let inst: JobInstance;
     try {
       await mkdir(job.dir, { recursive: true });
-      const runtime = this.runtimeFor(job.spec.kind);
-      const rootfs =
-        job.spec.kind === 'container' ? (await this.rootfs.ensure(this.rootfsPath(job.spec))).dir : undefined;
-      const base = {
-        name: job.name,
-        dir: job.dir,
-        logFile: job.shipper.localLog,
-        ...(rootfs ? { rootfs } : {}),
-      };
-      const processSpec = {
-        args: job.spec.args,
-        env: job.spec.env,
-        ...(job.spec.cwd ? { cwd: job.spec.cwd } : {}),
-      };
-      let inst: JobInstance;
-      if (restoring) {
-        const imageDir = checkpointDir(this.opts.mount, job.jobId, job.restoreSeq);
-        await this.checkMarker(job, imageDir);
-        inst = await runtime.restore(processSpec, { ...base, imageDir });
-      } else {
-        inst = await runtime.start(processSpec, base);
-      }
-      if (job.gone) {
-        await inst.kill();
-        return;
-      }
-      job.instance = inst;
-      job.phase = 'running';
-      job.lastCheckpointEndMs = Date.now();
-      const seconds = (performance.now() - t0) / 1000;
-      this.log.info(
-        {
-          job: job.jobId,
-          epoch: job.epoch,
-          pid: inst.pid,
-          restoredFrom: job.restoreSeq || undefined,
-          seconds,
-        },
-        restoring ? 'job restored' : 'job started',
-      );
-      void inst.exited.then((exit) => this.onExit(job, exit));
-      await this.reportStarted(job, seconds);
+      writeJobFile(job);
+      // The dead man's switch first: whatever happens to this agent from now
+      // on, the job is frozen once the lease runs out.
+      this.renewLease(job);
+      startMonitor(job.dir);
+      inst = await this.startInstance(job);
     } catch (e) {
       if (job.gone) return;
       this.log.error({ job: job.jobId, err: errorMessage(e) }, restoring ? 'restore failed' : 'start failed');
-      job.phase = 'exited';
-      job.exit = { code: 0, error: errorMessage(e), startFailed: !restoring, restoreFailed: restoring };
+      this.ended(job, { code: 0, error: errorMessage(e), startFailed: !restoring, restoreFailed: restoring });
+      return;
     }
+    if (job.gone) {
+      // Dropped while it started: kill() ran before there was an instance to kill.
+      await inst.kill();
+      await stopMonitor(job.dir);
+      await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
+      return;
+    }
+    job.instance = inst;
+    job.lastCheckpointEnd = this.link.lease.now();
+    const seconds = (performance.now() - t0) / 1000;
+    this.log.info(
+      { job: job.jobId, epoch: job.epoch, pid: inst.pid, restoredFrom: job.restoreSeq || undefined, seconds },
+      restoring ? 'job restored' : 'job started',
+    );
+    this.watchExit(job, inst);
+    try {
+      await this.link.reportStarted(job, job.restoreSeq, seconds, () => this.gaveUp(job));
+    } catch (e) {
+      if (isFenced(e)) this.drop(job, errorMessage(e));
+      return;
+    }
+    if (job.phase === 'starting' || job.phase === 'restoring') job.to('running');
+  }
+
+  private watchExit(job: LocalJob, inst: JobInstance): void {
+    this.tasks.run('watching the job', { job: job.jobId }, async () => {
+      const exit = await inst.exited;
+      if (job.gone) return;
+      this.ended(job, { code: exit.code, error: exit.error ?? '', startFailed: false, restoreFailed: false });
+      this.log.info({ job: job.jobId, code: exit.code, error: exit.error }, 'job exited');
+    });
+  }
+
+  private async startInstance(job: LocalJob): Promise<JobInstance> {
+    const runtime = this.runtimeFor(job.spec.kind);
+    const rootfs =
+      job.spec.kind === 'container' ? (await this.rootfs.ensure(this.rootfsPath(job.spec))).dir : undefined;
+    const base = {
+      name: job.name,
+      dir: job.dir,
+      logFile: job.shipper.localLog,
+      ...(rootfs ? { rootfs } : {}),
+      user: await this.users.resolve(job.spec.user),
+    };
+    const processSpec = {
+      args: job.spec.args,
+      env: job.spec.env,
+      ...(job.spec.cwd ? { cwd: job.spec.cwd } : {}),
+    };
+    if (job.restoreSeq === 0) return runtime.start(processSpec, base);
+    const imageDir = checkpointDir(this.opts.mount, job.jobId, job.restoreSeq);
+    await this.checkMarker(job, imageDir);
+    return runtime.restore(processSpec, { ...base, imageDir });
   }
 
   /** A relative rootfs is inside the storage, wherever this worker mounts it. */
@@ -462,74 +555,67 @@ class WorkerAgent {
       throw new StdchkError('CORRUPT', `checkpoint ${job.restoreSeq} is a ${marker.kind} image`);
   }
 
-  private async reportStarted(job: LocalJob, seconds: number): Promise<void> {
-    for (let attempt = 0; !job.gone && !this.stopping; attempt++) {
-      try {
-        await unary(
-          this.client,
-          'reportJobStarted',
-          { workerId: this.id, jobId: job.jobId, epoch: job.epoch, restoredFromSeq: job.restoreSeq, seconds },
-          { timeoutMs: RPC_TIMEOUT_MS },
-        );
-        job.startedReported = true;
-        return;
-      } catch (e) {
-        if (this.fencedBy(e)) {
-          void this.dropJob(job, errorMessage(e));
-          return;
-        }
-        await sleep(Math.min(2_000, 200 * 2 ** attempt));
-      }
-    }
-  }
-
-  private fencedBy(e: unknown): boolean {
-    return isStdchkError(e, 'CONFLICT') || isStdchkError(e, 'NOT_FOUND');
-  }
-
-  private onExit(job: LocalJob, exit: ExitInfo): void {
-    if (job.gone) return;
-    job.phase = 'exited';
-    job.exit = { code: exit.code, error: exit.error ?? '', startFailed: false, restoreFailed: false };
-    this.log.info({ job: job.jobId, code: exit.code, error: exit.error }, 'job exited');
+  /** The job ended (or never ran): report it once the lease allows, then forget it. */
+  private ended(job: LocalJob, exit: NonNullable<LocalJob['exit']>): void {
+    if (!job.ended(exit)) return;
+    this.tasks.run('reporting the exit', { job: job.jobId }, () => this.reportExit(job));
   }
 
   /** Tells the scheduler how the job ended (after shipping the rest of its log), then forgets it. */
   private async reportExit(job: LocalJob): Promise<void> {
-    if (job.reporting || !job.exit) return;
-    job.reporting = true;
+    const exit = job.exit as NonNullable<LocalJob['exit']>;
+    // Without a lease the job may have moved: write nothing for it until the scheduler answers.
+    while (!this.link.lease.valid() && !job.gone && !this.stopping) await sleep(TICK_MS);
+    if (job.gone || this.stopping) return;
+    if (!exit.startFailed && !exit.restoreFailed) await job.shipper.drain();
     try {
-      if (!job.exit.startFailed && !job.exit.restoreFailed) await job.shipper.drain();
-      await unary(
-        this.client,
-        'reportJobExit',
+      await this.link.reportExit(
+        job,
         {
-          workerId: this.id,
-          jobId: job.jobId,
-          epoch: job.epoch,
-          exitCode: job.exit.code,
-          error: job.exit.error,
-          startFailed: job.exit.startFailed,
-          restoreFailed: job.exit.restoreFailed,
+          exitCode: exit.code,
+          error: exit.error,
+          startFailed: exit.startFailed,
+          restoreFailed: exit.restoreFailed,
           restoreSeq: job.restoreSeq,
         },
-        { timeoutMs: RPC_TIMEOUT_MS },
+        () => this.gaveUp(job),
       );
-      await this.dropJob(job, 'exit reported');
+      await this.kill(job, 'exit reported');
     } catch (e) {
-      if (this.fencedBy(e)) await this.dropJob(job, errorMessage(e));
-      else this.log.debug({ job: job.jobId, err: errorMessage(e) }, 'exit report failed; will retry');
-    } finally {
-      job.reporting = false;
+      if (isFenced(e)) await this.kill(job, errorMessage(e));
+      else this.log.warn({ job: job.jobId, err: errorMessage(e) }, 'exit not reported');
     }
   }
 
-  /** Stops a job this worker must no longer run and deletes its local state. */
-  private async dropJob(job: LocalJob, why: string): Promise<void> {
-    if (job.gone) return;
-    job.gone = true;
+  private gaveUp(job: LocalJob): string | undefined {
+    if (job.gone) return 'the job is gone';
+    if (this.stopping) return 'the worker is stopping';
+    return undefined;
+  }
+
+  /** The job is not ours any more: stop it in the background. */
+  private drop(job: LocalJob, why: string): void {
+    this.tasks.run('stopping a job', { job: job.jobId }, () => this.kill(job, why));
+  }
+
+  /**
+   * Stops a job this worker must no longer run and deletes its local state:
+   * its lease revoked and its monitor stopped first (nothing thaws it
+   * meanwhile), then the job killed (frozen or not).
+   */
+  private async kill(job: LocalJob, why: string): Promise<void> {
+    const wasRunning = job.instance?.isRunning() ?? false;
+    if (!job.to('gone')) return;
     if (this.jobs.get(job.jobId) === job) this.jobs.delete(job.jobId);
-    if (job.instance?.isRunning()) this.log.warn({ job: job.jobId, epoch: job.epoch, why }, 'stopping job');
+    this.frozen.delete(job);
+    // The scheduler's decision (a cancel, a move), logged there at its own level: info here.
+    if (wasRunning) this.log.info({ job: job.jobId, epoch: job.epoch, why }, 'stopping job');
+    try {
+      writeLease(job.dir, 0);
+    } catch {
+      // never launched: no folder
+    }
+    await stopMonitor(job.dir);
     try {
       await job.instance?.kill();
     } catch (e) {
@@ -538,200 +624,59 @@ class WorkerAgent {
     await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  private async pauseJob(job: LocalJob): Promise<void> {
-    if ((job.phase !== 'running' && job.phase !== 'checkpointing') || !job.instance) return;
-    try {
-      await job.instance.pause();
-      job.phase = 'paused';
-      this.log.warn({ job: job.jobId }, 'lease expired (scheduler unreachable): job paused');
-    } catch (e) {
-      this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not pause job');
-    }
-  }
-
-  private async resumeJob(job: LocalJob): Promise<void> {
-    if (job.phase !== 'paused' || !job.instance) return;
-    try {
-      await job.instance.resume();
-      job.phase = 'running';
-      job.lastCheckpointEndMs = Math.max(job.lastCheckpointEndMs, Date.now() - job.intervalSeconds * 500);
-      this.log.info({ job: job.jobId }, 'lease renewed: job resumed');
-    } catch (e) {
-      this.log.error({ job: job.jobId, err: errorMessage(e) }, 'could not resume job');
-    }
-  }
-
-  // ---- periodic work: lease, checkpoints, logs, exit reports ---------------
+  // ---- periodic work: lease, checkpoints, logs -------------------------------
 
   private async tickLoop(): Promise<void> {
-    const every = 100;
     while (!this.stopping) {
-      try {
-        await this.tick();
-      } catch (e) {
-        this.log.error({ err: errorMessage(e) }, 'worker tick failed');
-      }
-      await sleep(every, undefined, { signal: this.wake.signal }).catch(() => undefined);
+      await this.tick().catch((e: unknown) => this.log.error({ err: errorMessage(e) }, 'worker tick failed'));
+      await sleep(TICK_MS, undefined, { signal: this.wake.signal }).catch(() => undefined);
     }
   }
 
   private async tick(): Promise<void> {
-    const now = Date.now();
-    const lease = this.leaseValid();
-    const ship = now - this.lastShipMs >= (this.opts.logShipIntervalMs ?? 1_000);
-    if (ship) this.lastShipMs = now;
+    const now = this.link.lease.now();
+    const lease = this.link.lease.valid();
+    const ship = now - this.lastShip >= (this.opts.logShipIntervalMs ?? 1_000);
+    if (ship) this.lastShip = now;
+    for (const job of this.jobs.values()) this.noticeFreeze(job);
+    // Cut off: the jobs may be moving elsewhere. Their monitors freeze them; write nothing for them.
+    if (!lease) return;
     for (const job of [...this.jobs.values()]) {
-      if (!lease) {
-        // Cut off: the job may be moving elsewhere. Freeze it and write nothing for it.
-        if ((job.phase === 'running' || job.phase === 'checkpointing') && !job.dumping)
-          await this.pauseJob(job);
-        continue;
+      if (ship && (job.phase === 'running' || job.phase === 'checkpointing')) {
+        this.tasks.run('shipping the log', { job: job.jobId }, () => this.shipLog(job));
       }
-      if (job.phase === 'exited') {
-        void this.reportExit(job);
-        continue;
-      }
-      if (ship && (job.phase === 'running' || job.phase === 'checkpointing')) void this.shipLog(job);
       if (
         job.phase === 'running' &&
-        job.startedReported &&
-        !job.checkpointing &&
+        !this.checkpointing.has(job) &&
         job.intervalSeconds > 0 &&
-        now - job.lastCheckpointEndMs >= job.intervalSeconds * 1000
+        now - job.lastCheckpointEnd >= job.intervalSeconds * 1000
       ) {
-        void this.checkpoint(job);
+        const run = this.checkpoints.run(job).finally(() => this.checkpointing.delete(job));
+        this.checkpointing.set(job, run);
+        this.tasks.run('checkpoint', { job: job.jobId }, () => run);
       }
     }
   }
 
+  /** Logs what the job's monitor did to it, once per change. */
+  private noticeFreeze(job: LocalJob): void {
+    const frozen = monitorState(job.dir) === 'frozen';
+    if (frozen === this.frozen.has(job)) return;
+    if (frozen) {
+      this.frozen.add(job);
+      this.log.warn({ job: job.jobId }, 'lease expired (scheduler unreachable): job paused by its monitor');
+    } else {
+      this.frozen.delete(job);
+      this.log.info({ job: job.jobId }, 'lease renewed: job resumed');
+    }
+  }
+
   private async shipLog(job: LocalJob): Promise<void> {
-    if (job.gone || !this.leaseValid()) return;
+    if (job.gone || !this.link.lease.valid()) return;
     try {
       await job.shipper.ship();
     } catch (e) {
       this.log.warn({ job: job.jobId, err: errorMessage(e) }, 'could not copy the job log to the storage');
     }
-  }
-
-  /**
-   * One checkpoint: reserve a seq (the scheduler checks we still hold the
-   * job), dump into <mount>/jobs/<job>/<seq>/, write the marker last, report.
-   */
-  private async checkpoint(job: LocalJob): Promise<void> {
-    if (job.checkpointing || !job.instance) return;
-    job.checkpointing = true;
-    let seq = 0;
-    try {
-      try {
-        seq = Number(
-          (
-            await unary(
-              this.client,
-              'beginCheckpoint',
-              { workerId: this.id, jobId: job.jobId, epoch: job.epoch },
-              { timeoutMs: RPC_TIMEOUT_MS },
-            )
-          ).seq,
-        );
-      } catch (e) {
-        if (this.fencedBy(e)) void this.dropJob(job, errorMessage(e));
-        else job.lastCheckpointEndMs = Date.now() - Math.max(0, job.intervalSeconds * 1000 - 1_000); // retry in ~1 s
-        return;
-      }
-      if (job.gone) return;
-      const dir = checkpointDir(this.opts.mount, job.jobId, seq);
-      let report: { ok: boolean; error: string; seconds: number; bytes: number; newBytes: number };
-      try {
-        if (job.phase !== 'running' || !this.leaseValid())
-          throw new StdchkError('CONFLICT', `job is ${job.phase}, not running`);
-        job.phase = 'checkpointing';
-        await rm(dir, { recursive: true, force: true });
-        await mkdir(dir, { recursive: true });
-        await this.shipLog(job);
-        job.dumping = true;
-        let res;
-        try {
-          res = await job.instance.checkpoint(dir);
-        } finally {
-          job.dumping = false;
-        }
-        // Output written before the freeze must be in the storage before the
-        // checkpoint counts: a restore re-emits only what was still in the pipe.
-        await sleep(50);
-        await job.shipper.flush();
-        const pages = await pageHashes(dir);
-        const previous =
-          job.lastPages?.seq === job.lastSeq ? job.lastPages.pages : await this.pagesOf(job, job.lastSeq);
-        const newBytes = newBytesBetween(previous, pages);
-        if (!this.leaseValid() || job.gone) {
-          throw new StdchkError('CONFLICT', 'lease lost during the checkpoint; not marking it complete');
-        }
-        const marker: CheckpointMarker = {
-          job: job.jobId,
-          seq,
-          epoch: job.epoch,
-          worker: this.id,
-          kind: job.spec.kind,
-          completedAt: new Date().toISOString(),
-          seconds: res.seconds,
-          bytes: res.bytes,
-          logBytes: job.shipper.shippedBytes,
-        };
-        await writeDurably(path.join(dir, MARKER_FILE), JSON.stringify(marker, null, 1) + '\n');
-        job.lastPages = { seq, pages };
-        job.lastSeq = seq;
-        report = { ok: true, error: '', seconds: res.seconds, bytes: res.bytes, newBytes };
-        this.log.info(
-          { job: job.jobId, seq, seconds: res.seconds, bytes: res.bytes, newBytes },
-          'checkpoint written',
-        );
-      } catch (e) {
-        report = { ok: false, error: errorMessage(e), seconds: 0, bytes: 0, newBytes: 0 };
-        this.log.warn({ job: job.jobId, seq, err: errorMessage(e) }, 'checkpoint failed');
-        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      }
-      if (job.phase === 'checkpointing') job.phase = 'running';
-      job.lastCheckpointEndMs = Date.now();
-      for (let attempt = 0; attempt < 5 && !job.gone; attempt++) {
-        try {
-          await unary(
-            this.client,
-            'reportCheckpoint',
-            { workerId: this.id, jobId: job.jobId, epoch: job.epoch, seq, ...report },
-            { timeoutMs: RPC_TIMEOUT_MS },
-          );
-          return;
-        } catch (e) {
-          if (this.fencedBy(e)) {
-            void this.dropJob(job, errorMessage(e));
-            return;
-          }
-          await sleep(500 * (attempt + 1));
-        }
-      }
-    } finally {
-      job.checkpointing = false;
-      if (job.phase === 'checkpointing') job.phase = 'running';
-    }
-  }
-
-  private async pagesOf(job: LocalJob, seq: number): Promise<Map<string, number> | undefined> {
-    if (seq <= 0) return undefined;
-    try {
-      return await pageHashes(checkpointDir(this.opts.mount, job.jobId, seq));
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-/** Writes a small file and fsyncs it before closing (on the stdchk mount, close commits). */
-async function writeDurably(file: string, text: string): Promise<void> {
-  const fh = await open(file, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

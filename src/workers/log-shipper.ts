@@ -11,13 +11,17 @@ const MAX_ROUND = 4 * 1024 * 1024;
  * which commits a new version on the stdchk mount.
  */
 export class LogShipper {
-  private shipped = 0;
+  private shipped: number;
   private running: Promise<number> | undefined;
 
+  /** `shipped`: bytes of the local log already in the remote one (a restarted agent taking over a job). */
   constructor(
     readonly localLog: string,
     readonly remoteLog: string,
-  ) {}
+    shipped = 0,
+  ) {
+    this.shipped = shipped;
+  }
 
   get shippedBytes(): number {
     return this.shipped;
@@ -65,8 +69,9 @@ export class LogShipper {
       await src.close();
     }
     if (buf.length === 0) return 0;
-    await mkdir(path.dirname(this.remoteLog), { recursive: true });
-    const dst = await open(this.remoteLog, 'a');
+    // Root's alone, like the checkpoints: users read a job's output through the scheduler (`stdchk logs`).
+    await mkdir(path.dirname(this.remoteLog), { recursive: true, mode: 0o700 });
+    const dst = await open(this.remoteLog, 'a', 0o600);
     try {
       await dst.write(buf);
       await dst.sync();

@@ -1,7 +1,7 @@
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { hashChunk } from '../hashing/index.ts';
-import { MARKER_FILE } from '../scheduler/layout.ts';
+import { MARKER_FILE } from '../jobs/layout.ts';
 
 const PAGE = 4096;
 const READ = 1024 * 1024;

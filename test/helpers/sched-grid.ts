@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   closeSync,
   copyFileSync,
   existsSync,
@@ -17,12 +18,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSecretFile, readSecretFile } from '../../src/config/secret.ts';
 import { connectScheduler, unary } from '../../src/rpc/index.ts';
 import type { SchedulerClient } from '../../src/rpc/index.ts';
-import { killInstancesUnder } from '../../src/workers/runtime/instance-record.ts';
+import { killInstancesUnder, readInstanceRecord } from '../../src/workers/runtime/instance-record.ts';
 import type { JobStatus__Output } from '../../src/generated/stdchk/v1/JobStatus.ts';
 import type { ExecutionContext } from 'ava';
 import {
   busyboxTarball,
   checkCounts,
+  countsIn,
   countsOf,
   onCleanup,
   runcContainers,
@@ -74,6 +76,8 @@ export interface Host {
 export interface SchedGridOptions {
   schedulerArgs?: string[];
   storage?: boolean;
+  /** Extra environment of each host's worker (fault injection). */
+  workerEnv?: (host: Host) => Record<string, string>;
 }
 
 export class SchedGrid {
@@ -91,10 +95,13 @@ export class SchedGrid {
   private bridge?: { name: string; subnet: number; next: number };
   private readonly links: { ns: string; rootIf: string }[] = [];
   private readonly schedulerArgs: string[];
+  private readonly workerEnv: (host: Host) => Record<string, string>;
   private clientCache?: SchedulerClient;
 
   constructor(opts: SchedGridOptions = {}) {
     this.dir = tempDir('stdchk-sgrid-');
+    // Containers' root (host uid 2e9, in their user namespace) must pass through to each host's rootfs cache.
+    chmodSync(this.dir, 0o711);
     this.shared = path.join(this.dir, 'shared');
     mkdirSync(this.shared);
     mkdirSync(path.join(this.dir, 'logs'));
@@ -102,6 +109,7 @@ export class SchedGrid {
     ensureSecretFile(this.secretFile);
     this.schedulerArgs = opts.schedulerArgs ?? [];
     this.storage = opts.storage ?? false;
+    this.workerEnv = opts.workerEnv ?? (() => ({}));
     onCleanup(() => this.stop());
   }
 
@@ -123,12 +131,18 @@ export class SchedGrid {
     return this.clientCache;
   }
 
-  private spawn(name: string, cmd: string, args: string[], netns?: string): Proc {
+  private spawn(
+    name: string,
+    cmd: string,
+    args: string[],
+    netns?: string,
+    env: Record<string, string> = {},
+  ): Proc {
     const log = openSync(path.join(this.dir, 'logs', `${name}.log`), 'a');
     const [file, argv] = netns ? ['nsenter', [`--net=/run/netns/${netns}`, cmd, ...args]] : [cmd, args];
     const child = spawn(file, argv, {
       stdio: ['ignore', log, log],
-      env: { ...process.env, STDCHK_LOG_LEVEL: 'info' },
+      env: { ...process.env, STDCHK_LOG_LEVEL: 'info', ...env },
     });
     closeSync(log);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -371,8 +385,19 @@ export class SchedGrid {
         ...extra,
       ],
       host.netns,
+      this.workerEnv(host),
     );
     return host.worker;
+  }
+
+  /** Stops the host's worker as an operator would (SIGTERM: it leaves the grid). */
+  async stopWorker(host: Host): Promise<void> {
+    await termProc(host.worker);
+  }
+
+  /** Only the worker agent dies (kill -9); its jobs, mount and benefactor stay. */
+  async killWorkerOnly(host: Host): Promise<void> {
+    await killProc(host.worker);
   }
 
   async waitForWorkers(ids: string[], timeoutMs = 30_000): Promise<void> {
@@ -411,6 +436,56 @@ export class SchedGrid {
 
   containersOf(host: Host): string[] {
     return runcContainers(`stdchk-${host.workerId}-`);
+  }
+
+  /** The folders of a job's instances on the host (`<job>.<epoch>`). */
+  instanceDirsOf(host: Host, jobId: string): string[] {
+    return this.instancesOn(host)
+      .filter((n) => n.startsWith(`${jobId}.`))
+      .map((n) => path.join(host.workDir, 'instances', n));
+  }
+
+  /** What the job printed on this host (its local output, shipped to the storage or not). */
+  localCounts(host: Host, jobId: string): number[] {
+    return this.instanceDirsOf(host, jobId).flatMap((d) => countsIn(path.join(d, 'output.log')));
+  }
+
+  /**
+   * Whether the job's copy on this host is frozen: a paused container, or a
+   * stopped process; undefined when no copy runs there.
+   */
+  frozenOn(host: Host, jobId: string): boolean | undefined {
+    for (const d of this.instanceDirsOf(host, jobId)) {
+      const rec = readInstanceRecord(d);
+      if (!rec?.jobPid) continue;
+      if (rec.containerId) {
+        try {
+          const st = JSON.parse(execFileSync('runc', ['state', rec.containerId], { encoding: 'utf8' })) as {
+            status: string;
+          };
+          return st.status === 'paused';
+        } catch {
+          continue;
+        }
+      }
+      try {
+        const stat = readFileSync(`/proc/${rec.jobPid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+      } catch {
+        continue;
+      }
+    }
+    return undefined;
+  }
+
+  /** The job monitor's log on this host (its dead man's switch). */
+  monitorLogOf(host: Host, jobId: string): string {
+    return this.instanceDirsOf(host, jobId)
+      .map((d) => {
+        const f = path.join(d, 'monitor.log');
+        return existsSync(f) ? readFileSync(f, 'utf8') : '';
+      })
+      .join('');
   }
 
   async job(id: string): Promise<JobStatus__Output> {

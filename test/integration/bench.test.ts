@@ -51,7 +51,7 @@ async function bench(t: ExecutionContext, name: string, args: string[]): Promise
 }
 
 test.serial(
-  'bench write: local disk and mount rows for each writer, strict and --sync-replicas 1 at replicas 2, fully replicated in the end',
+  'bench write: local disk and mount rows for each writer, write-back and sync (strict and --sync-replicas 1 at replicas 2) on each chunk transport, freeze and durable, fully replicated in the end',
   async (t) => {
     const r = await bench(t, 'write', [
       '--size',
@@ -70,33 +70,45 @@ test.serial(
     const rows = r.results.rows as {
       writer: string;
       target: string;
+      mode: string | null;
       replicas: number | null;
       syncReplicas: number | null;
       transport: string | null;
       bytes: number;
       closeSeconds: number;
+      durableSeconds: number;
       replicatedSeconds: number | null;
       closeVsLocal: number | null;
+      durableVsLocal: number | null;
     }[];
     const configs = (target: string, writer: string) =>
       rows
         .filter((x) => x.writer === writer && x.target === target)
-        .map((x) => `r${x.replicas} sync ${x.syncReplicas} ${x.transport}`);
-    const each = ['r1 sync 1', 'r2 sync 2', 'r2 sync 1'];
-    const both = [...each.map((c) => `${c} framed`), ...each.map((c) => `${c} grpc`)];
+        .map((x) => `${x.mode ?? '-'} r${x.replicas} sync ${x.syncReplicas} ${x.transport}`);
+    const modes = [
+      'writeback r1 sync 1',
+      'writeback r2 sync 2',
+      'sync r1 sync 1',
+      'sync r2 sync 2',
+      'sync r2 sync 1',
+    ];
+    const each = (list: string[]) => [...list.map((c) => `${c} framed`), ...list.map((c) => `${c} grpc`)];
     for (const writer of ['sequential', 'small-writes', 'criu-dump']) {
-      t.deepEqual(configs('local-disk', writer), ['rnull sync null null'], writer);
-      t.deepEqual(configs('mount', writer), both, writer);
+      t.deepEqual(configs('local-disk', writer), ['- rnull sync null null'], writer);
+      t.deepEqual(configs('mount', writer), each(modes), writer);
     }
-    t.deepEqual(configs('client', 'client-library'), both);
-    for (const x of rows.filter((x) => x.target !== 'local-disk')) {
-      const what = `${x.writer} r${x.replicas} sync ${x.syncReplicas}`;
+    t.deepEqual(configs('client', 'client-library'), each(['- r1 sync 1', '- r2 sync 2', '- r2 sync 1']));
+    for (const x of rows) {
+      const what = `${x.writer} ${x.target} ${x.mode} r${x.replicas} sync ${x.syncReplicas} ${x.transport}`;
       t.true(x.bytes > 0 && x.closeSeconds > 0, what);
+      t.true(x.durableSeconds >= x.closeSeconds, `${what}: durable, not before close()`);
+      if (x.target === 'local-disk') continue;
       t.true(
-        x.replicatedSeconds !== null && x.replicatedSeconds >= x.closeSeconds,
-        `${what}: every chunk reached its replicas, not before close()`,
+        x.replicatedSeconds !== null && x.replicatedSeconds >= x.durableSeconds,
+        `${what}: every chunk reached its replicas, not before it was durable`,
       );
       t.true(x.closeVsLocal !== null && x.closeVsLocal > 0, what);
+      t.true(x.durableVsLocal !== null && x.durableVsLocal > 0, what);
     }
     t.true(rows.filter((x) => x.writer === 'sequential').every((x) => x.bytes === 16 * 1024 * 1024));
     t.true(rows.filter((x) => x.writer === 'small-writes').every((x) => x.bytes === 2 * 1024 * 1024));
@@ -106,11 +118,50 @@ test.serial(
     );
     t.deepEqual(
       r.targets.map((x) => x.id),
-      ['write_r2_close_vs_local', 'write_r2_sync1_close_vs_local'],
+      [
+        'write_wb_r2_close_vs_local',
+        'write_wb_r2_durable_vs_local',
+        'criu_wb_r2_freeze_vs_local',
+        'write_r2_close_vs_local',
+        'write_r2_sync1_close_vs_local',
+      ],
     );
     t.true(r.targets.every((x) => typeof x.met === 'boolean'));
     t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_framed_replicated_vs_local']));
     t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_grpc_replicated_vs_local']));
+    t.true(Number.isFinite(r.ratios['sequential_mount_wb_r2_framed_durable_vs_local']));
+  },
+);
+
+test.serial(
+  'bench small: tar -x of a tree and many small files into a local folder and write-back and sync mounts, freeze and durable',
+  async (t) => {
+    const r = await bench(t, 'small', ['--tree', '/usr/include/linux/netfilter', '--files', '20']);
+    const rows = r.results.rows as {
+      work: string;
+      target: string;
+      mode: string | null;
+      entries: number;
+      freezeSeconds: number;
+      durableSeconds: number;
+      durableVsLocal: number | null;
+    }[];
+    t.deepEqual(
+      rows.map((x) => `${x.work} ${x.target} ${x.mode}`),
+      [
+        'tar local-disk null',
+        'tar mount writeback',
+        'tar mount sync',
+        'files local-disk null',
+        'files mount writeback',
+        'files mount sync',
+      ],
+    );
+    for (const x of rows) {
+      t.true(x.entries > 10, `${x.work}: ${x.entries} entries`);
+      t.true(x.durableSeconds >= x.freezeSeconds && x.freezeSeconds > 0);
+      t.true(x.durableVsLocal !== null && x.durableVsLocal > 0);
+    }
   },
 );
 
@@ -222,6 +273,8 @@ test('bad benchmark flags: one line and exit 2, nothing started', async (t) => {
     ['write', '--replicas', '0'],
     ['write', '--sync-replicas', 'some'],
     ['write', '--replicas', '1', '--sync-replicas', '2'],
+    ['write', '--write-modes', 'async'],
+    ['small', '--files', '0'],
     ['failover', '--intervals', 'soon'],
     ['metadata', '--chunks', 'many'],
     ['all', '--only', 'speed'],

@@ -10,6 +10,7 @@ import { noHang, sha, writeThroughMount } from '../helpers/faults.ts';
 import type { MountWrite } from '../helpers/faults.ts';
 import { mountSource } from '../../src/grid/local-grid.ts';
 import { errorMessage } from '../../src/errors/index.ts';
+import { syncFolder } from '../../src/fuse-client/barrier.ts';
 
 // Issue 6, fault 1: churn under load. Checkpoints are written continuously at
 // replicas 2 through a real FUSE mount (two writers) and the client library
@@ -233,6 +234,13 @@ test.serial(
     await Promise.all(tasks);
     const churnSeconds = (Date.now() - t0) / 1000;
     await grid.waitForAlive(BENEFACTORS, 60_000);
+    // The mount writes back: what its writers closed is committed once the barrier returns.
+    const barrier = await noHang(
+      syncFolder(writeMount.mountpoint).then(() => 'ok', errorMessage),
+      300_000,
+      'the barrier',
+    );
+    t.is(barrier, 'ok', 'everything the mount writers closed is committed');
 
     // --- the checks --------------------------------------------------------------------------
     const committed = writes.filter((w) => w.result.ok);

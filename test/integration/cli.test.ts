@@ -91,6 +91,10 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
     [['manager', '--data', dir, '--insecure', '--gc-grace', '1M'], /--gc-grace: not a duration: "1M"/],
     [['bench', 'write', '--size', '1XB'], /--size: not a size: "1XB"/],
     [['mount', '/nonexistent-mountpoint', '--cache-size', '8Gx'], /--cache-size: not a size: "8Gx"/],
+    [
+      ['manager', '--data', dir, '--insecure', '--log-level', 'loud'],
+      /--log-level must be one of trace, debug/,
+    ],
   ] as const) {
     const r = await runCli([...args], noGridEnv);
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -195,6 +199,14 @@ test('client commands report bad input with one line and an exit code', async (t
   const human = await runCli(['ls', '/d', '-h'], env);
   t.is(human.code, 0, human.stderr);
   t.regex(human.stdout, /^file +\d+(\.\d)? KiB /m);
+
+  // get into a folder that does not exist names that folder, not a temporary file of ours.
+  const noDir = await runCli(['get', '/d/services', path.join(work, 'nope', 'x')], env);
+  t.is(noDir.code, 2);
+  t.is(
+    noDir.stderr,
+    `stdchk: cannot write ${path.join(work, 'nope', 'x')}: no such folder: ${path.join(work, 'nope')}\n`,
+  );
 
   // A reader that stops early (`stdchk status | head -1`) ends the command quietly.
   const closed = await new Promise<{ code: number | null; stderr: string }>((resolve) => {

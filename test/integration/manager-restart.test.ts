@@ -12,6 +12,7 @@ import { mountSource } from '../../src/grid/local-grid.ts';
 import { unary } from '../../src/rpc/index.ts';
 import { encodeHashes, isHole } from '../../src/chunking/refs.ts';
 import { isStdchkError } from '../../src/errors/index.ts';
+import { syncFolder } from '../../src/fuse-client/barrier.ts';
 
 // Issue 6, fault 4: kill -9 of the manager while two mounts and a client
 // write, restarted on the same --data; and the known gap: a deduplicated
@@ -156,6 +157,15 @@ test.serial(
     await sleep(8_000);
     stop = true;
     await Promise.all(running);
+    // The mount writes back: what its writers closed is committed once the barrier returns.
+    t.is(
+      await noHang(
+        syncFolder(writeMount.mountpoint).then(() => 'ok', String),
+        300_000,
+        'the barrier',
+      ),
+      'ok',
+    );
 
     const all = [...attempts.flat(), ...puts];
     const inFlight = all.filter((a) => kills.some((k) => a.startedAt < k.at && a.endedAt > k.at));

@@ -120,10 +120,15 @@ function checkpointFiles(): Record<string, Buffer> {
   };
 }
 
-/** Fills the cluster: files of shrinking sizes until even 64 KiB finds no room. */
+/**
+ * Fills the cluster: files of shrinking sizes until even 8 KiB finds no room (a
+ * write-back mount refuses a file before uploading any of it, so no partial
+ * upload takes the last crumbs: the small sizes do, so that a small CRIU page
+ * image does not fit either).
+ */
 async function fillUp(t: ExecutionContext, dir: string): Promise<number> {
   let i = 0;
-  for (const size of [4 * MiB, 512 * 1024, 64 * 1024]) {
+  for (const size of [4 * MiB, 512 * 1024, 64 * 1024, 8 * 1024]) {
     for (let k = 0; k < 100; k++) {
       const r = await noHang(
         writeThroughMount(path.join(dir, `f${i++}`), randomBytes(size)),

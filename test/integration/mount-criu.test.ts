@@ -107,6 +107,11 @@ function lastCounter(log: string): number {
   return nums.length ? (nums[nums.length - 1] as number) : 0;
 }
 
+/**
+ * criu dump into `dir`, then the folder barrier (`sync DIR`): the mounts write
+ * back, so the images are on their replicas (and readable from the other
+ * mount) once the barrier returns, as a worker marks a checkpoint complete.
+ */
 async function criuDump(t: ExecutionContext, pid: number, dir: string, extra: string[] = []) {
   mkdirSync(dir, { recursive: true });
   const logDir = tempDir('stdchk-criu-work-');
@@ -114,7 +119,9 @@ async function criuDump(t: ExecutionContext, pid: number, dir: string, extra: st
   if (r.code !== 0)
     t.log(readFileSync(path.join(logDir, 'dump.log'), 'utf8').split('\n').slice(-30).join('\n'));
   t.is(r.code, 0, `criu dump failed: ${r.stderr}`);
-  return r;
+  const barrier = await run('sync', [dir]);
+  t.is(barrier.code, 0, `sync ${dir}: ${barrier.stderr}`);
+  return { ...r, barrierSeconds: barrier.seconds };
 }
 
 /** True while `pid` is a live process (not gone, not a zombie). */
@@ -176,7 +183,8 @@ test.serial(
     const s1 = await storedBytes();
     t.log(
       `dump 1: ${(image / MiB).toFixed(0)} MiB image in ${d1.seconds.toFixed(1)} s ` +
-        `(${(image / MiB / d1.seconds).toFixed(0)} MiB/s), storedBytes +${((s1 - s0) / MiB).toFixed(0)} MiB`,
+        `(${(image / MiB / d1.seconds).toFixed(0)} MiB/s), durable ${d1.barrierSeconds.toFixed(1)} s later, ` +
+        `storedBytes +${((s1 - s0) / MiB).toFixed(0)} MiB`,
     );
     t.false(running(pid), 'criu dump killed the process');
 
@@ -268,6 +276,7 @@ test.serial(
       id,
     ]);
     t.is(ck.code, 0, ck.stderr);
+    t.is((await run('sync', [images])).code, 0, 'the barrier after the checkpoint');
     const before = lastCounter(out);
     await waitFor(
       'the container to stop',

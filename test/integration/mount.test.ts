@@ -11,6 +11,9 @@ import { mountSource } from '../../src/grid/local-grid.ts';
 // Acceptance 1, 2, 7 and 8 of the mount (issue 3), through real kernel
 // mounts: `stdchk mount` processes on a grid of a manager and 3 benefactors.
 // Serial, as root; every mount is unmounted in test.after.always.
+// The mounts write back (the default): what one mount wrote is read through
+// the other after the folder barrier (`sync DIR`), as a checkpoint's reader
+// would after its writer's barrier.
 
 const MiB = 1024 * 1024;
 
@@ -90,7 +93,12 @@ test.serial(
     const x = await sh(`cd ${parent} && tar -cf - ${pattern} | tar -C ${dest(m1)} -xf -`, 600_000);
     if (x.code !== 0) t.log(logTail('mount-0'));
     t.is(x.code, 0, x.stderr.slice(0, 3000));
-    t.log(`tar extract of ${entries} entries (${links} symlinks) into the mount: ${x.seconds.toFixed(1)} s`);
+    const barrier = await sh(`sync ${dest(m1)}`, 600_000);
+    t.is(barrier.code, 0, barrier.stderr);
+    t.log(
+      `tar extract of ${entries} entries (${links} symlinks) into the mount: ${x.seconds.toFixed(1)} s, ` +
+        `then ${barrier.seconds.toFixed(1)} s until durable (sync DIR)`,
+    );
 
     // diff -r compares every file and, with --no-dereference, every symlink's target.
     const diff = (m: GridMount) =>
@@ -117,6 +125,8 @@ test.serial('a file committed through one mount is readable through the other wi
   const name = `fresh-${Date.now()}.txt`;
   const content = `hello from m1 ${Math.random()}\n`;
   await writeFile(path.join(m1.mountpoint, name), content);
+  // Committed: fsync (`sync FILE`) returns once it is (a write-back close() returns before).
+  t.is((await run('sync', [path.join(m1.mountpoint, name)])).code, 0);
   const closedAt = performance.now();
   const seen = await waitFor(
     'the file through m2',
@@ -134,6 +144,7 @@ test.serial('a file committed through one mount is readable through the other wi
   // A new version replaces the content for new opens within a second too.
   const content2 = 'second version, longer than the first one\n';
   await writeFile(path.join(m1.mountpoint, name), content2);
+  t.is((await run('sync', [path.join(m1.mountpoint, name)])).code, 0);
   const at2 = performance.now();
   await waitFor(
     'the new version through m2',
@@ -181,7 +192,8 @@ test.serial('acceptance 2: fio random and sequential writes with --verify report
       `fio ${label}: write ${(job.write.bw / 1024).toFixed(1)} MiB/s, verified, ${r.seconds.toFixed(1)} s`,
     );
   }
-  // The verified files also read back identically through the other mount.
+  // The verified files also read back identically through the other mount (after the barrier).
+  t.is((await run('sync', [dir])).code, 0);
   const a = await sh(`cd ${dir} && cat * | sha256sum`);
   const b = await sh(`cd ${path.join(m2.mountpoint, 'fio')} && cat * | sha256sum`);
   t.is(a.stdout, b.stdout);
@@ -231,7 +243,9 @@ test.serial('acceptance 8: a multi-GiB sequential dd keeps the mount process mem
 
 test.serial('acceptance 7: after kill -9 of the mount process the next mount starts cleanly', async (t) => {
   const mp = path.join(work, 'm4');
-  const first = await grid.mount(mp, { name: 'mount-killed' });
+  // One staging folder for both: what the killed mount staged, the next one uploads.
+  const staging = ['--staging', path.join(work, 'staging-m4')];
+  const first = await grid.mount(mp, { name: 'mount-killed', args: staging });
   await writeFile(path.join(mp, 'before-kill.txt'), 'committed before the kill\n');
   await grid.kill(first, 'SIGKILL');
   t.false(existsSync(`/proc/${first.child.pid}`), 'the killed process is gone');
@@ -241,10 +255,12 @@ test.serial('acceptance 7: after kill -9 of the mount process the next mount sta
   t.regex(dead.stderr, /not connected/);
   t.truthy(mountSource(mp), 'the stale mount is still there');
 
-  const second = await grid.mount(mp, { name: 'mount-after-kill' });
+  const second = await grid.mount(mp, { name: 'mount-after-kill', args: staging });
   t.is(mountSource(mp), `stdchk:${second.child.pid}`);
   t.is(await readFile(path.join(mp, 'before-kill.txt'), 'utf8'), 'committed before the kill\n');
   await writeFile(path.join(mp, 'after.txt'), 'ok');
+  t.is((await run('sync', [mp])).code, 0);
+  t.is(await readFile(path.join(m2.mountpoint, 'before-kill.txt'), 'utf8'), 'committed before the kill\n');
   t.is(await readFile(path.join(m2.mountpoint, 'after.txt'), 'utf8'), 'ok');
   const log = readFileSync(path.join(grid.logDir, 'mount-after-kill.log'), 'utf8');
   t.regex(log, /clearing a stale mount/);

@@ -146,7 +146,14 @@ test.serial(
       120_000,
       1_000,
     ).catch((e: unknown) => {
-      throw new Error(`${String(e)}; last: ${why}`);
+      // What the manager did about the returned benefactor (to tell a lost inventory from a lost delete).
+      const trail = grid
+        .logOf('manager')
+        .split('\n')
+        .filter((l) => /returned|inventory|surplus|delete/i.test(l))
+        .slice(-30)
+        .join('\n');
+      throw new Error(`${String(e)}; last: ${why}\nmanager log:\n${trail}`);
     });
     t.log(`reconciled ${((Date.now() - tBack) / 1000).toFixed(1)} s after the link came back`);
     await waitFor(

@@ -62,9 +62,10 @@ test.after.always(async () => {
 });
 
 test.serial('what a user creates belongs to that user, in the mount and at the manager', async (t) => {
+  // `sync alice`: the folder barrier, so that the manager has the (written back) file before `stdchk ls`.
   const r = await as(
     ALICE,
-    `cd ${mp}/shared && mkdir alice && echo one > alice/notes && ln -s notes alice/link`,
+    `cd ${mp}/shared && mkdir alice && echo one > alice/notes && ln -s notes alice/link && sync alice`,
   );
   t.is(r.code, 0, r.stderr);
   const st = await asRoot(

@@ -251,6 +251,9 @@ test.serial(
       replicas: 2,
       cacheDir: path.join(work, 'cache'),
       cacheSize: '256MiB',
+      // Synchronous mode: the file's chunks are uploaded while it is written (what this tests);
+      // write-back would upload nothing before close().
+      args: ['--write-mode', 'sync'],
     });
     t.teardown(() => grid.unmount(m));
     const first = randomBytes(12 * MiB);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startScheduler } from '../../src/scheduler/daemon.ts';
@@ -8,7 +8,7 @@ import type { SchedulerHandle } from '../../src/scheduler/daemon.ts';
 import { startWorker } from '../../src/workers/agent.ts';
 import type { WorkerHandle } from '../../src/workers/agent.ts';
 import { connectScheduler, unary } from '../../src/rpc/index.ts';
-import { jobDir, logDir } from '../../src/scheduler/layout.ts';
+import { jobDir, logDir } from '../../src/jobs/layout.ts';
 import pino from 'pino';
 
 const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }, pino.destination(2));
@@ -29,6 +29,7 @@ import {
 // its jobs without telling the scheduler.
 
 const base = tempDir('stdchk-agent-');
+chmodSync(base, 0o711); // containers' root (in their user namespace) passes through to the rootfs cache
 const shared = path.join(base, 'shared');
 mkdirSync(shared);
 let sched: SchedulerHandle;

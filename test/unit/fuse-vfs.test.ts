@@ -4,7 +4,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { cleanupAll, startGrid, tempDir } from '../helpers/grid.ts';
 import type { LocalGrid } from '../helpers/grid.ts';
-import { Vfs, O_RDWR, O_TRUNC, O_WRONLY, Errno } from '../../src/fuse-client/vfs.ts';
+import { Vfs, O_RDWR, O_TRUNC, O_WRONLY, Errno, UTIME_NOW, UTIME_OMIT } from '../../src/fuse-client/vfs.ts';
 import type { VfsOptions } from '../../src/fuse-client/vfs.ts';
 import { errnoOf } from '../../src/fuse-client/errors.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
@@ -302,6 +302,190 @@ test.serial(
     t.is(fs.bsize, 128 * 1024);
   },
 );
+
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFSOCK = 0o140000;
+const S_IFREG = 0o100000;
+const tick = () => new Promise((r) => setTimeout(r, 15));
+
+test.serial(
+  'mknod: FIFOs, sockets and devices keep type, mode, owner and rdev; S_IFREG makes an empty file',
+  async (t) => {
+    const vfs = await newVfs();
+    await vfs.mkdir('/nodes', 0o755);
+    await vfs.mknod('/nodes/fifo', S_IFIFO | 0o640, 0, { uid: 1000, gid: 1001 });
+    await vfs.mknod('/nodes/null', S_IFCHR | 0o666, (1 << 8) | 3);
+    await vfs.mknod('/nodes/sda', S_IFBLK | 0o660, (8 << 8) | 0);
+    await vfs.mknod('/nodes/sock', S_IFSOCK | 0o755, 0);
+    await vfs.mknod('/nodes/empty', S_IFREG | 0o600, 0);
+    t.like(await vfs.getattr('/nodes/fifo'), {
+      mode: S_IFIFO | 0o640,
+      uid: 1000,
+      gid: 1001,
+      rdev: 0,
+      size: 0,
+    });
+    t.like(await vfs.getattr('/nodes/null'), { mode: S_IFCHR | 0o666, rdev: 0x103 });
+    t.like(await vfs.getattr('/nodes/sda'), { mode: S_IFBLK | 0o660, rdev: 0x800 });
+    t.like(await vfs.getattr('/nodes/sock'), { mode: S_IFSOCK | 0o755 });
+    t.like(await vfs.getattr('/nodes/empty'), { mode: S_IFREG | 0o600, size: 0 });
+    t.is(errnoOf(await t.throwsAsync(vfs.mknod('/nodes/fifo', S_IFIFO | 0o600, 0))), Errno.EEXIST);
+    t.is(errnoOf(await t.throwsAsync(vfs.mknod('/nodes/empty', S_IFREG | 0o600, 0))), Errno.EEXIST);
+    const { names, stats } = await vfs.readdir('/nodes');
+    const types = Object.fromEntries(names.map((n, i) => [n, (stats[i]?.mode ?? 0) & 0o170000]));
+    t.like(types, { fifo: S_IFIFO, null: S_IFCHR, sda: S_IFBLK, sock: S_IFSOCK, empty: S_IFREG });
+    // chmod, chown, utimens, rename, link and unlink as for any entry; the type and rdev stay.
+    await vfs.chmod('/nodes/null', S_IFCHR | 0o600);
+    await vfs.chown('/nodes/null', 5, 6);
+    await vfs.utimens('/nodes/null', 1_500_000_000_000, 1_600_000_000_000);
+    await vfs.rename('/nodes/null', '/nodes/null2');
+    await vfs.link('/nodes/null2', '/nodes/null3');
+    t.like(await vfs.getattr('/nodes/null3'), {
+      mode: S_IFCHR | 0o600,
+      uid: 5,
+      gid: 6,
+      rdev: 0x103,
+      nlink: 2,
+      atime: 1_500_000_000_000,
+      mtime: 1_600_000_000_000,
+    });
+    await vfs.unlink('/nodes/null2');
+    t.like(await vfs.getattr('/nodes/null3'), { nlink: 1, rdev: 0x103 });
+  },
+);
+
+test.serial('names over 255 bytes and paths over 4096 are ENAMETOOLONG', async (t) => {
+  const vfs = await newVfs();
+  const long = '/' + 'n'.repeat(256);
+  t.is(errnoOf(await t.throwsAsync(vfs.getattr(long))), Errno.ENAMETOOLONG);
+  t.is(errnoOf(await t.throwsAsync(vfs.mkdir(long, 0o755))), Errno.ENAMETOOLONG);
+  t.is(errnoOf(await t.throwsAsync(vfs.create(long, 0o644))), Errno.ENAMETOOLONG);
+  t.is(errnoOf(await t.throwsAsync(vfs.mknod(long, S_IFIFO | 0o644, 0))), Errno.ENAMETOOLONG);
+  t.is(errnoOf(await t.throwsAsync(vfs.getattr(('/' + 'd'.repeat(250)).repeat(17)))), Errno.ENAMETOOLONG);
+  await vfs.mkdir('/' + 'n'.repeat(255), 0o755);
+  t.is((await vfs.getattr('/' + 'n'.repeat(255))).mode, 0o040755);
+});
+
+test.serial('hard links: one inode under two names; writes, modes and nlink show under both', async (t) => {
+  const vfs = await newVfs();
+  await vfs.mkdir('/hl', 0o755);
+  const fh = await vfs.create('/hl/a', 0o644);
+  await vfs.write(fh, Buffer.from('first'), 0);
+  await vfs.release(fh);
+  t.is((await vfs.getattr('/hl/a')).nlink, 1);
+  await vfs.link('/hl/a', '/hl/b');
+  const [a, b] = [await vfs.getattr('/hl/a'), await vfs.getattr('/hl/b')];
+  t.is(a.ino, b.ino);
+  t.is(a.nlink, 2);
+  t.is(b.nlink, 2);
+  const w = await vfs.open('/hl/b', O_WRONLY | O_TRUNC);
+  await vfs.write(w, Buffer.from('second!'), 0);
+  await vfs.release(w);
+  t.deepEqual(await readFile(vfs, '/hl/a'), Buffer.from('second!'));
+  await vfs.chmod('/hl/a', 0o600);
+  t.is((await vfs.getattr('/hl/b')).mode, S_IFREG | 0o600);
+  await vfs.unlink('/hl/a');
+  t.like(await vfs.getattr('/hl/b'), { nlink: 1, size: 7 });
+  // A link made while the old name is still being written carries the writes.
+  const open = await vfs.create('/hl/c', 0o644);
+  await vfs.write(open, Buffer.from('open'), 0);
+  await vfs.link('/hl/c', '/hl/d');
+  await vfs.release(open);
+  t.deepEqual(await readFile(vfs, '/hl/d'), Buffer.from('open'));
+  t.is(errnoOf(await t.throwsAsync(vfs.link('/hl/b', '/hl/d'))), Errno.EEXIST);
+});
+
+test.serial(
+  'a folder shows at once the mtime, ctime and nlink its entries changed through this mount',
+  async (t) => {
+    const vfs = await newVfs();
+    await vfs.mkdir('/times', 0o755);
+    const stat = () => vfs.getattr('/times');
+    const t0 = await stat();
+    t.is(t0.nlink, 2);
+    await tick();
+    await vfs.mkdir('/times/sub', 0o755);
+    const t1 = await stat();
+    t.is(t1.nlink, 3, 'a new subfolder counts at once');
+    t.true(t1.mtime > t0.mtime && t1.ctime > t0.ctime);
+    await tick();
+    const fh = await vfs.create('/times/f', 0o644);
+    const t2 = await stat();
+    t.true(t2.mtime > t1.mtime, 'a new file changes the folder before its first commit');
+    const pendingIno = (await vfs.fgetattr('/times/f', fh)).ino;
+    await vfs.release(fh);
+    t.is(
+      (await vfs.getattr('/times/f')).ino,
+      pendingIno,
+      'a new file keeps its inode number across its first commit',
+    );
+    await tick();
+    for (const op of [
+      () => vfs.symlink('x', '/times/l'),
+      () => vfs.mknod('/times/p', S_IFIFO | 0o644, 0),
+      () => vfs.link('/times/f', '/times/f2'),
+      () => vfs.rename('/times/f2', '/times/f3'),
+      () => vfs.unlink('/times/f3'),
+    ]) {
+      const before = await stat();
+      await tick();
+      await op();
+      const after = await stat();
+      t.true(after.mtime > before.mtime && after.ctime > before.ctime, op.toString());
+    }
+    await vfs.rmdir('/times/sub');
+    t.is((await stat()).nlink, 2);
+    // chown to the owner it already has still changes ctime (POSIX), and so does a link.
+    const f0 = await vfs.getattr('/times/f');
+    await tick();
+    await vfs.chown('/times/f', f0.uid, f0.gid);
+    const f1 = await vfs.getattr('/times/f');
+    t.true(f1.ctime > f0.ctime);
+    t.is(f1.mtime, f0.mtime);
+    // open(O_TRUNC) of an empty file changes mtime and ctime, as on a local file system.
+    await tick();
+    await vfs.release(await vfs.open('/times/f', O_WRONLY | O_TRUNC));
+    const f2 = await vfs.getattr('/times/f');
+    t.true(f2.mtime > f1.mtime && f2.ctime > f1.ctime);
+    // truncate and ftruncate to the size it has change them too (ext4 does).
+    await tick();
+    await vfs.truncate('/times/f', 0);
+    const f3 = await vfs.getattr('/times/f');
+    t.true(f3.mtime > f2.mtime && f3.ctime > f2.ctime);
+    await tick();
+    const wh = await vfs.open('/times/f', O_WRONLY);
+    await vfs.ftruncate(wh, 0);
+    await vfs.release(wh);
+    const f4 = await vfs.getattr('/times/f');
+    t.true(f4.mtime > f3.mtime && f4.ctime > f3.ctime);
+    // O_RDONLY|O_TRUNC truncates (Linux does, once the kernel checked write permission).
+    const w2 = await vfs.create('/times/g', 0o644);
+    await vfs.write(w2, Buffer.from('content'), 0);
+    await vfs.release(w2);
+    await vfs.release(await vfs.open('/times/g', O_RDONLY | O_TRUNC));
+    t.is((await vfs.getattr('/times/g')).size, 0);
+  },
+);
+
+test.serial('utimens: UTIME_OMIT leaves a time alone, UTIME_NOW sets it to now', async (t) => {
+  const vfs = await newVfs();
+  const fh = await vfs.create('/utime', 0o644);
+  await vfs.release(fh);
+  await vfs.utimens('/utime', 1_000_000_000_000, 1_100_000_000_000);
+  await vfs.utimens('/utime', UTIME_OMIT, 1_200_000_000_000);
+  t.like(await vfs.getattr('/utime'), { atime: 1_000_000_000_000, mtime: 1_200_000_000_000 });
+  const before = Date.now();
+  await vfs.utimens('/utime', UTIME_NOW, UTIME_OMIT);
+  const st = await vfs.getattr('/utime');
+  t.true(st.atime >= before - 1000, 'atime is now');
+  t.is(st.mtime, 1_200_000_000_000);
+  const ctime = st.ctime;
+  await tick();
+  await vfs.utimens('/utime', UTIME_OMIT, UTIME_OMIT);
+  t.is((await vfs.getattr('/utime')).ctime, ctime, 'omitting both changes nothing');
+});
 
 test.serial('a commit that cannot reach its replicas fails with EIO', async (t) => {
   const vfs = await newVfs({ replicas: 4 }); // only 3 benefactors

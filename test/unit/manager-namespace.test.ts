@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { MemoryKeyValueStore } from '../../src/manager/kv.ts';
+import type { KeyValueStore } from '../../src/manager/kv.ts';
 import { MetadataStore } from '../../src/manager/metadata-store.ts';
 import type { MetadataStoreOptions } from '../../src/manager/metadata-store.ts';
 import { chooseTargets } from '../../src/manager/placement.ts';
@@ -9,7 +10,8 @@ import { LeaseTable } from '../../src/manager/leases.ts';
 import { encodeRefs } from '../../src/chunking/refs.ts';
 import type { ChunkRef } from '../../src/chunking/refs.ts';
 import { ZERO_HASH, hashChunk } from '../../src/hashing/index.ts';
-import { isStdchkError } from '../../src/errors/index.ts';
+import { StdchkError, isStdchkError, toErrno } from '../../src/errors/index.ts';
+import { normalizePath } from '../../src/config/paths.ts';
 import type { ErrorCode } from '../../src/errors/index.ts';
 
 // Namespace rules, versions, leases and refcounts, commit validation and
@@ -23,9 +25,12 @@ interface Fixture {
   advance(ms: number): void;
 }
 
-async function open(opts: MetadataStoreOptions = {}): Promise<Fixture> {
+async function open(
+  opts: MetadataStoreOptions = {},
+  kv: KeyValueStore = new MemoryKeyValueStore(),
+): Promise<Fixture> {
   const clock = { now: 1_700_000_000_000 };
-  const store = await MetadataStore.open(new MemoryKeyValueStore(), {
+  const store = await MetadataStore.open(kv, {
     clock: () => clock.now,
     heartbeatTimeoutMs: 10_000,
     gcGraceMs: 60_000,
@@ -69,7 +74,7 @@ function commit(
   f: Fixture,
   path: string,
   refs: ChunkRef[],
-  extra: { baseVersion?: number; replicas?: number } = {},
+  extra: { baseVersion?: number; replicas?: number; inode?: number } = {},
 ) {
   return f.store.commitVersion({
     path,
@@ -80,6 +85,7 @@ function commit(
     uid: 1000,
     gid: 1000,
     ...(extra.baseVersion !== undefined ? { baseVersion: extra.baseVersion } : {}),
+    ...(extra.inode !== undefined ? { inode: extra.inode } : {}),
   });
 }
 
@@ -234,6 +240,270 @@ test('symlink and setattr: mode/owner/times; size only 0 (a new empty version) o
   const opened = await f.store.openVersion('/f');
   t.is(opened.refs.length, 0);
   t.is(opened.info.version, 2);
+});
+
+// ---------------------------------------------------------------- special files, hard links, POSIX details
+
+test('mknod: FIFOs, sockets and devices are entries with a type, mode, owner and rdev; nothing else is', async (t) => {
+  const f = await open();
+  await f.store.mkdir('/dev');
+  const before = f.store.stat('/dev');
+  f.advance(10);
+  const fifo = await f.store.mknod('/dev/fifo', 'fifo', { mode: 0o600, uid: 7, gid: 8 });
+  t.like(fifo, { type: 'fifo', mode: 0o600, uid: 7, gid: 8, rdev: 0, nlink: 1, size: 0, version: 0 });
+  const tty = await f.store.mknod('/dev/tty', 'char-device', { mode: 0o666, rdev: (5 << 8) | 0 });
+  t.like(tty, { type: 'char-device', rdev: 0x500, mode: 0o666 });
+  t.like(await f.store.mknod('/dev/sda1', 'block-device', { mode: 0o660, rdev: (8 << 8) | 1 }), {
+    type: 'block-device',
+    rdev: 0x801,
+  });
+  t.like(await f.store.mknod('/dev/sock', 'socket', { mode: 0o755 }), { type: 'socket' });
+  t.like(await f.store.mknod('/dev/zero-mode', 'fifo', { mode: 0 }), { mode: 0 }, 'mode 0 is mode 0');
+  t.is(f.store.stat('/dev').mtimeMs, before.mtimeMs + 10, 'the folder changed');
+  t.deepEqual(
+    f.store.list('/dev').map((e) => `${e.name}:${e.type}`),
+    ['fifo:fifo', 'sda1:block-device', 'sock:socket', 'tty:char-device', 'zero-mode:fifo'],
+  );
+  await code(t, f.store.mknod('/dev/tty', 'fifo'), 'ALREADY_EXISTS');
+  await code(t, f.store.mknod('/nope/x', 'fifo'), 'NOT_FOUND');
+  await code(t, f.store.mknod('/dev/fifo/x', 'fifo'), 'NOT_A_DIRECTORY');
+  await code(t, f.store.mknod('/dev/p', 'fifo', { rdev: 3 }), 'INVALID_ARGUMENT');
+  await code(t, f.store.mknod('/dev/p', 'file' as 'fifo'), 'INVALID_ARGUMENT');
+  // No content: not opened, committed or truncated as a file.
+  await code(t, f.store.openVersion('/dev/fifo'), 'INVALID_ARGUMENT');
+  await code(t, commit(f, '/dev/fifo', []), 'INVALID_ARGUMENT');
+  await code(t, f.store.setAttr('/dev/fifo', { size: 0 }), 'INVALID_ARGUMENT');
+  // chmod, chown, utimens, rename and unlink as for any entry.
+  f.advance(10);
+  t.like(await f.store.setAttr('/dev/tty', { mode: 0o620, uid: 0, gid: 5, mtimeMs: 1234 }), {
+    type: 'char-device',
+    rdev: 0x500,
+    mode: 0o620,
+    gid: 5,
+    mtimeMs: 1234,
+    ctimeMs: f.clock.now,
+  });
+  await f.store.rename('/dev/tty', '/dev/console');
+  t.like(f.store.stat('/dev/console'), { type: 'char-device', rdev: 0x500, inode: tty.inode });
+  await f.store.remove('/dev/console');
+  await code(t, () => f.store.stat('/dev/console'), 'NOT_FOUND');
+  t.like(f.store.status(), { files: 0, directories: 2 }, 'special files are not counted as files');
+});
+
+test('link: one inode, several names; content, mode and nlink are shared; the inode goes with its last name', async (t) => {
+  const f = await open();
+  await withChunks(f, [ref(1), ref(2)]);
+  await f.store.mkdir('/a');
+  await f.store.mkdir('/b');
+  const one = await commit(f, '/a/f', [ref(1)]);
+  f.advance(100);
+  const linked = await f.store.link('/a/f', '/b/g');
+  t.like(linked, { path: '/b/g', name: 'g', inode: one.inode, nlink: 2, size: 1000, ctimeMs: f.clock.now });
+  t.is(f.store.stat('/b').mtimeMs, f.clock.now, "the new name's folder changed");
+  t.is(f.store.stat('/a').mtimeMs, one.mtimeMs, 'the old one did not');
+  t.is(refcountOf(f.store, 1), 1, 'one inode, one reference');
+  // A commit through one name is the content of both.
+  await commit(f, '/b/g', [ref(2)]);
+  t.like(f.store.stat('/a/f'), { version: 2, size: 1000, nlink: 2 });
+  t.is(refcountOf(f.store, 2), 1);
+  await f.store.setAttr('/a/f', { mode: 0o640 });
+  t.is(f.store.stat('/b/g').mode, 0o640);
+  t.deepEqual(
+    f.store.list('/b').map((e) => [e.name, e.path, e.nlink]),
+    [['g', '/b/g', 2]],
+  );
+  // A third name in the same folder, then unlinks one by one.
+  await f.store.link('/b/g', '/a/h');
+  t.deepEqual(
+    f.store.list('/a').map((e) => [e.name, e.inode]),
+    [
+      ['f', one.inode],
+      ['h', one.inode],
+    ],
+  );
+  f.advance(100);
+  await f.store.remove('/a/f');
+  t.like(f.store.stat('/a/h'), { nlink: 2, ctimeMs: f.clock.now });
+  await code(t, () => f.store.stat('/a/f'), 'NOT_FOUND');
+  await f.store.remove('/b/g');
+  t.like(f.store.stat('/a/h'), { nlink: 1, version: 2 });
+  t.is(refcountOf(f.store, 2), 1, 'content kept while a name is left');
+  await f.store.remove('/a/h');
+  t.is(refcountOf(f.store, 2), 0, 'released with the last name');
+  t.like(f.store.status(), { files: 0 });
+
+  // Errors: folders, existing names, missing ends; symlinks and special files can be linked.
+  await code(t, f.store.link('/a', '/x'), 'INVALID_ARGUMENT');
+  await code(t, f.store.link('/missing', '/x'), 'NOT_FOUND');
+  await f.store.create('/c');
+  await code(t, f.store.link('/c', '/a'), 'ALREADY_EXISTS');
+  await code(t, f.store.link('/c', '/nope/x'), 'NOT_FOUND');
+  await f.store.symlink('/s', 'c');
+  t.like(await f.store.link('/s', '/s2'), { type: 'symlink', target: 'c', nlink: 2 });
+  await f.store.mknod('/p', 'fifo', { mode: 0o644 });
+  t.like(await f.store.link('/p', '/a/p2'), { type: 'fifo', nlink: 2 });
+});
+
+test('rename and rm -r with hard links: one name moves or goes, the others stay', async (t) => {
+  const f = await open();
+  await withChunks(f, [ref(1)]);
+  await f.store.mkdir('/d/sub', { parents: true });
+  const file = await commit(f, '/d/sub/f', [ref(1)]);
+  await f.store.link('/d/sub/f', '/keep');
+  await f.store.link('/d/sub/f', '/d/sub/f2');
+  // Renaming one name onto another name of the same inode does nothing (POSIX).
+  await f.store.rename('/d/sub/f', '/keep');
+  t.like(f.store.stat('/d/sub/f'), { inode: file.inode, nlink: 3 });
+  t.like(f.store.stat('/keep'), { inode: file.inode, nlink: 3 });
+  // Renaming a name moves only that name.
+  await f.store.rename('/d/sub/f2', '/moved');
+  t.deepEqual(
+    f.store.list('/d/sub').map((e) => e.name),
+    ['f'],
+  );
+  t.like(f.store.stat('/moved'), { inode: file.inode, nlink: 3 });
+  // Another file renamed over one name: that name goes, the inode keeps its others.
+  await f.store.create('/other');
+  await f.store.rename('/other', '/moved');
+  t.like(f.store.stat('/keep'), { inode: file.inode, nlink: 2 });
+  t.is(refcountOf(f.store, 1), 1);
+  // rm -r of the folder removes the names inside it; /keep survives with the content.
+  await f.store.link('/keep', '/d/again');
+  await f.store.remove('/d', { recursive: true });
+  t.like(f.store.stat('/keep'), { inode: file.inode, nlink: 1, size: 1000 });
+  t.is(refcountOf(f.store, 1), 1);
+  t.deepEqual(
+    f.store.list('/').map((e) => e.name),
+    ['keep', 'moved'],
+  );
+});
+
+test('POSIX details: setgid folders pass on their group, mode 0 is kept, UTIME_NOW is the manager clock, name limits', async (t) => {
+  const f = await open();
+  await withChunks(f, [ref(1)]);
+  await f.store.mkdir('/g', { mode: 0o2775, uid: 1, gid: 50 });
+  t.like(await f.store.mkdir('/g/sub', { mode: 0o755, uid: 2, gid: 2 }), { gid: 50, mode: 0o2755 });
+  t.like(await f.store.create('/g/file', { mode: 0o644, uid: 2, gid: 2 }), { gid: 50, mode: 0o644 });
+  t.like(await commit(f, '/g/sub/committed', [ref(1)]), { uid: 1000, gid: 50 });
+  t.like(await f.store.symlink('/g/l', 'x', { uid: 2, gid: 2 }), { gid: 50, mode: 0o777 });
+  t.like(await f.store.mknod('/g/p', 'fifo', { mode: 0o600, uid: 2, gid: 2 }), { gid: 50 });
+  t.like(await f.store.mkdir('/plain', { mode: 0o755, uid: 2, gid: 2 }), { gid: 2, mode: 0o755 });
+  // An explicit mode 0 is mode 0; an absent one is the default.
+  t.is((await f.store.mkdir('/m0', { mode: 0 })).mode, 0);
+  t.is((await f.store.create('/f0', { mode: 0 })).mode, 0);
+  t.is((await f.store.mkdir('/mdefault')).mode, 0o755);
+  t.is((await f.store.create('/fdefault')).mode, 0o644);
+  // utimensat(UTIME_NOW) takes the manager's clock; ctime moves with every change.
+  f.advance(5000);
+  t.like(await f.store.setAttr('/f0', { atimeNow: true, mtimeMs: 42 }), {
+    atimeMs: f.clock.now,
+    mtimeMs: 42,
+    ctimeMs: f.clock.now,
+  });
+  t.like(await f.store.setAttr('/f0', { mtimeNow: true }), { atimeMs: f.clock.now, mtimeMs: f.clock.now });
+  // Names over 255 bytes and paths over 4096 are NAME_TOO_LONG (ENAMETOOLONG), not INVALID_ARGUMENT.
+  t.is(normalizePath('/' + 'x'.repeat(255)), '/' + 'x'.repeat(255));
+  await code(t, () => normalizePath('/' + 'x'.repeat(256)), 'NAME_TOO_LONG');
+  await code(t, () => normalizePath('/' + 'é'.repeat(128)), 'NAME_TOO_LONG');
+  await code(t, () => normalizePath(('/' + 'y'.repeat(200)).repeat(21)), 'NAME_TOO_LONG');
+  t.is(toErrno(new StdchkError('NAME_TOO_LONG', 'x')), -36);
+});
+
+test('reserveInodes: numbers handed out are never given to anyone else; a new file may take its reserved one', async (t) => {
+  const f = await open();
+  await withChunks(f, [ref(1)]);
+  const a = await f.store.reserveInodes(100);
+  const b = await f.store.reserveInodes(10);
+  t.is(b.first, a.first + 100, 'blocks do not overlap');
+  t.true((await f.store.mkdir('/d')).inode >= b.first + 10, 'nor does what the manager numbers itself');
+  t.is((await f.store.create('/d/x', { inode: a.first + 5 })).inode, a.first + 5);
+  t.is((await commit(f, '/d/y', [ref(1)], { inode: a.first + 6 })).inode, a.first + 6);
+  // In use, never handed out, the root: ignored, the manager picks.
+  for (const inode of [a.first + 5, b.first + 1000, 1]) {
+    const made = await f.store.create(`/d/z${inode}`, { inode });
+    t.not(made.inode, inode);
+  }
+  await code(t, f.store.reserveInodes(0), 'INVALID_ARGUMENT');
+  await code(t, f.store.reserveInodes(4097), 'INVALID_ARGUMENT');
+});
+
+/** A memory store that survives its close, so a test can reopen what a manager left behind. */
+function durable(kv = new MemoryKeyValueStore()): KeyValueStore & { data: MemoryKeyValueStore } {
+  return {
+    data: kv,
+    get: (k) => kv.get(k),
+    batch: (ops, o) => kv.batch(ops, o),
+    entries: (p) => kv.entries(p),
+    keys: (p) => kv.keys(p),
+    close: async () => undefined,
+  };
+}
+
+test('format: a database of before (format 1) opens as it is and turns 2 with the first special file or link', async (t) => {
+  // Exactly what the manager of before wrote: format "1", inodes with one name and no rdev.
+  const old = new MemoryKeyValueStore();
+  const inode = (n: object) => Buffer.from(JSON.stringify(n));
+  const base = {
+    atimeMs: 1,
+    mtimeMs: 2,
+    ctimeMs: 3,
+    size: 0,
+    version: 0,
+    replicas: 0,
+    chunks: 0,
+    target: '',
+  };
+  await old.batch([
+    { type: 'put', key: 'm:format', value: Buffer.from('1') },
+    { type: 'put', key: 'm:nextInode', value: Buffer.from('4') },
+    {
+      type: 'put',
+      key: 'i:1',
+      value: inode({ ino: 1, type: 'directory', parent: 1, name: '', mode: 0o755, uid: 0, gid: 0, ...base }),
+    },
+    {
+      type: 'put',
+      key: 'i:2',
+      value: inode({ ino: 2, type: 'directory', parent: 1, name: 'd', mode: 0o700, uid: 5, gid: 5, ...base }),
+    },
+    {
+      type: 'put',
+      key: 'i:3',
+      value: inode({ ino: 3, type: 'file', parent: 2, name: 'f', mode: 0o600, uid: 5, gid: 5, ...base }),
+    },
+  ]);
+  const kv = durable(old);
+  let f = await open({}, kv);
+  t.like(f.store.stat('/d/f'), { type: 'file', nlink: 1, rdev: 0, mode: 0o600, uid: 5 });
+  t.like(f.store.stat('/d'), { nlink: 2 });
+  await f.store.mkdir('/plain');
+  t.is(
+    (await kv.get('m:format'))?.toString(),
+    '1',
+    'nothing new yet: still readable by the manager of before',
+  );
+  await f.store.link('/d/f', '/f2');
+  t.is((await kv.get('m:format'))?.toString(), '2', 'the batch with the link raised the format');
+  await f.store.mknod('/d/p', 'char-device', { mode: 0o600, rdev: 0x103 });
+  await f.store.close();
+  f = await open({}, kv);
+  t.like(f.store.stat('/f2'), { inode: 3, nlink: 2 });
+  t.like(f.store.stat('/d/p'), { type: 'char-device', rdev: 0x103 });
+  await f.store.close();
+  // A format this code does not know is refused with one clear error.
+  await kv.batch([{ type: 'put', key: 'm:format', value: Buffer.from('3') }]);
+  const e = await code(t, open({}, kv), 'CORRUPT');
+  t.regex(e?.message ?? '', /format 3 is not supported \(this manager reads 1 and 2\)/);
+  // A malformed inode is CORRUPT too, not a silently odd namespace.
+  await kv.batch([
+    { type: 'put', key: 'm:format', value: Buffer.from('2') },
+    {
+      type: 'put',
+      key: 'i:9',
+      value: inode({ ino: 9, type: 'door', parent: 1, name: 'x', mode: 0, ...base }),
+    },
+  ]);
+  await code(t, open({}, kv), 'CORRUPT');
 });
 
 // ---------------------------------------------------------------- versions, leases, refcounts

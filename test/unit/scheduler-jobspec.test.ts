@@ -1,5 +1,5 @@
 import test from 'ava';
-import { jobSpecToJson, parseJobFile, validateJobSpec } from '../../src/scheduler/job-spec.ts';
+import { jobSpecToJson, parseJobFile, validateJobSpec } from '../../src/jobs/spec.ts';
 
 const counter = {
   name: 'counter',

@@ -29,6 +29,7 @@ async function setup(opts: { timeoutMs?: number; graceMs?: number } = {}) {
       heartbeatTimeoutMs: opts.timeoutMs ?? 10_000,
       retentionGraceMs: opts.graceMs ?? 60_000,
       now: () => now,
+      monotonicNow: () => now,
     });
   const s = await open();
   return {
@@ -353,4 +354,124 @@ test('unknown workers are told to register; bad requests are refused clearly', a
   t.throws(() => s.get('nope'), { message: /no job nope/ });
   t.throws(() => s.get('../etc'), { message: /not a job id/ });
   t.throws(() => s.list(['sleeping']), { message: /unknown job state/ });
+});
+
+test('a step of the wall clock neither declares a live worker lost nor keeps a silent one alive', async (t) => {
+  // Two clocks, as on a real machine: NTP or an operator steps the wall
+  // clock; the monotonic clock only ever moves forward with time.
+  let wall = Date.parse('2026-12-01T12:00:00Z');
+  let mono = 5_000;
+  const tick = (ms: number) => {
+    wall += ms;
+    mono += ms;
+  };
+  const s = await Scheduler.open({
+    store: new MemorySchedulerStore(),
+    files: new FakeFiles(),
+    logger: silentLogger,
+    heartbeatTimeoutMs: 10_000,
+    now: () => wall,
+    monotonicNow: () => mono,
+  });
+  await s.registerWorker(reg('w1'));
+  await s.registerWorker(reg('w2'));
+  const job = await s.submit(jobFile());
+  const holder = s.get(job.id).worker;
+  const other = holder === 'w1' ? 'w2' : 'w1';
+  await s.reportStarted(holder, job.id, 1, 0, 0);
+  t.is(s.get(job.id).startedAtMs, wall, 'times users see are wall-clock times');
+
+  // The wall clock jumps an hour ahead between two heartbeats.
+  tick(1_000);
+  await s.heartbeat(holder, `${holder}-life1`, []);
+  await s.heartbeat(other, `${other}-life1`, []);
+  wall += 3600_000;
+  tick(1_000);
+  await s.tick();
+  t.true(
+    s.listWorkers().workers.every((w) => w.alive),
+    'nobody was silent for the timeout',
+  );
+  t.like(
+    s.get(job.id),
+    { worker: holder, epoch: 1, state: 'running' },
+    'the job did not move (its holder still runs it)',
+  );
+
+  // ...and back two hours; now the holder really goes silent.
+  wall -= 7200_000;
+  for (let i = 0; i < 11; i++) {
+    tick(1_000);
+    await s.heartbeat(other, `${other}-life1`, []);
+    await s.tick();
+  }
+  const moved = s.get(job.id);
+  t.is(moved.worker, other, 'a worker silent for the timeout is lost, whatever the wall clock did');
+  t.is(moved.epoch, 2);
+  t.deepEqual(
+    s.listWorkers().workers.map((w) => [w.id, w.alive]),
+    [
+      ['w1', holder !== 'w1'],
+      ['w2', holder !== 'w2'],
+    ],
+  );
+});
+
+test('a restarted worker keeps the jobs it still runs at their epoch; its other jobs move', async (t) => {
+  const { s } = await setup();
+  await s.registerWorker(reg('w1', 2));
+  const a = await s.submit(jobFile());
+  const b = await s.submit(jobFile());
+  await s.reportStarted('w1', a.id, 1, 0, 0);
+  await s.reportStarted('w1', b.id, 1, 0, 0);
+  await checkpoint(s, 'w1', a.id, 1);
+  // The agent restarts (new incarnation) and finds only a still running.
+  await s.registerWorker({
+    ...reg('w1', 2, 'w1-life2'),
+    jobs: [{ jobId: a.id, epoch: 1, phase: 'running', exitCode: 0, error: '' }],
+  });
+  t.like(s.get(a.id), { worker: 'w1', epoch: 1, state: 'running', restores: [] }, 'kept: no restore');
+  t.is(s.get(b.id).epoch, 3, 'b was requeued (fenced) and placed again');
+  const hb = await s.heartbeat('w1', 'w1-life2', []);
+  t.deepEqual(
+    hb.assignments.map((x) => [x.jobId, x.epoch]).sort(),
+    [
+      [a.id, 1],
+      [b.id, 3],
+    ].sort(),
+  );
+  t.is(await s.beginCheckpoint('w1', a.id, 1), 2, 'it goes on checkpointing at the same epoch');
+});
+
+test('a restarted worker whose job moved meanwhile does not get it back', async (t) => {
+  const { s, advance } = await setup({ timeoutMs: 10_000 });
+  await s.registerWorker(reg('w1'));
+  const job = await s.submit(jobFile());
+  await s.reportStarted('w1', job.id, 1, 0, 0);
+  advance(11_000);
+  await s.registerWorker(reg('w2'));
+  await s.tick();
+  t.like(s.get(job.id), { worker: 'w2', epoch: 2 });
+  await s.registerWorker({
+    ...reg('w1', 1, 'w1-life2'),
+    jobs: [{ jobId: job.id, epoch: 1, phase: 'running', exitCode: 0, error: '' }],
+  });
+  t.like(s.get(job.id), { worker: 'w2', epoch: 2 }, 'the stale epoch changes nothing');
+  t.deepEqual((await s.heartbeat('w1', 'w1-life2', [])).assignments, [], 'so w1 kills its copy');
+});
+
+test('a restarted worker declared lost keeps its job if it has not moved yet', async (t) => {
+  const { s, advance } = await setup({ timeoutMs: 10_000 });
+  await s.registerWorker(reg('w1'));
+  const job = await s.submit(jobFile());
+  await s.reportStarted('w1', job.id, 1, 0, 0);
+  advance(11_000);
+  await s.tick();
+  t.like(s.get(job.id), { state: 'queued', epoch: 1 }, 'lost, and nowhere else to go');
+  await s.registerWorker({
+    ...reg('w1', 1, 'w1-life2'),
+    jobs: [{ jobId: job.id, epoch: 1, phase: 'running', exitCode: 0, error: '' }],
+  });
+  t.like(s.get(job.id), { worker: 'w1', epoch: 1, state: 'running', restores: [] });
+  t.like((await s.heartbeat('w1', 'w1-life2', [])).assignments[0], { jobId: job.id, epoch: 1 });
 });

@@ -11,10 +11,12 @@ import type { ExistingCluster } from '../../../bench/lib/cluster.ts';
 import { WRITE_DEFAULTS, runWriteBench, writeChart, writeConfigs } from '../../../bench/write.ts';
 import { CHUNK_TRANSPORTS } from '../../client/chunks.ts';
 import type { ChunkTransportKind } from '../../client/chunks.ts';
+import type { WriteMode } from '../../../bench/write.ts';
 import { DEDUP_DEFAULTS, dedupChart, runDedupBench } from '../../../bench/dedup.ts';
 import { RESTORE_DEFAULTS, restoreChart, runRestoreBench } from '../../../bench/restore.ts';
 import { FAILOVER_DEFAULTS, failoverChart, runFailoverBench } from '../../../bench/failover.ts';
 import { METADATA_DEFAULTS, metadataChart, runMetadataBench } from '../../../bench/metadata.ts';
+import { SMALL_DEFAULTS, runSmallBench, smallChart } from '../../../bench/small.ts';
 
 interface OutputFlags {
   json?: boolean;
@@ -90,6 +92,17 @@ function syncList(value: string): ('all' | number)[] {
   return list.map((s) => (s === 'all' ? 'all' : Number(s)));
 }
 
+/** --write-modes writeback,sync */
+function writeModeList(value: string): WriteMode[] {
+  const list = value.split(',').map((s) => s.trim());
+  if (!list.length || list.some((s) => s !== 'writeback' && s !== 'sync')) {
+    throw bad(
+      `--write-modes must be a comma-separated list of writeback and sync, not ${JSON.stringify(value)}`,
+    );
+  }
+  return [...new Set(list)] as WriteMode[];
+}
+
 function chunkerList(value: string): string[] {
   const list = value
     .split(',')
@@ -138,6 +151,7 @@ interface WriteFlags extends OutputFlags, ClusterFlags {
   size: string;
   replicas: string;
   syncReplicas: string;
+  writeModes: string;
   block: string;
   smallBlock: string;
   smallSize?: string;
@@ -175,6 +189,15 @@ interface FailoverFlags extends OutputFlags {
   dir?: string;
 }
 
+interface SmallFlags extends OutputFlags, ClusterFlags {
+  tree: string;
+  files: string;
+  fileSize: string;
+  replicas: string;
+  writeModes: string;
+  dir?: string;
+}
+
 interface MetadataFlags extends OutputFlags {
   chunks: string;
   batch: string;
@@ -188,12 +211,17 @@ function writeOptions(o: WriteFlags) {
   const sizeBytes = sizeFlag(o.size, '--size', 1);
   const replicas = intList(o.replicas, '--replicas', 1, 16);
   const syncReplicas = syncList(o.syncReplicas);
-  if (writeConfigs({ replicas, syncReplicas }).length === 0)
+  const writeModes = writeModeList(o.writeModes);
+  if (
+    writeModes.includes('sync') &&
+    writeConfigs({ replicas, syncReplicas, writeModes: ['sync'] }).length === 0
+  )
     throw bad(`--sync-replicas ${o.syncReplicas} leaves nothing to measure at --replicas ${o.replicas}`);
   return {
     sizeBytes,
     replicas,
     syncReplicas,
+    writeModes,
     blockBytes: sizeFlag(o.block, '--block', 1),
     smallBlockBytes: parseSize(o.smallBlock, '--small-block'),
     smallSizeBytes: o.smallSize ? sizeFlag(o.smallSize, '--small-size', 1) : sizeBytes,
@@ -259,6 +287,18 @@ function failoverOptions(o: FailoverFlags) {
   };
 }
 
+function smallOptions(o: SmallFlags) {
+  return {
+    tree: o.tree,
+    files: int(o.files, '--files', 1, 1_000_000),
+    fileBytes: sizeFlag(o.fileSize, '--file-size', 1),
+    replicas: int(o.replicas, '--replicas', 1, 16),
+    writeModes: writeModeList(o.writeModes),
+    existing: existingCluster(o),
+    dir: o.dir,
+  };
+}
+
 function metadataOptions(o: MetadataFlags) {
   const seconds = Number(o.seconds);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600)
@@ -277,7 +317,7 @@ export function registerBenchCommands(program: Command): void {
   const bench = program
     .command('bench')
     .description(
-      'measure stdchk against a baseline taken in the same run: write, dedup, restore, failover, metadata (or all)',
+      'measure stdchk against a baseline taken in the same run: write, small, dedup, restore, failover, metadata (or all)',
     );
 
   withOutput(
@@ -285,7 +325,7 @@ export function registerBenchCommands(program: Command): void {
       bench
         .command('write')
         .description(
-          'write bandwidth of fresh data through the mount at several replica counts (large and 4 KiB writes, criu dump) and through the client library, vs the same writer to local disk with fsync',
+          'writes of fresh data through the mount (write-back and sync, several replica counts; large and 4 KiB writes, criu dump) and through the client library: time until close() (the freeze) and until durable, vs the same writer to local disk with fsync',
         )
         .option(
           '--size <size>',
@@ -297,6 +337,11 @@ export function registerBenchCommands(program: Command): void {
           '--sync-replicas <list>',
           'copies durable before close() returns, for each replica count: "all" (strict) and/or N (the mount\'s --sync-replicas N; skipped where N > the replica count)',
           WRITE_DEFAULTS.syncReplicas.join(','),
+        )
+        .option(
+          '--write-modes <list>',
+          'how the mounts write: writeback (close() once staged, durable at fsync) and/or sync (close() commits)',
+          WRITE_DEFAULTS.writeModes.join(','),
         )
         .option('--block <size>', 'size of each large write()', mib(WRITE_DEFAULTS.blockBytes))
         .option('--small-block <size>', 'size of each small write() (0: skip the small-write rows)', '4KiB')
@@ -361,6 +406,25 @@ export function registerBenchCommands(program: Command): void {
   );
 
   withOutput(
+    withCluster(
+      bench
+        .command('small')
+        .description(
+          'small files through the mount (write-back and sync): tar -x of a source tree and a program writing many small files, until the writer finishes and until durable, vs a local folder with fsync',
+        )
+        .option('--tree <dir>', 'the tree to unpack', SMALL_DEFAULTS.tree)
+        .option('--files <n>', 'small files written one after the other', String(SMALL_DEFAULTS.files))
+        .option('--file-size <size>', 'bytes per small file', '4KiB')
+        .option('--replicas <n>', 'replicas of the mounts', String(SMALL_DEFAULTS.replicas))
+        .option(
+          '--write-modes <list>',
+          'how the mounts write: writeback and/or sync',
+          SMALL_DEFAULTS.writeModes.join(','),
+        ),
+    ),
+  ).action(action(async (o: SmallFlags) => finish(await runSmallBench(smallOptions(o)), o, smallChart)));
+
+  withOutput(
     bench
       .command('failover')
       .description(
@@ -412,12 +476,12 @@ export function registerBenchCommands(program: Command): void {
       'run every benchmark at its defaults (the default set of `npm run bench`), writing NAME.json and NAME.svg',
     )
     .option('--out-dir <dir>', 'folder for the JSON reports and SVG charts', 'bench/results')
-    .option('--only <list>', 'run only these: write,dedup,restore,failover,metadata')
+    .option('--only <list>', 'run only these: write,small,dedup,restore,failover,metadata')
     .option('--quick', 'small sizes, for trying it out on a busy machine (256 MiB, 100k chunks)')
     .option('--json', 'print the reports as one JSON array instead of tables')
     .action(
       action(async (o: { outDir: string; only?: string; quick?: boolean; json?: boolean }) => {
-        const all = ['write', 'dedup', 'restore', 'failover', 'metadata'];
+        const all = ['write', 'small', 'dedup', 'restore', 'failover', 'metadata'];
         const only = o.only ? o.only.split(',').map((s) => s.trim()) : all;
         for (const n of only)
           if (!all.includes(n))
@@ -432,6 +496,10 @@ export function registerBenchCommands(program: Command): void {
                 : {}),
             }),
             writeChart,
+          ],
+          small: async () => [
+            await runSmallBench({ ...SMALL_DEFAULTS, ...(q ? { files: 100 } : {}) }),
+            smallChart,
           ],
           dedup: async () => [
             await runDedupBench({ ...DEDUP_DEFAULTS, ...(q ? { memoryBytes: 128 * 1048576 } : {}) }),

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path, { posix } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -15,12 +16,23 @@ import { formatSize } from '../../config/units.ts';
 import type { StorageClient } from '../../client/storage-client.ts';
 import type { FileInfo__Output } from '../../generated/stdchk/v1/FileInfo.ts';
 import { StdchkError, isStdchkError } from '../../errors/index.ts';
+import { transferProgress } from '../progress.ts';
+import type { Progress } from '../progress.ts';
+
+const TYPE_NAMES: Record<string, string> = {
+  DIRECTORY: 'directory',
+  SYMLINK: 'symlink',
+  FIFO: 'fifo',
+  SOCKET: 'socket',
+  CHAR_DEVICE: 'char-device',
+  BLOCK_DEVICE: 'block-device',
+};
 
 function describeEntry(e: FileInfo__Output) {
   return {
     name: e.name,
     path: e.path,
-    type: e.type === 'DIRECTORY' ? 'directory' : e.type === 'SYMLINK' ? 'symlink' : 'file',
+    type: TYPE_NAMES[e.type] ?? 'file',
     size: e.size,
     mode: e.mode,
     uid: e.uid,
@@ -30,6 +42,7 @@ function describeEntry(e: FileInfo__Output) {
     replicas: e.replicas,
     chunks: e.chunks,
     ...(e.type === 'SYMLINK' ? { target: e.target } : {}),
+    ...(e.type === 'CHAR_DEVICE' || e.type === 'BLOCK_DEVICE' ? { rdev: e.rdev } : {}),
   };
 }
 
@@ -71,11 +84,18 @@ export function registerFileCommands(program: Command): void {
         const client = openClient(opts);
         try {
           const remote = await putTarget(client, local, remoteArg, opts.parents ?? false);
-          const s = await client.putFile(local, remote, {
-            replicas,
-            ...(syncReplicas !== undefined ? { syncReplicas } : {}),
-            ...(chunker ? { chunker } : {}),
-          });
+          const progress = transferProgress(`put ${remote}`, localSize(local), opts);
+          let s;
+          try {
+            s = await client.putFile(local, remote, {
+              replicas,
+              ...(syncReplicas !== undefined ? { syncReplicas } : {}),
+              ...(chunker ? { chunker } : {}),
+              onProgress: progress.update,
+            });
+          } finally {
+            progress.stop();
+          }
           if (opts.json) {
             printJson({
               path: remote,
@@ -115,8 +135,14 @@ export function registerFileCommands(program: Command): void {
   addChunkTransportOption(get).action(
     action(async (remote: string, local: string, opts: ClientFlags & { json?: boolean }) => {
       const client = openClient(opts);
+      let progress: Progress | undefined;
       try {
-        const s = await client.getFile(remote, local);
+        const s = await client
+          .getFile(remote, local, {
+            onStart: (size) => (progress = transferProgress(`get ${remote}`, size, opts)),
+            onProgress: (bytes) => progress?.update(bytes),
+          })
+          .finally(() => progress?.stop());
         // With "-" the data is standard output, so the summary goes to standard error.
         const summary = local === '-' ? process.stderr : process.stdout;
         if (opts.json) summary.write(JSON.stringify({ path: remote, ...s }, null, 2) + '\n');
@@ -206,6 +232,16 @@ export function registerFileCommands(program: Command): void {
       }
     }),
   );
+}
+
+/** The size of the file `put` reads, for its progress bar: none for a pipe or what cannot be read (putFile says why). */
+function localSize(local: string): number | undefined {
+  try {
+    const st = statSync(local);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -13,7 +13,9 @@ import {
 import { createLogger } from '../../logging/index.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
-import { startMount } from '../../fuse-client/index.ts';
+import { WRITE_MODES, startMount } from '../../fuse-client/index.ts';
+import type { WriteMode } from '../../fuse-client/index.ts';
+import { StdchkError } from '../../errors/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
 import { resolveChunkTransport } from '../../client/chunks.ts';
 
@@ -33,6 +35,16 @@ export function registerMountCommand(program: Command): void {
       '--scratch <dir>',
       'folder for scratch files of non-sequential writes (default: CACHE/scratch or /tmp)',
     )
+    .option(
+      '--write-mode <mode>',
+      'writeback: close() returns once the data is in the local staging folder, uploads follow (fsync or `sync DIR` wait for them); sync: every close() commits to the replicas first',
+      'writeback',
+    )
+    .option(
+      '--staging <dir>',
+      'staging folder of write-back (journal of closed files not uploaded yet; a mount restarted on it uploads them) (default: CACHE/staging, else /var/tmp/stdchk-staging/<mountpoint>)',
+    )
+    .option('--staging-size <size>', 'most data staged at once; beyond it writers wait for uploads', '4GiB')
     .option(
       '--chunker <spec>',
       'chunking of written files: pages:16k (default), fastcdc:16k (byte-level) or fixed:64k',
@@ -54,6 +66,9 @@ export function registerMountCommand(program: Command): void {
             scratch?: string;
             chunker?: string;
             chunkTransport?: string;
+            writeMode: string;
+            staging?: string;
+            stagingSize: string;
           },
         ) => {
           const replicas = parseReplicas(opts.replicas);
@@ -61,6 +76,14 @@ export function registerMountCommand(program: Command): void {
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
           const chunkTransport = resolveChunkTransport(opts.chunkTransport);
+          const writeMode = parseWriteMode(opts.writeMode);
+          const stagingBytes = parseSize(opts.stagingSize, '--staging-size');
+          if (stagingBytes < 1024 * 1024) {
+            throw new StdchkError('INVALID_ARGUMENT', '--staging-size must be at least 1MiB');
+          }
+          if (opts.staging && writeMode === 'sync') {
+            throw new StdchkError('INVALID_ARGUMENT', '--staging is for --write-mode writeback');
+          }
           const { managerAddress, secret, tls } = resolveClientConfig(opts);
           const logger = createLogger('mount');
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
@@ -77,6 +100,9 @@ export function registerMountCommand(program: Command): void {
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
             chunkTransport,
+            writeMode,
+            ...(opts.staging ? { stagingDir: opts.staging } : {}),
+            stagingBytes,
             logger,
           });
           logger.info(
@@ -87,6 +113,8 @@ export function registerMountCommand(program: Command): void {
               syncReplicas: syncReplicas ?? replicas,
               cache: opts.cache ?? null,
               chunkTransport,
+              writeMode,
+              staging: handle.vfs.staging?.dir ?? null,
               auth: describeCredentials({ secret, tls }),
             },
             'mount serving',
@@ -97,4 +125,14 @@ export function registerMountCommand(program: Command): void {
     );
   addClientOptions(mount);
   addChunkTransportOption(mount);
+}
+
+function parseWriteMode(value: string): WriteMode {
+  if (!(WRITE_MODES as readonly string[]).includes(value)) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `--write-mode must be ${WRITE_MODES.join(' or ')}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return value as WriteMode;
 }

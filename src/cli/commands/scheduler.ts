@@ -25,10 +25,12 @@ import { StdchkError, connectionFailure } from '../../errors/index.ts';
 import { connectScheduler, unary } from '../../rpc/index.ts';
 import type { SchedulerClient } from '../../rpc/index.ts';
 import type { JobStatus__Output } from '../../generated/stdchk/v1/JobStatus.ts';
-import { parseJobFile } from '../../scheduler/job-spec.ts';
-import { JOB_STATES } from '../../scheduler/records.ts';
+import { parseJobFile } from '../../jobs/spec.ts';
+import { JOB_STATES } from '../../scheduler/lifecycle.ts';
 import { startScheduler } from '../../scheduler/daemon.ts';
 import { startWorker } from '../../workers/agent.ts';
+import { DEFAULT_JOB_USER, JobUserPolicy } from '../../jobs/users.ts';
+import { DEFAULT_CONTAINER_ID_MAP, parseContainerUserns } from '../../workers/runtime/work-dir.ts';
 
 // ---- shared ------------------------------------------------------------------
 
@@ -92,6 +94,25 @@ function parseSlots(value: string): number {
 }
 
 const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null);
+
+/** `--allow-users` and `--default-user`: give the scheduler and every worker the same. */
+const ALLOW_USERS: [string, string, string] = [
+  '--allow-users <list>',
+  'users a job file may name besides the default, comma-separated: names, uids, uid ranges like 10000-19999 (root only if listed)',
+  '',
+];
+const DEFAULT_USER: [string, string, string] = [
+  '--default-user <user>',
+  'who a job that names no user runs as: a name, uid or uid:gid',
+  DEFAULT_JOB_USER,
+];
+
+/** The job-user policy of the flags; the default user must exist on this host. */
+async function userPolicy(opts: { allowUsers: string; defaultUser: string }): Promise<JobUserPolicy> {
+  const policy = new JobUserPolicy({ allow: opts.allowUsers, defaultUser: opts.defaultUser });
+  await policy.resolve(undefined);
+  return policy;
+}
 
 /** The stable `stdchk job --json` shape (also each element of `stdchk jobs --json`). */
 export function jobJson(j: JobStatus__Output) {
@@ -222,9 +243,13 @@ export function registerSchedulerCommands(program: Command): void {
     )
     .option('--default-mtbf <duration>', 'MTBF for "auto" intervals before any failure is observed', '24h')
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
+    .option(...ALLOW_USERS)
+    .option(...DEFAULT_USER)
     .action(
       action(
         async (opts: {
+          allowUsers: string;
+          defaultUser: string;
           data: string;
           listen: string;
           manager?: string;
@@ -261,6 +286,7 @@ export function registerSchedulerCommands(program: Command): void {
               '--heartbeat-timeout must be at least 3 times --heartbeat-interval',
             );
           }
+          const users = await userPolicy(opts);
           const logger = createLogger('scheduler');
           privateUmask();
           preparePrivateFolder(opts.data, 'the scheduler data folder', logger);
@@ -277,9 +303,15 @@ export function registerSchedulerCommands(program: Command): void {
             heartbeatIntervalMs,
             retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
             defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
+            users,
           });
           logger.info(
-            { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
+            {
+              address: handle.address,
+              data: opts.data,
+              auth: describeCredentials(creds),
+              jobUsers: users.describe(),
+            },
             'scheduler serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
@@ -302,9 +334,19 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--id <name>', 'worker name (default: saved in --work, else HOSTNAME-XXXX)')
     .option('--slots <n>', 'jobs this worker runs at once', '1')
     .option('--host <name>', 'host name reported to the scheduler', os.hostname())
+    .option(...ALLOW_USERS)
+    .option(...DEFAULT_USER)
+    .option(
+      '--container-userns <base|off>',
+      'containers run in a user namespace: their ids 0-65535 are host ids BASE+0..65535 (the same on every worker), or "off"',
+      String(DEFAULT_CONTAINER_ID_MAP.base),
+    )
     .action(
       action(
         async (opts: {
+          allowUsers: string;
+          defaultUser: string;
+          containerUserns: string;
           scheduler: string;
           mount: string;
           work: string;
@@ -319,6 +361,8 @@ export function registerSchedulerCommands(program: Command): void {
         }) => {
           const creds = requireCredentials(opts, 'a worker');
           const slots = parseSlots(opts.slots);
+          const users = await userPolicy(opts);
+          const containerIds = parseContainerUserns(opts.containerUserns);
           if (!isDir(opts.mount))
             throw new StdchkError(
               'INVALID_ARGUMENT',
@@ -335,6 +379,8 @@ export function registerSchedulerCommands(program: Command): void {
             tls: creds.tls,
             host: opts.host,
             logger,
+            users,
+            containerIds,
           });
           logger.info(
             {
@@ -343,6 +389,8 @@ export function registerSchedulerCommands(program: Command): void {
               mount: opts.mount,
               slots,
               auth: describeCredentials(creds),
+              jobUsers: users.describe(),
+              containerUserns: containerIds ? `${containerIds.base}+${containerIds.size}` : 'off',
             },
             'worker running',
           );

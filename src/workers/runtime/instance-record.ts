@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobKind } from './types.ts';
 import { findTool, pidAlive, runCommand, signal, toolEnv, waitPidGone } from './os-util.ts';
+import { stopMonitor } from './monitor.ts';
 
 /**
  * What a runtime leaves on disk about a live instance, so that whoever finds
@@ -128,7 +129,10 @@ export async function killInstancesUnder(root: string): Promise<string[]> {
   }
   const killed: string[] = [];
   for (const n of names) {
-    const rec = readInstanceRecord(path.join(root, n));
+    const dir = path.join(root, n);
+    // First the job's monitor, so that nothing freezes or thaws the job meanwhile.
+    await stopMonitor(dir);
+    const rec = readInstanceRecord(dir);
     if (!rec) continue;
     if (await killRecordedInstance(rec)) killed.push(rec.name);
   }

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StdchkError } from '../../errors/index.ts';
@@ -125,6 +125,24 @@ export function spawnWrapper(
   return { pid: child.pid, exited, done: () => ended };
 }
 
+/**
+ * A wrapper this process did not start (found by a restarted worker agent):
+ * its end is noticed by polling its pid.
+ */
+export function watchWrapper(pid: number, everyMs = 250): Wrapper {
+  let ended = !pidAlive(pid);
+  const exited = new Promise<void>((resolve) => {
+    if (ended) return resolve();
+    const timer = setInterval(() => {
+      if (pidAlive(pid)) return;
+      ended = true;
+      clearInterval(timer);
+      resolve();
+    }, everyMs);
+  });
+  return { pid, exited, done: () => ended };
+}
+
 /** True if a process with this pid exists and is not a zombie. */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -219,4 +237,18 @@ export async function tailFile(file: string, n: number): Promise<string> {
 /** Shell-quotes one word for log messages. */
 export function shellWord(s: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line that runs `file args` with umask 077, so that whatever it
+ * creates (CRIU images, runc's files) is readable by root alone.
+ */
+export function privately(file: string, args: string[]): [string, string[]] {
+  return [findTool('sh'), ['-c', 'umask 077 && exec "$@"', 'sh', file, ...args]];
+}
+
+/** Creates a folder (and missing parents) readable by root alone; an existing folder is narrowed to 0700. */
+export async function mkdirPrivate(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StdchkError } from '../../errors/index.ts';
@@ -14,17 +14,21 @@ import type { Wrapper } from './os-util.ts';
 import {
   findTool,
   folderBytes,
+  mkdirPrivate,
   pidAlive,
   poll,
+  privately,
   readIntFile,
   runCommand,
   signal,
   spawnWrapper,
   tailFile,
   waitPidGone,
+  watchWrapper,
 } from './os-util.ts';
 import { PIPE_WRAPPER, WrappedInstance, statusFileOf } from './wrapped-instance.ts';
 import { processStartTime, writeInstanceRecord } from './instance-record.ts';
+import type { InstanceRecord } from './instance-record.ts';
 
 /** Written next to CRIU's images: what the restore must re-attach. */
 export const PROCESS_META_FILE = 'stdchk-process.json';
@@ -35,35 +39,103 @@ interface ProcessMeta {
 }
 
 /**
- * Starts argv[2:] as the init of a new pid namespace, leading its own
- * session, with no inherited descriptors but stdio and default signal
- * dispositions, killed if the launcher dies; writes its host pid to argv[1]; exits
- * with its status (128+N for signal N). util-linux `unshare --fork` loses the
- * status of a child killed by a signal, hence this.
+ * Runs a job (or a restore) inside a private user and mount namespace,
+ * started as root (the worker).
+ *   argv: UID GID start PIDFILE INIT...   or   UID GID exec COMMAND...
+ *
+ * The user namespace maps root and the job's ids onto themselves ("0 0 1"
+ * and "UID UID 1", the same for gids), so files and `id` show the real ids,
+ * and it is owned by the worker's root. That ownership is what lets CRIU,
+ * run as root of that namespace, dump and restore the job's processes even
+ * where the worker's root lacks CAP_SYS_RESOURCE; and the mount namespace,
+ * owned by it too (a copy of the worker's mounts, following them as a
+ * slave), is where CRIU's parasite may mount a /proc of the job's pid
+ * namespace. "start" also makes a pid namespace: its init (PID 1) is INIT,
+ * run as root of the namespace; it writes INIT's host pid to PIDFILE and
+ * exits with INIT's status (128+N for signal N). "exec" runs COMMAND as root
+ * of the new namespaces (a `criu restore` that recreates the pid namespace).
+ * Descriptors opened before the unshare would name the worker's mounts:
+ * stdin is reopened and everything above stderr closed.
  */
-const LAUNCHER = [
+const USERNS = [
   'import ctypes, os, signal, sys',
   'libc = ctypes.CDLL(None, use_errno=True)',
-  'if libc.unshare(0x20000000) != 0:',
-  '    sys.exit("stdchk: unshare(CLONE_NEWPID): " + os.strerror(ctypes.get_errno()))',
+  'uid, gid, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]',
+  'flags = 0x10000000 | 0x20000 | (0x20000000 if mode == "start" else 0)',
+  'def status(st):',
+  '    return os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st)',
+  'r1, w1 = os.pipe()',
+  'r2, w2 = os.pipe()',
   'pid = os.fork()',
   'if pid == 0:',
-  '    libc.prctl(1, 9)',
-  '    os.setsid()',
-  '    signal.signal(signal.SIGPIPE, signal.SIG_DFL)',
-  '    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)',
-  '    os.closerange(3, 65536)',
-  '    try:',
-  '        os.execvp(sys.argv[2], sys.argv[2:])',
-  '    except OSError as e:',
-  '        sys.stderr.write("stdchk: cannot run %s: %s\\n" % (sys.argv[2], e.strerror))',
+  '    os.close(w1); os.close(r2)',
+  '    if libc.unshare(flags) != 0:',
+  '        sys.stderr.write("stdchk: unshare: %s\\n" % os.strerror(ctypes.get_errno()))',
   '        os._exit(127)',
-  'tmp = sys.argv[1] + ".tmp"',
-  'with open(tmp, "w") as f:',
-  '    f.write("%d\\n" % pid)',
-  'os.rename(tmp, sys.argv[1])',
+  '    os.write(w2, b"u"); os.close(w2)',
+  '    if os.read(r1, 1) != b"m":',
+  '        os._exit(127)',
+  '    os.setresgid(0, 0, 0); os.setresuid(0, 0, 0)',
+  '    fd = os.open("/dev/null", os.O_RDONLY)',
+  '    if fd != 0:',
+  '        os.dup2(fd, 0); os.close(fd)',
+  '    os.closerange(3, 65536)',
+  '    if mode == "exec":',
+  '        try:',
+  '            os.execvp(sys.argv[4], sys.argv[4:])',
+  '        except OSError as e:',
+  '            sys.stderr.write("stdchk: cannot run %s: %s\\n" % (sys.argv[4], e.strerror))',
+  '            os._exit(127)',
+  '    child = os.fork()',
+  '    if child == 0:',
+  '        libc.prctl(1, 9)',
+  '        os.setsid()',
+  '        signal.signal(signal.SIGPIPE, signal.SIG_DFL)',
+  '        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)',
+  '        os.umask(0o022)',
+  '        os.chdir("/")',
+  '        try:',
+  '            os.execv(sys.argv[5], sys.argv[5:])',
+  '        except OSError as e:',
+  '            sys.stderr.write("stdchk: cannot run %s: %s\\n" % (sys.argv[5], e.strerror))',
+  '            os._exit(127)',
+  '    tmp = sys.argv[4] + ".tmp"',
+  '    with open(tmp, "w") as f:',
+  '        f.write("%d\\n" % child)',
+  '    os.rename(tmp, sys.argv[4])',
+  '    _, st = os.waitpid(child, 0)',
+  '    os._exit(status(st))',
+  'os.close(r1); os.close(w2)',
+  'try:',
+  '    if os.read(r2, 1) != b"u":',
+  '        raise OSError(0, "the namespace was not made")',
+  '    for name, i in (("uid_map", uid), ("gid_map", gid)):',
+  '        with open("/proc/%d/%s" % (pid, name), "w") as f:',
+  '            f.write("0 0 1\\n" + ("%d %d 1\\n" % (i, i) if i != 0 else ""))',
+  '    os.write(w1, b"m")',
+  'except OSError as e:',
+  '    sys.stderr.write("stdchk: cannot map ids %d:%d into the job\'s namespace: %s\\n" % (uid, gid, e.strerror))',
+  'os.close(w1)',
   '_, st = os.waitpid(pid, 0)',
-  'sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))',
+  'sys.exit(status(st))',
+].join('\n');
+
+/**
+ * The job's init (PID 1 of its pid namespace, root of its user namespace):
+ * starts the job as UID:GID with no supplementary groups, no capabilities
+ * (bounding, inheritable and ambient sets cleared) and no_new_privs, so
+ * neither setuid programs nor file capabilities give any back; waits for it
+ * and exits with its status. It stays root in the namespace so that CRIU's
+ * parasite can mount a /proc of the namespace in it at dump time; the job
+ * cannot reach it (a pid-namespace init gets no signal it does not handle,
+ * and ptrace needs its capabilities). The job enters CWD as itself.
+ *   argv: SETPRIV SH UID GID CWD COMMAND...
+ */
+const INIT = [
+  'setpriv=$1 sh=$2 u=$3 g=$4 cwd=$5; shift 5',
+  '"$setpriv" --reuid="$u" --regid="$g" --clear-groups --no-new-privs --bounding-set=-all --inh-caps=-all --ambient-caps=-all -- \\',
+  '  "$sh" -c \'cd "$0" 2>/dev/null || { echo "stdchk: the job user cannot enter $0" >&2; exit 127; }; exec "$@"\' "$cwd" "$@"',
+  'exit $?',
 ].join('\n');
 
 /**
@@ -86,13 +158,17 @@ export interface ProcessRuntimeOptions {
 /**
  * Jobs as plain processes on the worker, checkpointed with CRIU.
  *
- * Each job runs as the init of its own pid namespace and leads its own
- * session (a small python3 launcher does unshare + fork + setsid): CRIU then dumps it without a tty
+ * Each job runs in its own user, mount and pid namespaces (USERNS above):
+ * as the user the worker gives it, without capabilities, under a small init
+ * that leads its own session; CRIU dumps the tree without a tty
  * (`--shell-job` is not needed) and restores it with the same pids inside a
- * fresh namespace, so a restore never collides with pids in use on the
- * target machine. Stdout and stderr are one real pipe into the log; the
- * restore re-attaches that pipe to a new one with `--inherit-fd`. The job sees
- * the worker's file system, so restoring elsewhere needs the same binaries and
+ * fresh pid namespace, so a restore never collides with pids in use on the
+ * target machine. CRIU runs as root of the job's user namespace (entered with
+ * nsenter for a dump; a fresh one with the same id map for a restore, with
+ * `--unprivileged`, since it then lacks the worker's network capabilities).
+ * Stdout and stderr are one real pipe into the log; the restore re-attaches
+ * that pipe to a new one with `--inherit-fd`. The job sees the worker's file
+ * system and network, so restoring elsewhere needs the same binaries and
  * paths there (containers do not have this limit).
  */
 export class ProcessRuntime implements ContainerRuntime {
@@ -102,19 +178,28 @@ export class ProcessRuntime implements ContainerRuntime {
 
   constructor(opts: ProcessRuntimeOptions = {}) {
     this.criu = opts.criu ?? findTool('criu');
-    findTool('python3');
+    for (const tool of ['python3', 'setpriv', 'nsenter']) findTool(tool);
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
   }
 
   async start(spec: ProcessSpec, opts: InstanceOptions): Promise<JobInstance> {
     checkName(opts.name);
-    mkdirSync(opts.dir, { recursive: true });
+    checkUser(opts);
+    await mkdirPrivate(opts.dir);
     const statusFile = statusFileOf(opts.dir, 'run');
     const pidFile = path.join(opts.dir, 'job.pid');
+    const { uid, gid } = opts.user;
     const wrapper = spawnWrapper(
       PIPE_WRAPPER,
-      [statusFile, opts.logFile, findTool('cat'), findTool('python3'), '-c', LAUNCHER, pidFile, ...spec.args],
-      { env: jobEnv(spec), cwd: spec.cwd ?? '/' },
+      [
+        statusFile,
+        opts.logFile,
+        findTool('cat'),
+        ...[findTool('python3'), '-c', USERNS, String(uid), String(gid), 'start', pidFile],
+        ...[findTool('sh'), '-c', INIT, 'stdchk-init', findTool('setpriv'), findTool('sh')],
+        ...[String(uid), String(gid), spec.cwd ?? '/', ...spec.args],
+      ],
+      { env: jobEnv(spec, opts), cwd: '/' },
     );
     writeInstanceRecord(opts.dir, { kind: 'process', name: opts.name, wrapperPid: wrapper.pid });
     let pid: number;
@@ -146,38 +231,44 @@ export class ProcessRuntime implements ContainerRuntime {
       throw new StdchkError('CORRUPT', `${opts.imageDir}: unexpected stdout ${JSON.stringify(meta.stdout)}`);
     }
     const work = path.join(opts.dir, 'restore-work');
-    mkdirSync(work, { recursive: true });
+    await mkdirPrivate(work);
     const statusFile = statusFileOf(opts.dir, 'restore');
     const pidFile = path.join(work, 'restored.pid');
+    const restore = privately(this.criu, [
+      'restore',
+      '--unprivileged',
+      '--images-dir',
+      opts.imageDir,
+      '--work-dir',
+      work,
+      '--log-file',
+      'restore.log',
+      '--pidfile',
+      pidFile,
+      '--inherit-fd',
+      `fd[1]:${meta.stdout}`,
+      '--exec-cmd',
+      '--',
+      findTool('sh'),
+      '-c',
+      // criu leaves its own descriptors on 0-2 at exec time: give python sane ones.
+      'exec "$0" -c "$1" "$2" </dev/null >/dev/null 2>&1',
+      findTool('python3'),
+      EXIT_WAITER,
+      pidFile,
+    ]);
+    const { uid, gid } = opts.user;
     const wrapper = spawnWrapper(
       PIPE_WRAPPER,
       [
         statusFile,
         opts.logFile,
         findTool('cat'),
-        this.criu,
-        'restore',
-        '--images-dir',
-        opts.imageDir,
-        '--work-dir',
-        work,
-        '--log-file',
-        'restore.log',
-        '--pidfile',
-        pidFile,
-        '--inherit-fd',
-        `fd[1]:${meta.stdout}`,
-        '--exec-cmd',
-        '--',
-        findTool('sh'),
-        '-c',
-        // criu leaves its own descriptors on 0-2 at exec time: give python sane ones.
-        'exec "$0" -c "$1" "$2" </dev/null >/dev/null 2>&1',
-        findTool('python3'),
-        EXIT_WAITER,
-        pidFile,
+        ...[findTool('python3'), '-c', USERNS, String(uid), String(gid), 'exec'],
+        restore[0],
+        ...restore[1],
       ],
-      { env: jobEnv(spec), cwd: '/' },
+      { env: jobEnv(spec, opts), cwd: '/' },
     );
     writeInstanceRecord(opts.dir, { kind: 'process', name: opts.name, wrapperPid: wrapper.pid });
     let pid: number;
@@ -201,6 +292,15 @@ export class ProcessRuntime implements ContainerRuntime {
     return this.adopt(opts, wrapper, statusFile, pid);
   }
 
+  reattach(rec: InstanceRecord, opts: InstanceOptions & { restored: boolean }): JobInstance {
+    if (rec.kind !== 'process' || !rec.jobPid)
+      throw new StdchkError('INVALID_ARGUMENT', `${opts.name} is not a running process job`);
+    const statusFile = statusFileOf(opts.dir, opts.restored ? 'restore' : 'run');
+    const inst = new ProcessInstance(this.criu, opts, watchWrapper(rec.wrapperPid), statusFile);
+    inst.pid = rec.jobPid;
+    return inst;
+  }
+
   private adopt(opts: InstanceOptions, wrapper: Wrapper, statusFile: string, pid: number): JobInstance {
     const start = processStartTime(pid);
     writeInstanceRecord(opts.dir, {
@@ -220,8 +320,15 @@ function checkName(name: string): void {
   if (!INSTANCE_NAME.test(name)) throw new StdchkError('INVALID_ARGUMENT', `bad instance name ${name}`);
 }
 
-function jobEnv(spec: ProcessSpec): NodeJS.ProcessEnv {
-  return { PATH: DEFAULT_PATH, HOME: '/root', ...spec.env };
+function checkUser(opts: InstanceOptions): void {
+  for (const id of [opts.user.uid, opts.user.gid]) {
+    if (!Number.isInteger(id) || id < 0 || id > 2 ** 32 - 2)
+      throw new StdchkError('INVALID_ARGUMENT', `bad user id ${id} for ${opts.name}`);
+  }
+}
+
+function jobEnv(spec: ProcessSpec, opts: InstanceOptions): NodeJS.ProcessEnv {
+  return { PATH: DEFAULT_PATH, HOME: opts.user.home ?? '/', ...spec.env };
 }
 
 class ProcessInstance extends WrappedInstance {
@@ -248,24 +355,26 @@ class ProcessInstance extends WrappedInstance {
     if (!stdout.startsWith('pipe:')) {
       throw new StdchkError('INTERNAL', `${this.name}: stdout is ${stdout}, not a pipe; cannot checkpoint`);
     }
-    mkdirSync(imageDir, { recursive: true });
+    await mkdirPrivate(imageDir);
     const work = path.join(this.dir, `dump-work-${++this.checkpoints}`);
-    mkdirSync(work, { recursive: true });
+    await mkdirPrivate(work);
     const t0 = performance.now();
+    // As root of the job's user namespace, in its mount namespace (see USERNS).
+    const dump = privately(this.criu, [
+      'dump',
+      '-t',
+      String(this.pid),
+      '--images-dir',
+      imageDir,
+      '--work-dir',
+      work,
+      '--log-file',
+      'dump.log',
+      '--leave-running',
+    ]);
     const r = await runCommand(
-      this.criu,
-      [
-        'dump',
-        '--tree',
-        String(this.pid),
-        '--images-dir',
-        imageDir,
-        '--work-dir',
-        work,
-        '--log-file',
-        'dump.log',
-        '--leave-running',
-      ],
+      findTool('nsenter'),
+      [`--user=/proc/${this.pid}/ns/user`, `--mount=/proc/${this.pid}/ns/mnt`, '--', dump[0], ...dump[1]],
       { timeoutMs: 10 * 60_000 },
     );
     const seconds = (performance.now() - t0) / 1000;
@@ -274,7 +383,7 @@ class ProcessInstance extends WrappedInstance {
       throw new StdchkError('INTERNAL', `criu dump of ${this.name} failed: ${why}`);
     }
     const meta: ProcessMeta = { stdout };
-    await writeFile(path.join(imageDir, PROCESS_META_FILE), JSON.stringify(meta) + '\n');
+    await writeFile(path.join(imageDir, PROCESS_META_FILE), JSON.stringify(meta) + '\n', { mode: 0o600 });
     return { seconds, bytes: await folderBytes(imageDir) };
   }
 

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { chmod, chown } from 'node:fs/promises';
 import path from 'node:path';
 import { StdchkError } from '../../errors/index.ts';
 import type {
@@ -9,20 +10,25 @@ import type {
   ProcessSpec,
 } from './types.ts';
 import { INSTANCE_NAME } from './types.ts';
-import { ociConfig } from './oci-config.ts';
+import { CONTAINER_IDS, ociConfig } from './oci-config.ts';
+import type { IdMap } from './oci-config.ts';
 import {
   findTool,
   folderBytes,
+  mkdirPrivate,
   mustRun,
   poll,
+  privately,
   runCommand,
   signal,
   spawnWrapper,
   tailFile,
   toolEnv,
+  watchWrapper,
 } from './os-util.ts';
 import { PIPE_WRAPPER, WrappedInstance, statusFileOf } from './wrapped-instance.ts';
 import { processStartTime, writeInstanceRecord } from './instance-record.ts';
+import type { InstanceRecord } from './instance-record.ts';
 
 export interface RuncRuntimeOptions {
   /** runc binary (default: found in PATH). */
@@ -31,6 +37,13 @@ export interface RuncRuntimeOptions {
   idPrefix?: string;
   /** How long a start or restore may take before it counts as failed. */
   startTimeoutMs?: number;
+  /**
+   * Run containers in a user namespace with this id map (container id N is
+   * host id base + N, N < size); the rootfs given to start/restore must be
+   * owned by the mapped ids (RootfsCache with the same map). Checkpoints
+   * restore only where the map is the same.
+   */
+  idMap?: IdMap | undefined;
 }
 
 /**
@@ -46,12 +59,21 @@ export class RuncRuntime implements ContainerRuntime {
   private readonly runc: string;
   private readonly idPrefix: string;
   private readonly startTimeoutMs: number;
+  readonly idMap: IdMap | undefined;
 
   constructor(opts: RuncRuntimeOptions = {}) {
     this.runc = opts.runc ?? findTool('runc');
     findTool('criu');
     this.idPrefix = opts.idPrefix ?? 'stdchk-';
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+    this.idMap = opts.idMap;
+    if (
+      this.idMap &&
+      (this.idMap.size !== CONTAINER_IDS ||
+        this.idMap.base < 1 ||
+        this.idMap.base + this.idMap.size > 2 ** 32 - 1)
+    )
+      throw new StdchkError('INVALID_ARGUMENT', `bad container id map ${JSON.stringify(this.idMap)}`);
   }
 
   containerId(name: string): string {
@@ -62,9 +84,9 @@ export class RuncRuntime implements ContainerRuntime {
     return this.launch(spec, opts, 'run', []);
   }
 
-  restore(spec: ProcessSpec, opts: InstanceOptions & { imageDir: string }): Promise<JobInstance> {
+  async restore(spec: ProcessSpec, opts: InstanceOptions & { imageDir: string }): Promise<JobInstance> {
     const work = path.join(opts.dir, 'restore-work');
-    mkdirSync(work, { recursive: true });
+    await mkdirPrivate(work);
     return this.launch(spec, opts, 'restore', ['--image-path', opts.imageDir, '--work-path', work]);
   }
 
@@ -77,10 +99,23 @@ export class RuncRuntime implements ContainerRuntime {
     if (!INSTANCE_NAME.test(opts.name))
       throw new StdchkError('INVALID_ARGUMENT', `bad instance name ${opts.name}`);
     if (!opts.rootfs) throw new StdchkError('INVALID_ARGUMENT', 'a container needs a rootfs');
+    const { uid, gid } = opts.user;
+    const limit = this.idMap ? this.idMap.size - 1 : 2 ** 32 - 2;
+    for (const id of [uid, gid]) {
+      if (!Number.isInteger(id) || id < 0 || id > limit) {
+        throw new StdchkError(
+          'INVALID_ARGUMENT',
+          `user ${uid}:${gid} cannot run in a container here: container ids are 0-${limit}`,
+        );
+      }
+    }
     const id = this.containerId(opts.name);
     const bundle = path.join(opts.dir, 'bundle');
-    mkdirSync(bundle, { recursive: true });
-    writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(ociConfig(spec, opts.rootfs), null, 1));
+    await mkdirPrivate(bundle);
+    writeFileSync(
+      path.join(bundle, 'config.json'),
+      JSON.stringify(ociConfig(spec, opts.rootfs, { user: opts.user, idMap: this.idMap }), null, 1),
+    );
     // A container of that id left over from an earlier life of this worker would block us.
     await runCommand(this.runc, ['delete', '--force', id], { timeoutMs: 15_000 });
     const statusFile = statusFileOf(opts.dir, verb);
@@ -95,7 +130,7 @@ export class RuncRuntime implements ContainerRuntime {
       containerId: id,
       wrapperPid: wrapper.pid,
     });
-    const inst = new RuncInstance(this.runc, id, opts, wrapper, statusFile);
+    const inst = new RuncInstance(this.runc, id, opts, wrapper, statusFile, this.idMap);
     try {
       inst.pid = await poll(
         `runc ${verb} ${id}`,
@@ -127,6 +162,22 @@ export class RuncRuntime implements ContainerRuntime {
     return inst;
   }
 
+  reattach(rec: InstanceRecord, opts: InstanceOptions & { restored: boolean }): JobInstance {
+    if (rec.kind !== 'container' || !rec.containerId || !rec.jobPid)
+      throw new StdchkError('INVALID_ARGUMENT', `${opts.name} is not a running container`);
+    const statusFile = statusFileOf(opts.dir, opts.restored ? 'restore' : 'run');
+    const inst = new RuncInstance(
+      this.runc,
+      rec.containerId,
+      opts,
+      watchWrapper(rec.wrapperPid),
+      statusFile,
+      this.idMap,
+    );
+    inst.pid = rec.jobPid;
+    return inst;
+  }
+
   async state(id: string): Promise<{ status: string; pid: number } | undefined> {
     const r = await runCommand(this.runc, ['state', id], { timeoutMs: 15_000 });
     if (r.code !== 0) return undefined;
@@ -143,6 +194,7 @@ class RuncInstance extends WrappedInstance {
   readonly kind = 'container' as const;
   private readonly runc: string;
   readonly containerId: string;
+  private readonly idMap: IdMap | undefined;
   private checkpoints = 0;
   private paused = false;
 
@@ -152,10 +204,12 @@ class RuncInstance extends WrappedInstance {
     opts: InstanceOptions,
     wrapper: ConstructorParameters<typeof WrappedInstance>[3],
     statusFile: string,
+    idMap: IdMap | undefined,
   ) {
     super(opts.name, opts.dir, opts.logFile, wrapper, statusFile);
     this.runc = runc;
     this.containerId = id;
+    this.idMap = idMap;
   }
 
   protected override async afterExit(): Promise<void> {
@@ -164,15 +218,43 @@ class RuncInstance extends WrappedInstance {
 
   async checkpoint(imageDir: string): Promise<CheckpointResult> {
     if (!this.isRunning()) throw new StdchkError('CONFLICT', `container ${this.containerId} is not running`);
-    mkdirSync(imageDir, { recursive: true });
+    await mkdirPrivate(imageDir);
     const work = path.join(this.dir, `dump-work-${++this.checkpoints}`);
-    mkdirSync(work, { recursive: true });
+    await mkdirPrivate(work);
+    const args = [
+      'checkpoint',
+      '--leave-running',
+      '--image-path',
+      imageDir,
+      '--work-path',
+      work,
+      this.containerId,
+    ];
+    let cmd = privately(this.runc, args);
+    if (this.idMap) {
+      // CRIU reads some images from inside the user namespace when it
+      // restores, as the containers' root: the images are root's, readable by
+      // that group alone (0750 folder, 0640 files), made so by running the
+      // dump with that group and umask 027.
+      await chown(imageDir, 0, this.idMap.base);
+      await chmod(imageDir, 0o750);
+      cmd = [
+        findTool('setpriv'),
+        [
+          `--regid=${this.idMap.base}`,
+          '--clear-groups',
+          '--',
+          findTool('sh'),
+          '-c',
+          'umask 027 && exec "$@"',
+          'sh',
+          this.runc,
+          ...args,
+        ],
+      ];
+    }
     const t0 = performance.now();
-    const r = await runCommand(
-      this.runc,
-      ['checkpoint', '--leave-running', '--image-path', imageDir, '--work-path', work, this.containerId],
-      { timeoutMs: 10 * 60_000 },
-    );
+    const r = await runCommand(...cmd, { timeoutMs: 10 * 60_000 });
     const seconds = (performance.now() - t0) / 1000;
     if (r.code !== 0) {
       const why = (await tailFile(path.join(work, 'dump.log'), 3)) || r.stderr.trim();

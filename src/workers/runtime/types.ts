@@ -8,6 +8,8 @@
  * own and re-attaches only pipes on restore.
  */
 
+import type { InstanceRecord } from './instance-record.ts';
+
 export type JobKind = 'container' | 'process';
 
 /** The program to run, identical for a fresh start and a restore. */
@@ -32,6 +34,19 @@ export interface InstanceOptions {
   logFile: string;
   /** Containers: the unpacked root file system (local, identical on every worker). */
   rootfs?: string;
+  /**
+   * Who the job runs as: its processes get this uid and gid, no
+   * supplementary groups and no capabilities (uid 0 too). Inside a
+   * container these are the container's ids.
+   */
+  user: RunAs;
+}
+
+/** The ids a job runs with, and its HOME (default "/"). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  home?: string;
 }
 
 export interface CheckpointResult {
@@ -81,6 +96,12 @@ export interface ContainerRuntime {
    * if the restore fails. Output continues in `opts.logFile`.
    */
   restore(spec: ProcessSpec, opts: InstanceOptions & { imageDir: string }): Promise<JobInstance>;
+  /**
+   * Takes over an instance a previous life of the worker agent started and
+   * left running (`rec`: its instance record; `restored`: it was started by
+   * `restore`, not `start`).
+   */
+  reattach(rec: InstanceRecord, opts: InstanceOptions & { restored: boolean }): JobInstance;
 }
 
 /** PATH given to every job unless its env sets one. */

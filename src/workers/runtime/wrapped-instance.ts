@@ -9,10 +9,13 @@ import { readIntFile } from './os-util.ts';
  * Arguments: STATUS LOG CAT COMMAND... (CAT is cat's absolute path: the
  * wrapper runs with the job's environment, whose PATH may be anything).
  * The subshell's own stderr goes to /dev/null so the shell's "Killed" notes do
- * not end up in the job's log.
+ * not end up in the job's log. Files are created with umask 077: the log is
+ * 0600, root's (it holds what the job printed).
  */
 export const PIPE_WRAPPER = [
   'statf=$1; log=$2; cat=$3; shift 3',
+  // The log (and whatever the runtime's tools create) is root's alone; jobs set their own umask.
+  'umask 077',
   'exec </dev/null',
   '( "$@" 2>&1; echo $? > "$statf" ) 2>/dev/null | "$cat" >> "$log"',
 ].join('\n');

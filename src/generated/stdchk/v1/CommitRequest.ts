@@ -12,7 +12,10 @@ export interface CommitRequest {
   'uid'?: (number);
   'gid'?: (number);
   'mtimeMs'?: (number | string | Long);
+  'inode'?: (number | string | Long);
+  'setOwner'?: (boolean);
   '_baseVersion'?: "baseVersion";
+  '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
 }
 
@@ -22,10 +25,13 @@ export interface CommitRequest__Output {
   'size': (number);
   'replicas': (number);
   'baseVersion'?: (number);
-  'mode': (number);
+  'mode'?: (number);
   'uid': (number);
   'gid': (number);
   'mtimeMs'?: (number);
+  'inode': (number);
+  'setOwner': (boolean);
   '_baseVersion'?: "baseVersion";
+  '_mode'?: "mode";
   '_mtimeMs'?: "mtimeMs";
 }

@@ -1,5 +1,6 @@
 // Original file: proto/manager.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface CreateRequest {
   'path'?: (string);
@@ -7,12 +8,16 @@ export interface CreateRequest {
   'uid'?: (number);
   'gid'?: (number);
   'exclusive'?: (boolean);
+  'inode'?: (number | string | Long);
+  '_mode'?: "mode";
 }
 
 export interface CreateRequest__Output {
   'path': (string);
-  'mode': (number);
+  'mode'?: (number);
   'uid': (number);
   'gid': (number);
   'exclusive': (boolean);
+  'inode': (number);
+  '_mode'?: "mode";
 }

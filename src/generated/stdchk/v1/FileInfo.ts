@@ -20,6 +20,7 @@ export interface FileInfo {
   'target'?: (string);
   'replicas'?: (number);
   'chunks'?: (number | string | Long);
+  'rdev'?: (number);
 }
 
 export interface FileInfo__Output {
@@ -39,4 +40,5 @@ export interface FileInfo__Output {
   'target': (string);
   'replicas': (number);
   'chunks': (number);
+  'rdev': (number);
 }

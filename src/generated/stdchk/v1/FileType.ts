@@ -5,6 +5,10 @@ export const FileType = {
   FILE: 'FILE',
   DIRECTORY: 'DIRECTORY',
   SYMLINK: 'SYMLINK',
+  FIFO: 'FIFO',
+  SOCKET: 'SOCKET',
+  CHAR_DEVICE: 'CHAR_DEVICE',
+  BLOCK_DEVICE: 'BLOCK_DEVICE',
 } as const;
 
 export type FileType =
@@ -16,5 +20,13 @@ export type FileType =
   | 2
   | 'SYMLINK'
   | 3
+  | 'FIFO'
+  | 4
+  | 'SOCKET'
+  | 5
+  | 'CHAR_DEVICE'
+  | 6
+  | 'BLOCK_DEVICE'
+  | 7
 
 export type FileType__Output = typeof FileType[keyof typeof FileType]

@@ -3,6 +3,8 @@
 import type { CheckpointInfo as _stdchk_v1_CheckpointInfo, CheckpointInfo__Output as _stdchk_v1_CheckpointInfo__Output } from '../../stdchk/v1/CheckpointInfo';
 import type { RestoreInfo as _stdchk_v1_RestoreInfo, RestoreInfo__Output as _stdchk_v1_RestoreInfo__Output } from '../../stdchk/v1/RestoreInfo';
 import type { IntervalInfo as _stdchk_v1_IntervalInfo, IntervalInfo__Output as _stdchk_v1_IntervalInfo__Output } from '../../stdchk/v1/IntervalInfo';
+import type { JobState as _stdchk_v1_JobState, JobState__Output as _stdchk_v1_JobState__Output } from '../../stdchk/v1/JobState';
+import type { JobActivity as _stdchk_v1_JobActivity, JobActivity__Output as _stdchk_v1_JobActivity__Output } from '../../stdchk/v1/JobActivity';
 import type { Long } from '@grpc/proto-loader';
 
 export interface JobStatus {
@@ -27,6 +29,8 @@ export interface JobStatus {
   'keep'?: (number);
   'lastCheckpointAtMs'?: (number | string | Long);
   'lastCheckpointError'?: (string);
+  'jobState'?: (_stdchk_v1_JobState);
+  'jobActivity'?: (_stdchk_v1_JobActivity);
   '_exitCode'?: "exitCode";
 }
 
@@ -52,5 +56,7 @@ export interface JobStatus__Output {
   'keep': (number);
   'lastCheckpointAtMs': (number);
   'lastCheckpointError': (string);
+  'jobState': (_stdchk_v1_JobState__Output);
+  'jobActivity': (_stdchk_v1_JobActivity__Output);
   '_exitCode'?: "exitCode";
 }

@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AllocateReply as _stdchk_v1_AllocateReply, AllocateReply__Output as _stdchk_v1_AllocateReply__Output } from '../../stdchk/v1/AllocateReply';
 import type { AllocateRequest as _stdchk_v1_AllocateRequest, AllocateRequest__Output as _stdchk_v1_AllocateRequest__Output } from '../../stdchk/v1/AllocateRequest';
+import type { CommitBatchReply as _stdchk_v1_CommitBatchReply, CommitBatchReply__Output as _stdchk_v1_CommitBatchReply__Output } from '../../stdchk/v1/CommitBatchReply';
+import type { CommitBatchRequest as _stdchk_v1_CommitBatchRequest, CommitBatchRequest__Output as _stdchk_v1_CommitBatchRequest__Output } from '../../stdchk/v1/CommitBatchRequest';
 import type { CommitRequest as _stdchk_v1_CommitRequest, CommitRequest__Output as _stdchk_v1_CommitRequest__Output } from '../../stdchk/v1/CommitRequest';
 import type { CreateRequest as _stdchk_v1_CreateRequest, CreateRequest__Output as _stdchk_v1_CreateRequest__Output } from '../../stdchk/v1/CreateRequest';
 import type { Empty as _stdchk_v1_Empty, Empty__Output as _stdchk_v1_Empty__Output } from '../../stdchk/v1/Empty';
@@ -13,10 +15,12 @@ import type { HeartbeatRequest as _stdchk_v1_HeartbeatRequest, HeartbeatRequest_
 import type { InventoryPart as _stdchk_v1_InventoryPart, InventoryPart__Output as _stdchk_v1_InventoryPart__Output } from '../../stdchk/v1/InventoryPart';
 import type { InventoryReply as _stdchk_v1_InventoryReply, InventoryReply__Output as _stdchk_v1_InventoryReply__Output } from '../../stdchk/v1/InventoryReply';
 import type { LeasesRequest as _stdchk_v1_LeasesRequest, LeasesRequest__Output as _stdchk_v1_LeasesRequest__Output } from '../../stdchk/v1/LeasesRequest';
+import type { LinkRequest as _stdchk_v1_LinkRequest, LinkRequest__Output as _stdchk_v1_LinkRequest__Output } from '../../stdchk/v1/LinkRequest';
 import type { ListReply as _stdchk_v1_ListReply, ListReply__Output as _stdchk_v1_ListReply__Output } from '../../stdchk/v1/ListReply';
 import type { LocateReply as _stdchk_v1_LocateReply, LocateReply__Output as _stdchk_v1_LocateReply__Output } from '../../stdchk/v1/LocateReply';
 import type { LocateRequest as _stdchk_v1_LocateRequest, LocateRequest__Output as _stdchk_v1_LocateRequest__Output } from '../../stdchk/v1/LocateRequest';
 import type { MkdirRequest as _stdchk_v1_MkdirRequest, MkdirRequest__Output as _stdchk_v1_MkdirRequest__Output } from '../../stdchk/v1/MkdirRequest';
+import type { MknodRequest as _stdchk_v1_MknodRequest, MknodRequest__Output as _stdchk_v1_MknodRequest__Output } from '../../stdchk/v1/MknodRequest';
 import type { OpenVersionReply as _stdchk_v1_OpenVersionReply, OpenVersionReply__Output as _stdchk_v1_OpenVersionReply__Output } from '../../stdchk/v1/OpenVersionReply';
 import type { OpenVersionRequest as _stdchk_v1_OpenVersionRequest, OpenVersionRequest__Output as _stdchk_v1_OpenVersionRequest__Output } from '../../stdchk/v1/OpenVersionRequest';
 import type { PathRequest as _stdchk_v1_PathRequest, PathRequest__Output as _stdchk_v1_PathRequest__Output } from '../../stdchk/v1/PathRequest';
@@ -27,6 +31,10 @@ import type { RegisterRequest as _stdchk_v1_RegisterRequest, RegisterRequest__Ou
 import type { RemoveRequest as _stdchk_v1_RemoveRequest, RemoveRequest__Output as _stdchk_v1_RemoveRequest__Output } from '../../stdchk/v1/RemoveRequest';
 import type { RenameRequest as _stdchk_v1_RenameRequest, RenameRequest__Output as _stdchk_v1_RenameRequest__Output } from '../../stdchk/v1/RenameRequest';
 import type { ReportStoredRequest as _stdchk_v1_ReportStoredRequest, ReportStoredRequest__Output as _stdchk_v1_ReportStoredRequest__Output } from '../../stdchk/v1/ReportStoredRequest';
+import type { ReserveInodesReply as _stdchk_v1_ReserveInodesReply, ReserveInodesReply__Output as _stdchk_v1_ReserveInodesReply__Output } from '../../stdchk/v1/ReserveInodesReply';
+import type { ReserveInodesRequest as _stdchk_v1_ReserveInodesRequest, ReserveInodesRequest__Output as _stdchk_v1_ReserveInodesRequest__Output } from '../../stdchk/v1/ReserveInodesRequest';
+import type { ReserveReply as _stdchk_v1_ReserveReply, ReserveReply__Output as _stdchk_v1_ReserveReply__Output } from '../../stdchk/v1/ReserveReply';
+import type { ReserveRequest as _stdchk_v1_ReserveRequest, ReserveRequest__Output as _stdchk_v1_ReserveRequest__Output } from '../../stdchk/v1/ReserveRequest';
 import type { SetAttrRequest as _stdchk_v1_SetAttrRequest, SetAttrRequest__Output as _stdchk_v1_SetAttrRequest__Output } from '../../stdchk/v1/SetAttrRequest';
 import type { StatusReply as _stdchk_v1_StatusReply, StatusReply__Output as _stdchk_v1_StatusReply__Output } from '../../stdchk/v1/StatusReply';
 import type { SymlinkRequest as _stdchk_v1_SymlinkRequest, SymlinkRequest__Output as _stdchk_v1_SymlinkRequest__Output } from '../../stdchk/v1/SymlinkRequest';
@@ -50,6 +58,15 @@ export interface ManagerClient extends grpc.Client {
   commitVersion(argument: _stdchk_v1_CommitRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   commitVersion(argument: _stdchk_v1_CommitRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  CommitVersions(argument: _stdchk_v1_CommitBatchRequest, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  commitVersions(argument: _stdchk_v1_CommitBatchRequest, callback: grpc.requestCallback<_stdchk_v1_CommitBatchReply__Output>): grpc.ClientUnaryCall;
+  
   Create(argument: _stdchk_v1_CreateRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   Create(argument: _stdchk_v1_CreateRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   Create(argument: _stdchk_v1_CreateRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
@@ -67,6 +84,15 @@ export interface ManagerClient extends grpc.Client {
   heartbeat(argument: _stdchk_v1_HeartbeatRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_HeartbeatReply__Output>): grpc.ClientUnaryCall;
   heartbeat(argument: _stdchk_v1_HeartbeatRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_HeartbeatReply__Output>): grpc.ClientUnaryCall;
   heartbeat(argument: _stdchk_v1_HeartbeatRequest, callback: grpc.requestCallback<_stdchk_v1_HeartbeatReply__Output>): grpc.ClientUnaryCall;
+  
+  Link(argument: _stdchk_v1_LinkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  Link(argument: _stdchk_v1_LinkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  Link(argument: _stdchk_v1_LinkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  Link(argument: _stdchk_v1_LinkRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  link(argument: _stdchk_v1_LinkRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  link(argument: _stdchk_v1_LinkRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  link(argument: _stdchk_v1_LinkRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  link(argument: _stdchk_v1_LinkRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   
   List(argument: _stdchk_v1_PathRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ListReply__Output>): grpc.ClientUnaryCall;
   List(argument: _stdchk_v1_PathRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ListReply__Output>): grpc.ClientUnaryCall;
@@ -94,6 +120,15 @@ export interface ManagerClient extends grpc.Client {
   mkdir(argument: _stdchk_v1_MkdirRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   mkdir(argument: _stdchk_v1_MkdirRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   mkdir(argument: _stdchk_v1_MkdirRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  
+  Mknod(argument: _stdchk_v1_MknodRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  Mknod(argument: _stdchk_v1_MknodRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  Mknod(argument: _stdchk_v1_MknodRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  Mknod(argument: _stdchk_v1_MknodRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  mknod(argument: _stdchk_v1_MknodRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  mknod(argument: _stdchk_v1_MknodRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  mknod(argument: _stdchk_v1_MknodRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
+  mknod(argument: _stdchk_v1_MknodRequest, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   
   OpenVersion(argument: _stdchk_v1_OpenVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_OpenVersionReply__Output>): grpc.ClientUnaryCall;
   OpenVersion(argument: _stdchk_v1_OpenVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_OpenVersionReply__Output>): grpc.ClientUnaryCall;
@@ -176,6 +211,24 @@ export interface ManagerClient extends grpc.Client {
   reportStored(argument: _stdchk_v1_ReportStoredRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_Empty__Output>): grpc.ClientUnaryCall;
   reportStored(argument: _stdchk_v1_ReportStoredRequest, callback: grpc.requestCallback<_stdchk_v1_Empty__Output>): grpc.ClientUnaryCall;
   
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  ReserveInodes(argument: _stdchk_v1_ReserveInodesRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  reserveInodes(argument: _stdchk_v1_ReserveInodesRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveInodesReply__Output>): grpc.ClientUnaryCall;
+  
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  ReserveSpace(argument: _stdchk_v1_ReserveRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  reserveSpace(argument: _stdchk_v1_ReserveRequest, callback: grpc.requestCallback<_stdchk_v1_ReserveReply__Output>): grpc.ClientUnaryCall;
+  
   SetAttr(argument: _stdchk_v1_SetAttrRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   SetAttr(argument: _stdchk_v1_SetAttrRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
   SetAttr(argument: _stdchk_v1_SetAttrRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_stdchk_v1_FileInfo__Output>): grpc.ClientUnaryCall;
@@ -219,15 +272,21 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
   
   CommitVersion: grpc.handleUnaryCall<_stdchk_v1_CommitRequest__Output, _stdchk_v1_FileInfo>;
   
+  CommitVersions: grpc.handleUnaryCall<_stdchk_v1_CommitBatchRequest__Output, _stdchk_v1_CommitBatchReply>;
+  
   Create: grpc.handleUnaryCall<_stdchk_v1_CreateRequest__Output, _stdchk_v1_FileInfo>;
   
   Heartbeat: grpc.handleUnaryCall<_stdchk_v1_HeartbeatRequest__Output, _stdchk_v1_HeartbeatReply>;
+  
+  Link: grpc.handleUnaryCall<_stdchk_v1_LinkRequest__Output, _stdchk_v1_FileInfo>;
   
   List: grpc.handleUnaryCall<_stdchk_v1_PathRequest__Output, _stdchk_v1_ListReply>;
   
   LocateChunks: grpc.handleUnaryCall<_stdchk_v1_LocateRequest__Output, _stdchk_v1_LocateReply>;
   
   Mkdir: grpc.handleUnaryCall<_stdchk_v1_MkdirRequest__Output, _stdchk_v1_FileInfo>;
+  
+  Mknod: grpc.handleUnaryCall<_stdchk_v1_MknodRequest__Output, _stdchk_v1_FileInfo>;
   
   OpenVersion: grpc.handleUnaryCall<_stdchk_v1_OpenVersionRequest__Output, _stdchk_v1_OpenVersionReply>;
   
@@ -247,6 +306,10 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
   
   ReportStored: grpc.handleUnaryCall<_stdchk_v1_ReportStoredRequest__Output, _stdchk_v1_Empty>;
   
+  ReserveInodes: grpc.handleUnaryCall<_stdchk_v1_ReserveInodesRequest__Output, _stdchk_v1_ReserveInodesReply>;
+  
+  ReserveSpace: grpc.handleUnaryCall<_stdchk_v1_ReserveRequest__Output, _stdchk_v1_ReserveReply>;
+  
   SetAttr: grpc.handleUnaryCall<_stdchk_v1_SetAttrRequest__Output, _stdchk_v1_FileInfo>;
   
   Stat: grpc.handleUnaryCall<_stdchk_v1_PathRequest__Output, _stdchk_v1_FileInfo>;
@@ -260,11 +323,14 @@ export interface ManagerHandlers extends grpc.UntypedServiceImplementation {
 export interface ManagerDefinition extends grpc.ServiceDefinition {
   AllocateTargets: MethodDefinition<_stdchk_v1_AllocateRequest, _stdchk_v1_AllocateReply, _stdchk_v1_AllocateRequest__Output, _stdchk_v1_AllocateReply__Output>
   CommitVersion: MethodDefinition<_stdchk_v1_CommitRequest, _stdchk_v1_FileInfo, _stdchk_v1_CommitRequest__Output, _stdchk_v1_FileInfo__Output>
+  CommitVersions: MethodDefinition<_stdchk_v1_CommitBatchRequest, _stdchk_v1_CommitBatchReply, _stdchk_v1_CommitBatchRequest__Output, _stdchk_v1_CommitBatchReply__Output>
   Create: MethodDefinition<_stdchk_v1_CreateRequest, _stdchk_v1_FileInfo, _stdchk_v1_CreateRequest__Output, _stdchk_v1_FileInfo__Output>
   Heartbeat: MethodDefinition<_stdchk_v1_HeartbeatRequest, _stdchk_v1_HeartbeatReply, _stdchk_v1_HeartbeatRequest__Output, _stdchk_v1_HeartbeatReply__Output>
+  Link: MethodDefinition<_stdchk_v1_LinkRequest, _stdchk_v1_FileInfo, _stdchk_v1_LinkRequest__Output, _stdchk_v1_FileInfo__Output>
   List: MethodDefinition<_stdchk_v1_PathRequest, _stdchk_v1_ListReply, _stdchk_v1_PathRequest__Output, _stdchk_v1_ListReply__Output>
   LocateChunks: MethodDefinition<_stdchk_v1_LocateRequest, _stdchk_v1_LocateReply, _stdchk_v1_LocateRequest__Output, _stdchk_v1_LocateReply__Output>
   Mkdir: MethodDefinition<_stdchk_v1_MkdirRequest, _stdchk_v1_FileInfo, _stdchk_v1_MkdirRequest__Output, _stdchk_v1_FileInfo__Output>
+  Mknod: MethodDefinition<_stdchk_v1_MknodRequest, _stdchk_v1_FileInfo, _stdchk_v1_MknodRequest__Output, _stdchk_v1_FileInfo__Output>
   OpenVersion: MethodDefinition<_stdchk_v1_OpenVersionRequest, _stdchk_v1_OpenVersionReply, _stdchk_v1_OpenVersionRequest__Output, _stdchk_v1_OpenVersionReply__Output>
   PrepareChunks: MethodDefinition<_stdchk_v1_PrepareRequest, _stdchk_v1_PrepareReply, _stdchk_v1_PrepareRequest__Output, _stdchk_v1_PrepareReply__Output>
   RegisterBenefactor: MethodDefinition<_stdchk_v1_RegisterRequest, _stdchk_v1_RegisterReply, _stdchk_v1_RegisterRequest__Output, _stdchk_v1_RegisterReply__Output>
@@ -274,6 +340,8 @@ export interface ManagerDefinition extends grpc.ServiceDefinition {
   RenewLeases: MethodDefinition<_stdchk_v1_LeasesRequest, _stdchk_v1_Empty, _stdchk_v1_LeasesRequest__Output, _stdchk_v1_Empty__Output>
   ReportInventory: MethodDefinition<_stdchk_v1_InventoryPart, _stdchk_v1_InventoryReply, _stdchk_v1_InventoryPart__Output, _stdchk_v1_InventoryReply__Output>
   ReportStored: MethodDefinition<_stdchk_v1_ReportStoredRequest, _stdchk_v1_Empty, _stdchk_v1_ReportStoredRequest__Output, _stdchk_v1_Empty__Output>
+  ReserveInodes: MethodDefinition<_stdchk_v1_ReserveInodesRequest, _stdchk_v1_ReserveInodesReply, _stdchk_v1_ReserveInodesRequest__Output, _stdchk_v1_ReserveInodesReply__Output>
+  ReserveSpace: MethodDefinition<_stdchk_v1_ReserveRequest, _stdchk_v1_ReserveReply, _stdchk_v1_ReserveRequest__Output, _stdchk_v1_ReserveReply__Output>
   SetAttr: MethodDefinition<_stdchk_v1_SetAttrRequest, _stdchk_v1_FileInfo, _stdchk_v1_SetAttrRequest__Output, _stdchk_v1_FileInfo__Output>
   Stat: MethodDefinition<_stdchk_v1_PathRequest, _stdchk_v1_FileInfo, _stdchk_v1_PathRequest__Output, _stdchk_v1_FileInfo__Output>
   Status: MethodDefinition<_stdchk_v1_Empty, _stdchk_v1_StatusReply, _stdchk_v1_Empty__Output, _stdchk_v1_StatusReply__Output>

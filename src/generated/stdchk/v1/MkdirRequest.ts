@@ -7,12 +7,14 @@ export interface MkdirRequest {
   'uid'?: (number);
   'gid'?: (number);
   'parents'?: (boolean);
+  '_mode'?: "mode";
 }
 
 export interface MkdirRequest__Output {
   'path': (string);
-  'mode': (number);
+  'mode'?: (number);
   'uid': (number);
   'gid': (number);
   'parents': (boolean);
+  '_mode'?: "mode";
 }

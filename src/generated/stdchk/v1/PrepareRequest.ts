@@ -4,9 +4,11 @@
 export interface PrepareRequest {
   'refs'?: (Buffer | Uint8Array | string);
   'replicas'?: (number);
+  'lookupOnly'?: (boolean);
 }
 
 export interface PrepareRequest__Output {
   'refs': (Buffer);
   'replicas': (number);
+  'lookupOnly': (boolean);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/scheduler.proto
 
+import type { WorkerJob as _stdchk_v1_WorkerJob, WorkerJob__Output as _stdchk_v1_WorkerJob__Output } from '../../stdchk/v1/WorkerJob';
 
 export interface RegisterWorkerRequest {
   'workerId'?: (string);
@@ -7,6 +8,7 @@ export interface RegisterWorkerRequest {
   'host'?: (string);
   'slots'?: (number);
   'kinds'?: (string)[];
+  'jobs'?: (_stdchk_v1_WorkerJob)[];
 }
 
 export interface RegisterWorkerRequest__Output {
@@ -15,4 +17,5 @@ export interface RegisterWorkerRequest__Output {
   'host': (string);
   'slots': (number);
   'kinds': (string)[];
+  'jobs': (_stdchk_v1_WorkerJob__Output)[];
 }

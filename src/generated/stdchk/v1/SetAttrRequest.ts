@@ -10,6 +10,8 @@ export interface SetAttrRequest {
   'atimeMs'?: (number | string | Long);
   'mtimeMs'?: (number | string | Long);
   'size'?: (number | string | Long);
+  'atimeNow'?: (boolean);
+  'mtimeNow'?: (boolean);
   '_mode'?: "mode";
   '_uid'?: "uid";
   '_gid'?: "gid";
@@ -26,6 +28,8 @@ export interface SetAttrRequest__Output {
   'atimeMs'?: (number);
   'mtimeMs'?: (number);
   'size'?: (number);
+  'atimeNow': (boolean);
+  'mtimeNow': (boolean);
   '_mode'?: "mode";
   '_uid'?: "uid";
   '_gid'?: "gid";

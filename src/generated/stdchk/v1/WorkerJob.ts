@@ -1,5 +1,6 @@
 // Original file: proto/scheduler.proto
 
+import type { WorkerJobPhase as _stdchk_v1_WorkerJobPhase, WorkerJobPhase__Output as _stdchk_v1_WorkerJobPhase__Output } from '../../stdchk/v1/WorkerJobPhase';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WorkerJob {
@@ -8,6 +9,7 @@ export interface WorkerJob {
   'phase'?: (string);
   'exitCode'?: (number);
   'error'?: (string);
+  'jobPhase'?: (_stdchk_v1_WorkerJobPhase);
 }
 
 export interface WorkerJob__Output {
@@ -16,4 +18,5 @@ export interface WorkerJob__Output {
   'phase': (string);
   'exitCode': (number);
   'error': (string);
+  'jobPhase': (_stdchk_v1_WorkerJobPhase__Output);
 }

@@ -19,6 +19,12 @@ export interface JobSpec {
   args: string[];
   env: Record<string, string>;
   cwd?: string;
+  /**
+   * Who the job runs as on the worker: a user name, or "uid" or "uid:gid".
+   * Absent: the grid's default user. Checked against the grid's policy
+   * (src/jobs/users.ts) at submit and again on the worker.
+   */
+  user?: string;
   checkpoint: CheckpointPolicy;
   resources: Resources;
 }
@@ -52,7 +58,21 @@ const MAX_MEMORY_BYTES = 2 ** 50;
 const MAX_ARGS = 4_096;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TOP_FIELDS = new Set(['name', 'kind', 'rootfs', 'args', 'env', 'cwd', 'checkpoint', 'resources']);
+const TOP_FIELDS = new Set([
+  'name',
+  'kind',
+  'rootfs',
+  'args',
+  'env',
+  'cwd',
+  'user',
+  'checkpoint',
+  'resources',
+]);
+/** A user name, or a numeric uid with an optional numeric gid. */
+export const JOB_USER = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}|\d{1,10}(?::\d{1,10})?)$/;
+/** Largest uid or gid (2^32 - 1 is "no id" to the kernel). */
+export const MAX_ID = 2 ** 32 - 2;
 const CHECKPOINT_FIELDS = new Set(['interval', 'mtbf', 'keep']);
 const RESOURCE_FIELDS = new Set(['slots', 'memory', 'cpus']);
 
@@ -151,6 +171,18 @@ export function validateJobSpec(raw: unknown): JobSpec {
     cwd = path.normalize(raw.cwd);
   }
 
+  let user: string | undefined;
+  if (raw.user !== undefined) {
+    const ids = typeof raw.user === 'string' && /^\d/.test(raw.user) ? raw.user.split(':').map(Number) : [];
+    if (typeof raw.user !== 'string' || !JOB_USER.test(raw.user) || ids.some((n) => n > MAX_ID)) {
+      throw bad(
+        'user',
+        `must be a user name, "uid" or "uid:gid" (numbers up to ${MAX_ID}), not ${show(raw.user)}`,
+      );
+    }
+    user = raw.user;
+  }
+
   return {
     name,
     kind,
@@ -158,6 +190,7 @@ export function validateJobSpec(raw: unknown): JobSpec {
     args,
     env,
     ...(cwd ? { cwd } : {}),
+    ...(user !== undefined ? { user } : {}),
     checkpoint: validateCheckpoint(raw.checkpoint),
     resources: validateResources(raw.resources),
   };
@@ -257,6 +290,7 @@ export function jobSpecToJson(spec: JobSpec): Record<string, unknown> {
     args: spec.args,
     env: spec.env,
     ...(spec.cwd ? { cwd: spec.cwd } : {}),
+    ...(spec.user !== undefined ? { user: spec.user } : {}),
     checkpoint: cp,
     resources: res,
   };

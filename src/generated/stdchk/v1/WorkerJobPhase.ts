@@ -1,0 +1,29 @@
+// Original file: proto/scheduler.proto
+
+export const WorkerJobPhase = {
+  WORKER_JOB_PHASE_UNSPECIFIED: 'WORKER_JOB_PHASE_UNSPECIFIED',
+  WORKER_JOB_STARTING: 'WORKER_JOB_STARTING',
+  WORKER_JOB_RESTORING: 'WORKER_JOB_RESTORING',
+  WORKER_JOB_RUNNING: 'WORKER_JOB_RUNNING',
+  WORKER_JOB_CHECKPOINTING: 'WORKER_JOB_CHECKPOINTING',
+  WORKER_JOB_PAUSED: 'WORKER_JOB_PAUSED',
+  WORKER_JOB_EXITED: 'WORKER_JOB_EXITED',
+} as const;
+
+export type WorkerJobPhase =
+  | 'WORKER_JOB_PHASE_UNSPECIFIED'
+  | 0
+  | 'WORKER_JOB_STARTING'
+  | 1
+  | 'WORKER_JOB_RESTORING'
+  | 2
+  | 'WORKER_JOB_RUNNING'
+  | 3
+  | 'WORKER_JOB_CHECKPOINTING'
+  | 4
+  | 'WORKER_JOB_PAUSED'
+  | 5
+  | 'WORKER_JOB_EXITED'
+  | 6
+
+export type WorkerJobPhase__Output = typeof WorkerJobPhase[keyof typeof WorkerJobPhase]
