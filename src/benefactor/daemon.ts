@@ -1,9 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hex } from '../hashing/index.ts';
-import { StdchkError } from '../errors/index.ts';
+import { StdchkError, errorMessage } from '../errors/index.ts';
 import { bind, createServer, shutdown } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
@@ -32,6 +42,11 @@ export interface BenefactorOptions {
   dataListen?: string;
   /** HOST:PORT clients should dial for the data port; default: the host of `advertise` with the bound data port. */
   dataAdvertise?: string;
+  /**
+   * The data port's Unix socket for clients on this host; default
+   * STORE/data.sock (none if that path is too long for a socket); 'none': no socket.
+   */
+  dataSocket?: string;
   /** Host name used to spread replicas over machines (default: os.hostname()). */
   host?: string;
   secret?: Buffer;
@@ -58,6 +73,8 @@ export interface BenefactorHandle {
   address: string;
   /** The data port's address registered with the manager ('' without one). */
   dataAddress: string;
+  /** Its Unix socket ('' without one). */
+  dataSocket: string;
   stop(): Promise<void>;
 }
 
@@ -122,6 +139,52 @@ function dataListenAddress(listen: string, dataListen: string | undefined): stri
   return joinAddress(splitAddress(listen).host, 0);
 }
 
+/** Longest Unix socket path the kernel takes (sun_path holds 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The data socket: --data-socket, else STORE/socket/data.sock if it fits;
+ * undefined for none. Its folder must let no one else in (the default one
+ * is made 0700): the socket exists with the process umask's mode for a
+ * moment before it is made 0600.
+ */
+function dataSocketPath(
+  storeDir: string,
+  dataSocket: string | undefined,
+  logger: Logger,
+): string | undefined {
+  if (dataSocket === 'none') return undefined;
+  const file = path.resolve(dataSocket ?? path.join(storeDir, 'socket', 'data.sock'));
+  if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
+    if (dataSocket !== undefined) {
+      throw new StdchkError(
+        'INVALID_ARGUMENT',
+        `--data-socket ${file} is longer than ${MAX_SOCKET_PATH} bytes`,
+      );
+    }
+    logger.info({ file }, 'no data socket: the store path is too long for a Unix socket (clients use TCP)');
+    return undefined;
+  }
+  const dir = path.dirname(file);
+  if (dataSocket === undefined) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new StdchkError('INVALID_ARGUMENT', `--data-socket: cannot use folder ${dir}: ${errorMessage(e)}`);
+  }
+  if ((st.mode & 0o077) !== 0 || st.uid !== (process.getuid?.() ?? st.uid)) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `--data-socket: folder ${dir} must be ours and 0700 (others could connect to the socket)`,
+    );
+  }
+  return file;
+}
+
 /** The data address clients dial: --data-advertise, else the advertised (or bound) host with the bound data port. */
 function publicDataAddress(bound: string, grpcAddress: string, dataAdvertise: string | undefined): string {
   const { port } = splitAddress(bound);
@@ -176,6 +239,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
         tls: opts.tls,
         logger,
         listen: dataListen,
+        socketPath: dataSocketPath(opts.storeDir, opts.dataSocket, logger),
         peers,
       });
     }
@@ -187,6 +251,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   }
   const address = publicAddress(bound, opts.advertise);
   const dataAddress = data ? publicDataAddress(data.address, address, opts.dataAdvertise) : '';
+  const dataSocket = data?.socketPath ?? '';
   const scrubber = new Scrubber({
     store,
     storeDir: opts.storeDir,
@@ -201,6 +266,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     host,
     address,
     dataAddress,
+    dataSocket,
     secret: opts.secret,
     tls: opts.tls,
     logger,
@@ -220,6 +286,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
       listen: bound,
       dataAddress,
       dataListen: data?.address ?? null,
+      dataSocket: dataSocket || null,
       host,
       manager: opts.managerAddress,
     },
@@ -231,6 +298,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     id,
     address,
     dataAddress,
+    dataSocket,
     stop() {
       stopping ??= (async () => {
         await scrubber.stop();

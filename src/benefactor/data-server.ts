@@ -1,3 +1,4 @@
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { TLSSocket } from 'node:tls';
@@ -48,6 +49,12 @@ export interface DataServerOptions {
   logger: Logger;
   /** HOST:PORT; port 0 picks a free one. */
   listen: string;
+  /**
+   * Also serve on this Unix socket, for clients on this host: no TLS on it
+   * (nothing leaves the host; it is reachable only by this user and root,
+   * as the store's folder is), the secret handshake as on TCP.
+   */
+  socketPath?: string | undefined;
   /** Connections to the next benefactors of chains. */
   peers: DataClientPool;
   /** Time a new connection has to finish the handshake (default 10 s). */
@@ -57,6 +64,8 @@ export interface DataServerOptions {
 export interface DataServer {
   /** The bound HOST:PORT. */
   address: string;
+  /** The Unix socket served, if any. */
+  socketPath: string | undefined;
   /** Open connections (tests). */
   readonly connections: number;
   close(): Promise<void>;
@@ -90,7 +99,42 @@ function peerOf(socket: net.Socket): string {
   const s = socket as TLSSocket & { _parent?: net.Socket | null };
   const host = s.remoteAddress ?? s._parent?.remoteAddress;
   const port = s.remotePort ?? s._parent?.remotePort;
-  return host ? joinAddress(host, port ?? 0) : 'unknown';
+  if (host) return joinAddress(host, port ?? 0);
+  return socket.localAddress === undefined && !(socket instanceof tls.TLSSocket) ? 'unix socket' : 'unknown';
+}
+
+/** Listens on `listen` (HOST:PORT or a socket path); rejects with UNAVAILABLE. */
+function listenOn(
+  server: net.Server,
+  listen: { host: string; port: number } | { path: string },
+  what: string,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (e: Error) =>
+      reject(new StdchkError('UNAVAILABLE', `cannot listen on ${what}: ${e.message}`));
+    server.once('error', onError);
+    server.listen(listen, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Removes a socket file a killed benefactor left behind (never anything else). */
+function removeStaleSocket(file: string): void {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `${file} exists and is not a socket; not serving the data port there`,
+    );
+  }
+  unlinkSync(file);
 }
 
 /** Rate-limited warnings for refusals, so a flood of bad connections cannot flood the log. */
@@ -377,26 +421,35 @@ export async function startDataServer(opts: DataServerOptions): Promise<DataServ
   }
   server.on('error', (e) => opts.logger.error({ err: e }, 'data port error'));
   const { host, port } = splitAddress(opts.listen);
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) =>
-      reject(new StdchkError('UNAVAILABLE', `cannot listen on ${opts.listen}: ${e.message}`));
-    server.once('error', onError);
-    server.listen({ host, port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  await listenOn(server, { host, port }, opts.listen);
   const bound = server.address() as net.AddressInfo;
   const address = joinAddress(host, bound.port);
+  let local: net.Server | undefined;
+  if (opts.socketPath) {
+    const file = opts.socketPath;
+    try {
+      removeStaleSocket(file);
+      local = net.createServer(accept);
+      local.on('error', (e) => opts.logger.error({ err: e }, 'data socket error'));
+      await listenOn(local, { path: file }, file);
+      chmodSync(file, 0o600);
+    } catch (e) {
+      local?.close();
+      server.close();
+      throw e;
+    }
+  }
+  const stop = (srv: net.Server) => new Promise<void>((resolve) => srv.close(() => resolve()));
   return {
     address,
+    socketPath: opts.socketPath,
     get connections() {
       return open.size;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const c of [...open]) c.close();
-      }),
+    close: async () => {
+      const closing = [stop(server), ...(local ? [stop(local)] : [])];
+      for (const c of [...open]) c.close();
+      await Promise.all(closing);
+    },
   };
 }

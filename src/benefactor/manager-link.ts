@@ -17,6 +17,7 @@ import type { ChunkStore, StoredChunk } from './chunk-store.ts';
 import type { ScrubProgress } from './scrub.ts';
 import { PendingDeletes } from './stamps.ts';
 import type { StoreStamps } from './stamps.ts';
+import { localHostId } from '../transport/socket.ts';
 
 export interface ManagerLinkOptions {
   managerAddress: string;
@@ -27,6 +28,8 @@ export interface ManagerLinkOptions {
   address: string;
   /** Its framed chunk stream ('' without one). */
   dataAddress?: string | undefined;
+  /** Its Unix socket ('' without one). */
+  dataSocket?: string | undefined;
   secret?: Buffer | undefined;
   tls?: TlsMaterial | undefined;
   logger: Logger;
@@ -171,6 +174,8 @@ export class ManagerLink {
         host: this.opts.host,
         address: this.opts.address,
         dataAddress: this.opts.dataAddress ?? '',
+        dataSocket: this.opts.dataSocket ?? '',
+        dataSocketHost: this.opts.dataSocket ? localHostId() : '',
         capacityBytes: s.capacityBytes,
         usedBytes: s.usedBytes,
         freeBytes: s.freeBytes,

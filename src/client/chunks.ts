@@ -6,6 +6,7 @@ import type { ChunkPayload, StoreFrame, BenefactorPool } from './benefactor-pool
 import { DataClientPool } from '../transport/data-client.ts';
 import type { DataTarget } from '../transport/data-client.ts';
 import { MAX_READ_HASHES, packRefs } from '../transport/frames.ts';
+import { localHostId } from '../transport/socket.ts';
 
 /**
  * How chunk bytes travel between a client and the benefactors: the seam
@@ -23,6 +24,15 @@ export interface ChunkTarget {
   address: string;
   /** Framed chunk stream address; '' or absent when the benefactor has none. */
   dataAddress?: string | undefined;
+  /** The same stream's Unix socket, used when this process is on its host and may open it. */
+  dataSocket?: string | undefined;
+  /** The machine of that socket (socket.ts localHostId). */
+  dataSocketHost?: string | undefined;
+}
+
+/** The target's Unix socket if it is on this machine, else undefined (TCP). */
+function localSocket(t: ChunkTarget): string | undefined {
+  return t.dataSocket && t.dataSocketHost === localHostId() ? t.dataSocket : undefined;
 }
 
 /** Chunks ready to store, prepared once however many stores (and retries) follow. */
@@ -179,8 +189,10 @@ export class FramedChunks implements Chunks {
     const b = batch as FramedBatch;
     b.refs ??= packRefs(batch.chunks);
     b.data ??= batch.chunks.map((c) => c.data);
+    // Hops are dialled by the benefactor before them, over TCP: a Unix socket is only the client's way in.
     const chain: DataTarget[] = targets.map((t) => ({ id: t.id, dataAddress: t.dataAddress as string }));
-    const [head, ...rest] = chain as [DataTarget, ...DataTarget[]];
+    const [first, ...rest] = chain as [DataTarget, ...DataTarget[]];
+    const head: DataTarget = { ...first, socketPath: localSocket(targets[0] as ChunkTarget) };
     let results;
     try {
       const conn = await this.data.get(head);
@@ -234,7 +246,11 @@ export class FramedChunks implements Chunks {
     timeoutMs = DEFAULT_TIMEOUT_MS,
   ): Promise<Map<string, Buffer>> {
     if (!target.dataAddress) return this.grpc.read(target, hashes, timeoutMs);
-    const conn = await this.data.get({ id: target.id, dataAddress: target.dataAddress });
+    const conn = await this.data.get({
+      id: target.id,
+      dataAddress: target.dataAddress,
+      socketPath: localSocket(target),
+    });
     const out = new Map<string, Buffer>();
     for (let i = 0; i < hashes.length; i += MAX_READ_HASHES) {
       verified(await conn.read(hashes.slice(i, i + MAX_READ_HASHES), timeoutMs), out);

@@ -57,6 +57,8 @@ export class Membership {
         host: input.host,
         address: input.address,
         dataAddress: input.dataAddress || undefined,
+        dataSocket: input.dataSocket || undefined,
+        dataSocketHost: input.dataSocketHost || undefined,
         capacityBytes: input.capacityBytes,
         usedBytes: input.usedBytes,
         freeBytes: input.freeBytes,
@@ -72,6 +74,8 @@ export class Membership {
       b.host = input.host;
       b.address = input.address;
       b.dataAddress = input.dataAddress || undefined;
+      b.dataSocket = input.dataSocket || undefined;
+      b.dataSocketHost = input.dataSocketHost || undefined;
       this.ctx.logger.info(
         {
           benefactor: b.id,

@@ -1169,6 +1169,8 @@ export class MetadataStore {
         host: b.host,
         address: b.address,
         dataAddress: b.dataAddress ?? '',
+        dataSocket: b.dataSocket ?? '',
+        dataSocketHost: b.dataSocketHost ?? '',
         alive: isAlive,
         capacityBytes: b.capacityBytes,
         usedBytes: b.usedBytes,

@@ -174,6 +174,10 @@ export interface BenefactorRecord {
   address: string;
   /** Its framed chunk stream (absent from benefactors without one, and from older records). */
   dataAddress?: string | undefined;
+  /** The same stream's Unix socket, for clients on its host. */
+  dataSocket?: string | undefined;
+  /** The machine of that socket (its kernel's boot id). */
+  dataSocketHost?: string | undefined;
   capacityBytes: number;
   usedBytes: number;
   freeBytes: number;
@@ -181,9 +185,33 @@ export interface BenefactorRecord {
 }
 
 export function encodeBenefactor(b: BenefactorRecord): Buffer {
-  const { num, id, host, address, dataAddress, capacityBytes, usedBytes, freeBytes, chunks } = b;
+  const {
+    num,
+    id,
+    host,
+    address,
+    dataAddress,
+    dataSocket,
+    dataSocketHost,
+    capacityBytes,
+    usedBytes,
+    freeBytes,
+    chunks,
+  } = b;
   return Buffer.from(
-    JSON.stringify({ num, id, host, address, dataAddress, capacityBytes, usedBytes, freeBytes, chunks }),
+    JSON.stringify({
+      num,
+      id,
+      host,
+      address,
+      dataAddress,
+      dataSocket,
+      dataSocketHost,
+      capacityBytes,
+      usedBytes,
+      freeBytes,
+      chunks,
+    }),
     'utf8',
   );
 }

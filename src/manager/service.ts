@@ -322,6 +322,8 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
         host: v.host(req.host),
         address: v.address(req.address),
         ...(req.dataAddress ? { dataAddress: v.address(req.dataAddress, 'data_address') } : {}),
+        ...(req.dataSocket ? { dataSocket: v.socketPath(req.dataSocket, 'data_socket') } : {}),
+        ...(req.dataSocketHost ? { dataSocketHost: v.hostId(req.dataSocketHost, 'data_socket_host') } : {}),
         capacityBytes: v.uint(req.capacityBytes, 'capacity_bytes'),
         usedBytes: v.uint(req.usedBytes, 'used_bytes'),
         freeBytes: v.uint(req.freeBytes, 'free_bytes'),

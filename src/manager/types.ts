@@ -111,6 +111,10 @@ export interface BenefactorAddress {
   host: string;
   /** Its framed chunk stream; '' when it has none (then it is reached over gRPC). */
   dataAddress: string;
+  /** The same stream's Unix socket for clients on its host; '' when none. */
+  dataSocket: string;
+  /** The machine of that socket (its kernel's boot id); '' when none. */
+  dataSocketHost: string;
 }
 
 export interface PrepareResult {
@@ -138,6 +142,9 @@ export interface RegisterInput extends BenefactorStats {
   address: string;
   /** '' or absent: no framed chunk stream. */
   dataAddress?: string | undefined;
+  /** '' or absent: no Unix socket. */
+  dataSocket?: string | undefined;
+  dataSocketHost?: string | undefined;
 }
 
 /** A benefactor's background verification of everything it stores (see src/benefactor/scrub.ts). */

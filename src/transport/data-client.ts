@@ -20,10 +20,14 @@ import {
 } from './frames.ts';
 import type { ChainHop, Frame, FrameChunk, FrameLimits, ReplicaResult } from './frames.ts';
 import { ClientHandshake } from './handshake.ts';
-import { connectSocket, drained, writeParts } from './socket.ts';
+import { connectSocket, connectUnix, drained, writeParts } from './socket.ts';
 
-/** A benefactor's data port: the id it must answer with, and its address. */
-export type DataTarget = ChainHop;
+/**
+ * A benefactor's data port: the id it must answer with, its address, and
+ * its Unix socket if it has one (tried first: it works when the benefactor
+ * is on this host and this process may open it; else TCP).
+ */
+export type DataTarget = ChainHop & { socketPath?: string | undefined };
 
 export interface DataClientOptions {
   secret?: Buffer | undefined;
@@ -92,9 +96,29 @@ export class DataConnection {
     return this.pending.size;
   }
 
-  /** Connects, runs the handshake (docs/data-path.md) and resolves once the server said READY. */
+  /**
+   * Connects (the Unix socket if the target has one this process can use,
+   * else TCP, with TLS when configured), runs the handshake
+   * (docs/data-path.md) and resolves once the server said READY.
+   */
   static async open(target: DataTarget, opts: DataClientOptions): Promise<DataConnection> {
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    if (target.socketPath && usableSocket(target)) {
+      try {
+        const socket = await connectUnix(target.socketPath, timeoutMs);
+        const where = `benefactor ${target.id} (${target.socketPath})`;
+        try {
+          await handshake(socket, target, opts.secret, where, timeoutMs);
+        } catch (e) {
+          socket.destroy();
+          throw e;
+        }
+        return new DataConnection(socket, target);
+      } catch {
+        // Not this host's benefactor, not ours to open, or not there any more: TCP.
+        unusableSockets.set(socketKey(target), Date.now());
+      }
+    }
     const started = Date.now();
     const socket = await connectSocket(target.dataAddress, { tls: opts.tls, timeoutMs });
     const where = `benefactor ${target.id} (${target.dataAddress})`;
@@ -249,6 +273,19 @@ export class DataConnection {
   }
 }
 
+/** Unix sockets that failed (path + id -> when): not tried again for a minute. */
+const unusableSockets = new Map<string, number>();
+const SOCKET_RETRY_MS = 60_000;
+const socketKey = (t: DataTarget) => `${t.id}@${t.socketPath}`;
+
+function usableSocket(t: DataTarget): boolean {
+  const failed = unusableSockets.get(socketKey(t));
+  if (failed === undefined) return true;
+  if (Date.now() - failed < SOCKET_RETRY_MS) return false;
+  unusableSockets.delete(socketKey(t));
+  return true;
+}
+
 /** Runs the client's side of the handshake on a connected socket. */
 async function handshake(
   socket: net.Socket,
@@ -326,7 +363,8 @@ export class DataClientPool {
 
   async get(target: DataTarget): Promise<DataConnection> {
     if (this.closed) throw new StdchkError('UNAVAILABLE', 'data client closed');
-    const key = `${target.id}@${target.dataAddress}`;
+    // The same benefactor reached another way (its socket, or not) is another connection.
+    const key = `${target.id}@${target.dataAddress}@${target.socketPath ?? ''}`;
     const existing = this.conns.get(key);
     if (existing) {
       const c = await existing.catch(() => undefined);
@@ -335,6 +373,7 @@ export class DataClientPool {
     }
     let p = this.conns.get(key);
     if (!p) {
+      this.sweep();
       p = DataConnection.open(target, this.opts);
       this.conns.set(key, p);
       p.catch(() => {
@@ -342,6 +381,18 @@ export class DataClientPool {
       });
     }
     return p;
+  }
+
+  /** Forgets connections that failed since (a benefactor restarted on another port leaves one behind). */
+  private sweep(): void {
+    for (const [key, p] of this.conns) {
+      void p.then(
+        (c) => {
+          if (c.failed && this.conns.get(key) === p) this.conns.delete(key);
+        },
+        () => undefined,
+      );
+    }
   }
 
   close(): void {

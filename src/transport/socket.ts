@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -109,6 +111,50 @@ export async function connectSocket(address: string, opts: ConnectOptions): Prom
     clearTimeout(timer);
   }
   socket.setKeepAlive(true, 10_000);
+  return socket;
+}
+
+let hostId: string | undefined;
+
+/**
+ * This machine's id for Unix sockets: the kernel's boot id (the same for
+ * every process on this kernel, containers and network namespaces
+ * included; new at each boot), else the host name. A benefactor advertises
+ * it with its socket, and a client with the same id uses the socket.
+ */
+export function localHostId(): string {
+  if (hostId === undefined) {
+    try {
+      hostId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      hostId = '';
+    }
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(hostId))
+      hostId = os
+        .hostname()
+        .slice(0, 64)
+        .replace(/[^A-Za-z0-9._-]/g, '_');
+  }
+  return hostId;
+}
+
+/** A connected Unix socket; rejects (ENOENT, EACCES, ECONNREFUSED, TIMEOUT) if it cannot be opened. */
+export async function connectUnix(file: string, timeoutMs: number): Promise<net.Socket> {
+  const socket = net.connect({ path: file });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      once(socket, 'connect'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new StdchkError('TIMEOUT', `no connection to ${file}`)), timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
   return socket;
 }
 

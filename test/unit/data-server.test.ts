@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -29,6 +29,8 @@ import {
 import { ClientHandshake } from '../../src/transport/handshake.ts';
 import { authenticatedPeer, rawPeer } from '../helpers/data-stream.ts';
 import { isStdchkError } from '../../src/errors/index.ts';
+import { localHostId } from '../../src/transport/socket.ts';
+import { unary } from '../../src/rpc/index.ts';
 
 // The benefactor's data port and the client's framed engine, in this process
 // over loopback (a manager, three benefactors, real pack stores): put/get
@@ -218,6 +220,71 @@ test.serial(
       headless.map((o) => !o.ok && o.attempted),
       [true, false],
     );
+  },
+);
+
+test.serial(
+  "a client on the benefactor's machine uses its Unix socket (0600, in the 0700 store); another machine's id, another benefactor's socket, or none: TCP",
+  async (t) => {
+    for (const b of benefactors) {
+      t.regex(b.dataSocket, /\/data\.sock$/);
+      const st = statSync(b.dataSocket);
+      t.true(st.isSocket());
+      t.is(st.mode & 0o777, 0o600, 'only the benefactor user (and root) may connect');
+      t.is(statSync(path.dirname(b.dataSocket)).mode & 0o077, 0, 'in a folder only that user can enter');
+    }
+    const store = async (target: ChunkTarget) => {
+      const data = randomBytes(10_000);
+      const [o] = await client.chunks.store(client.chunks.batch([{ hash: hashChunk(data), data }]), [target]);
+      return o!;
+    };
+    const [a, b] = benefactors as [BenefactorHandle, BenefactorHandle];
+    const here = localHostId();
+    t.regex(here, /^[0-9a-f-]{36}$/, 'the kernel boot id');
+    // TCP unreachable: only the socket can have carried it.
+    const viaSocket = await store({
+      id: a.id,
+      address: a.address,
+      dataAddress: '127.0.0.1:1',
+      dataSocket: a.dataSocket,
+      dataSocketHost: here,
+    });
+    t.true(viaSocket.ok, viaSocket.ok ? '' : viaSocket.error.message);
+    // The same socket advertised from another machine: never tried, so TCP (unreachable here) fails.
+    const remote = await store({
+      id: a.id,
+      address: a.address,
+      dataAddress: '127.0.0.1:1',
+      dataSocket: a.dataSocket,
+      dataSocketHost: 'another-machine',
+    });
+    t.false(remote.ok);
+    // The socket of another benefactor: the handshake names the wrong one, TCP is used.
+    const wrong = await store({
+      id: a.id,
+      address: a.address,
+      dataAddress: a.dataAddress,
+      dataSocket: b.dataSocket,
+      dataSocketHost: here,
+    });
+    t.true(wrong.ok, wrong.ok ? '' : wrong.error.message);
+    // No socket there at all.
+    const missing = await store({
+      id: b.id,
+      address: b.address,
+      dataAddress: b.dataAddress,
+      dataSocket: '/nonexistent/data.sock',
+      dataSocketHost: here,
+    });
+    t.true(missing.ok, missing.ok ? '' : missing.error.message);
+    // Placement hands each benefactor's socket and machine out.
+    const alloc = await unary(client.manager, 'allocateTargets', { count: 3, bytes: 1, exclude: [] });
+    t.deepEqual(
+      alloc.targets.map((x) => [x.dataSocket, x.dataSocketHost]).sort(),
+      benefactors.map((x) => [x.dataSocket, here]).sort(),
+    );
+    const s = await client.status();
+    t.deepEqual(s.benefactors.map((x) => x.dataSocket).sort(), benefactors.map((x) => x.dataSocket).sort());
   },
 );
 

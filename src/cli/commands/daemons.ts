@@ -101,6 +101,10 @@ export function registerDaemonCommands(program: Command): void {
       '--data-advertise <host:port>',
       'address clients should dial for the chunk stream (default: the --advertise host, the bound port)',
     )
+    .option(
+      '--data-socket <path>',
+      "Unix socket of the chunk stream for clients on this host (default: STORE/socket/data.sock; 'none': TCP only)",
+    )
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
     .option(
@@ -119,6 +123,7 @@ export function registerDaemonCommands(program: Command): void {
           advertise?: string;
           dataListen?: string;
           dataAdvertise?: string;
+          dataSocket?: string;
           host: string;
           secretFile?: string;
           tlsCa?: string;
@@ -155,6 +160,7 @@ export function registerDaemonCommands(program: Command): void {
             listen,
             ...(opts.advertise ? { advertise: opts.advertise } : {}),
             ...(dataListen ? { dataListen } : {}),
+            ...(opts.dataSocket ? { dataSocket: opts.dataSocket } : {}),
             ...(opts.dataAdvertise
               ? { dataAdvertise: checkListen(opts.dataAdvertise, '--data-advertise') }
               : {}),

@@ -23,6 +23,7 @@ export function statusJson(s: StatusReply__Output) {
       host: b.host,
       address: b.address,
       dataAddress: b.dataAddress,
+      dataSocket: b.dataSocket,
       alive: b.alive,
       capacityBytes: b.capacityBytes,
       usedBytes: b.usedBytes,

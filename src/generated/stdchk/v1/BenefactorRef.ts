@@ -6,6 +6,8 @@ export interface BenefactorRef {
   'address'?: (string);
   'host'?: (string);
   'dataAddress'?: (string);
+  'dataSocket'?: (string);
+  'dataSocketHost'?: (string);
 }
 
 export interface BenefactorRef__Output {
@@ -13,4 +15,6 @@ export interface BenefactorRef__Output {
   'address': (string);
   'host': (string);
   'dataAddress': (string);
+  'dataSocket': (string);
+  'dataSocketHost': (string);
 }

@@ -16,6 +16,7 @@ export interface BenefactorStatus {
   'corruptChunks'?: (number | string | Long);
   'scrub'?: (_stdchk_v1_ScrubStatus | null);
   'dataAddress'?: (string);
+  'dataSocket'?: (string);
 }
 
 export interface BenefactorStatus__Output {
@@ -31,4 +32,5 @@ export interface BenefactorStatus__Output {
   'corruptChunks': (number);
   'scrub': (_stdchk_v1_ScrubStatus__Output | null);
   'dataAddress': (string);
+  'dataSocket': (string);
 }

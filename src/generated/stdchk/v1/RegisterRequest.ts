@@ -11,6 +11,8 @@ export interface RegisterRequest {
   'freeBytes'?: (number | string | Long);
   'chunks'?: (number | string | Long);
   'dataAddress'?: (string);
+  'dataSocket'?: (string);
+  'dataSocketHost'?: (string);
 }
 
 export interface RegisterRequest__Output {
@@ -22,4 +24,6 @@ export interface RegisterRequest__Output {
   'freeBytes': (number);
   'chunks': (number);
   'dataAddress': (string);
+  'dataSocket': (string);
+  'dataSocketHost': (string);
 }
