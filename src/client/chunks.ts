@@ -75,7 +75,7 @@ export type ChunkTransportKind = 'framed' | 'grpc';
 export const CHUNK_TRANSPORTS: readonly ChunkTransportKind[] = ['framed', 'grpc'];
 export const CHUNK_TRANSPORT_ENV = 'STDCHK_CHUNK_TRANSPORT';
 /** The engine used when nothing says otherwise. */
-export const DEFAULT_CHUNK_TRANSPORT: ChunkTransportKind = 'grpc';
+export const DEFAULT_CHUNK_TRANSPORT: ChunkTransportKind = 'framed';
 
 /** The engine named by `value` (a flag), else STDCHK_CHUNK_TRANSPORT, else the default; throws INVALID_ARGUMENT. */
 export function resolveChunkTransport(
