@@ -10,6 +10,7 @@ import type { BenchMount, CpuSnapshot, ExistingCluster } from './lib/cluster.ts'
 import { FreshData } from './lib/data.ts';
 import { StatefulProcess, criuCheck, criuDump, folderBytes, fsyncTree, runTs, tempDir } from './lib/proc.ts';
 import { syncFolder } from '../src/fuse-client/barrier.ts';
+import { readEncryptionKeyFile, writeEncryptionKeyFile } from '../src/client/encryption.ts';
 import {
   GiB,
   KiB,
@@ -54,6 +55,12 @@ export interface WriteBenchOptions {
   clientRows: boolean;
   /** How chunk bytes travel (each mount's --chunk-transport), each measured in the same run. */
   transports: ChunkTransportKind[];
+  /**
+   * Chunk encryption of the mounts and clients measured: 'off' and/or 'on'
+   * (a cluster key made for the run, `--encryption-key-file`), each
+   * configuration measured with each.
+   */
+  encryption: ('off' | 'on')[];
   /** Run the grid with mutual TLS (and the secret). */
   tls?: boolean | undefined;
   existing?: ExistingCluster | undefined;
@@ -71,6 +78,7 @@ export const WRITE_DEFAULTS: WriteBenchOptions = {
   criuBytes: 512 * MiB,
   clientRows: true,
   transports: ['framed', 'grpc'],
+  encryption: ['off'],
 };
 
 export type WriteMode = 'writeback' | 'sync';
@@ -84,6 +92,7 @@ export interface WriteConfig {
   sync: number;
   mode: WriteMode;
   transport: ChunkTransportKind;
+  encrypted: boolean;
 }
 
 /**
@@ -95,25 +104,32 @@ export function writeConfigs(
   opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'> & {
     writeModes?: WriteMode[];
     transports?: ChunkTransportKind[];
+    encryption?: ('off' | 'on')[];
   },
 ): WriteConfig[] {
   const out: WriteConfig[] = [];
   const modes = opts.writeModes ?? ['sync'];
-  for (const transport of opts.transports ?? [DEFAULT_CHUNK_TRANSPORT]) {
-    if (modes.includes('writeback'))
-      for (const r of opts.replicas) out.push({ replicas: r, sync: r, mode: 'writeback', transport });
-    if (!modes.includes('sync')) continue;
-    for (const r of opts.replicas) {
-      for (const s of opts.syncReplicas) {
-        const sync = s === 'all' ? r : s;
-        if (
-          sync > r ||
-          out.some(
-            (c) => c.mode === 'sync' && c.replicas === r && c.sync === sync && c.transport === transport,
-          )
-        )
-          continue;
-        out.push({ replicas: r, sync, mode: 'sync', transport });
+  for (const encrypted of (opts.encryption ?? ['off']).map((e) => e === 'on')) {
+    for (const transport of opts.transports ?? [DEFAULT_CHUNK_TRANSPORT]) {
+      const same = { transport, encrypted };
+      const seen = (r: number, sync: number) =>
+        out.some(
+          (c) =>
+            c.mode === 'sync' &&
+            c.replicas === r &&
+            c.sync === sync &&
+            c.transport === transport &&
+            c.encrypted === encrypted,
+        );
+      if (modes.includes('writeback'))
+        for (const r of opts.replicas) out.push({ replicas: r, sync: r, mode: 'writeback', ...same });
+      if (!modes.includes('sync')) continue;
+      for (const r of opts.replicas) {
+        for (const s of opts.syncReplicas) {
+          const sync = s === 'all' ? r : s;
+          if (sync > r || seen(r, sync)) continue;
+          out.push({ replicas: r, sync, mode: 'sync', ...same });
+        }
       }
     }
   }
@@ -123,17 +139,20 @@ export function writeConfigs(
 const configName = (c: WriteConfig) =>
   (c.mode === 'writeback' ? 'wb-' : '') +
   (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`) +
-  `-${c.transport}`;
+  `-${c.transport}` +
+  (c.encrypted ? '-enc' : '');
 const configLabel = (c: WriteConfig) =>
   (c.mode === 'writeback' ? 'write-back, ' : 'sync, ') +
   (c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`) +
-  `, ${c.transport}`;
+  `, ${c.transport}` +
+  (c.encrypted ? ', encrypted' : '');
 /** The configuration a row was measured with. */
 const rowConfig = (x: WriteRow): WriteConfig => ({
   replicas: x.replicas ?? 1,
   sync: x.syncReplicas ?? x.replicas ?? 1,
   mode: x.mode ?? 'sync',
   transport: x.transport ?? DEFAULT_CHUNK_TRANSPORT,
+  encrypted: x.encrypted ?? false,
 });
 
 /** One measured write. Seconds are from the writer's open() (or criu's start). */
@@ -147,6 +166,8 @@ export interface WriteRow {
   mode: WriteMode | null;
   /** How chunk bytes travelled (null for local disk). */
   transport: ChunkTransportKind | null;
+  /** Chunks encrypted with a cluster key (null for local disk). */
+  encrypted: boolean | null;
   writeBytes: number;
   bytes: number;
   /**
@@ -296,6 +317,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     criuBytes: opts.criuBytes,
     clientRows: opts.clientRows,
     transports: opts.transports,
+    encryption: opts.encryption,
     tls: opts.tls ?? false,
   });
   const kinds = 1 + (opts.smallBlockBytes > 0 ? 1 : 0) + (opts.criuBytes > 0 ? 1 : 0);
@@ -306,6 +328,9 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   const dir = tempDir(opts.dir, 'stdchk-bench-write-');
   const localDir = path.join(dir, 'local');
   mkdirSync(localDir, { recursive: true });
+  // A cluster key for the encrypted configurations (made here, removed with the folder).
+  const keyFile = path.join(dir, 'encryption.key');
+  if (configs.some((c) => c.encrypted)) writeEncryptionKeyFile(keyFile);
   const rows: WriteRow[] = [];
   let cluster: BenchCluster | undefined;
   try {
@@ -327,6 +352,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             name: `mount-${k}`,
             writeMode: cfg.mode,
             chunkTransport: cfg.transport,
+            ...(cfg.encrypted ? { encryptionKeyFile: keyFile } : {}),
           },
           path.join(dir, 'logs'),
         ),
@@ -357,6 +383,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             syncReplicas: null,
             mode: null,
             transport: null,
+            encrypted: null,
             writeBytes: block,
             bytes: size,
             closeSeconds: local.closeSeconds,
@@ -383,6 +410,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
               syncReplicas: cfg.sync,
               mode: cfg.mode,
               transport: cfg.transport,
+              encrypted: cfg.encrypted,
               writeBytes: block,
               bytes: size,
               closeSeconds: res.closeSeconds,
@@ -440,6 +468,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             syncReplicas: null,
             mode: null,
             transport: null,
+            encrypted: null,
             writeBytes: 0,
             bytes: imageBytes,
             closeSeconds: dumpSeconds,
@@ -480,6 +509,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
                 syncReplicas: cfg.sync,
                 mode: cfg.mode,
                 transport: cfg.transport,
+                encrypted: cfg.encrypted,
                 writeBytes: 0,
                 bytes,
                 closeSeconds: seconds,
@@ -502,7 +532,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         steps.next(`client library in this process (stdchk put's path), ${configLabel(cfg)}`);
         await settle();
         const remote = `${base}/client-${configName(cfg)}.bin`;
-        const client = c.client(cfg.transport);
+        const client = c.client(cfg.transport, cfg.encrypted ? readEncryptionKeyFile(keyFile) : undefined);
         const cpu0 = c.cpu(undefined);
         const self0 = process.cpuUsage();
         const res = await writeStdchk(client, remote, cfg, opts);
@@ -520,6 +550,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
               syncReplicas: cfg.sync,
               mode: null,
               transport: cfg.transport,
+              encrypted: cfg.encrypted,
               writeBytes: opts.blockBytes,
               bytes: opts.sizeBytes,
               closeSeconds: res.seconds,
@@ -590,6 +621,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       columns: [
         'writer',
         'target',
+        'encryption',
         'writer process',
         'mount',
         'benefactors',
@@ -604,6 +636,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
           x.target === 'client'
             ? `client, ${configLabel(rowConfig(x)).replace(/^sync, /, '')}`
             : `mount, ${configLabel(rowConfig(x))}`,
+          x.encrypted ? 'on' : 'off',
           u.writer,
           u.mount,
           u.benefactors,

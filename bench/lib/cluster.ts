@@ -36,6 +36,8 @@ export interface BenchMountOptions {
   chunker?: string;
   /** `stdchk mount --chunk-transport`. */
   chunkTransport?: ChunkTransportKind;
+  /** `stdchk mount --encryption-key-file`. */
+  encryptionKeyFile?: string;
   name: string;
 }
 
@@ -66,7 +68,7 @@ export class BenchCluster {
   private readonly credentials: ClusterCredentials;
   private readonly mounts: BenchMount[] = [];
   private clientCache: StorageClient | undefined;
-  private readonly transportClients = new Map<ChunkTransportKind, StorageClient>();
+  private readonly transportClients = new Map<string, StorageClient>();
 
   private constructor(grid: LocalGrid | undefined, address: string, existing?: ExistingCluster) {
     this.grid = grid;
@@ -119,17 +121,22 @@ export class BenchCluster {
     return new BenchCluster(grid, grid.managerAddress);
   }
 
-  /** A client of this cluster (with `transport`: one that moves chunks that way). */
-  client(transport?: ChunkTransportKind): StorageClient {
+  /**
+   * A client of this cluster (with `transport`: one that moves chunks that
+   * way; with `encryptionKey`: one that encrypts them).
+   */
+  client(transport?: ChunkTransportKind, encryptionKey?: Buffer): StorageClient {
     if (transport) {
-      let c = this.transportClients.get(transport);
+      const key = `${transport}${encryptionKey ? '-encrypted' : ''}`;
+      let c = this.transportClients.get(key);
       if (!c) {
         c = new StorageClient({
           managerAddress: this.managerAddress,
           ...this.credentials,
           chunkTransport: transport,
+          encryptionKey,
         });
-        this.transportClients.set(transport, c);
+        this.transportClients.set(key, c);
       }
       return c;
     }
@@ -160,6 +167,7 @@ export class BenchCluster {
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.chunker ? ['--chunker', opts.chunker] : []),
       ...(opts.chunkTransport ? ['--chunk-transport', opts.chunkTransport] : []),
+      ...(opts.encryptionKeyFile ? ['--encryption-key-file', opts.encryptionKeyFile] : []),
       '--write-mode',
       opts.writeMode ?? 'sync',
       ...(opts.writeMode === 'writeback' && !opts.cacheDir ? ['--staging', `${mp}.staging`] : []),

@@ -9,6 +9,7 @@ import { preparePrivateTree } from '../config/private-files.ts';
 import { StorageClient } from '../client/storage-client.ts';
 import { CHUNK_TRANSPORT_ENV, DEFAULT_CHUNK_TRANSPORT, resolveChunkTransport } from '../client/chunks.ts';
 import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
+import { ENCRYPTION_KEY_ENV, readEncryptionKeyFile } from '../client/encryption.ts';
 import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';
 
 /** Where `stdchk up` keeps its grid unless --dir says otherwise. */
@@ -18,6 +19,32 @@ export interface ClientFlags extends CredentialFlags {
   manager?: string;
   /** --chunk-transport (put, get, mount). */
   chunkTransport?: string;
+  /** --encryption-key-file (put, get, mount). */
+  encryptionKeyFile?: string;
+}
+
+/**
+ * --encryption-key-file: the cluster's chunk encryption key (docs/security.md,
+ * "Chunk encryption"); with it, chunks are encrypted before they leave.
+ */
+export function addEncryptionOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      '--encryption-key-file <file>',
+      `encrypt chunks with this cluster key, 0600 (default: $${ENCRYPTION_KEY_ENV}, else ./${DEFAULT_UP_DIR}/encryption.key for the grid of \`stdchk up\`; none: chunks stored as written)`,
+    ),
+  );
+}
+
+/** The cluster key from --encryption-key-file, $STDCHK_ENCRYPTION_KEY_FILE, or (for the `stdchk up` grid) its key file. */
+export function resolveEncryptionKey(flags: ClientFlags, fromGrid: boolean): Buffer | undefined {
+  const env = process.env[ENCRYPTION_KEY_ENV];
+  const gridKey = path.join(DEFAULT_UP_DIR, 'encryption.key');
+  const file =
+    flags.encryptionKeyFile ??
+    (env ? env : undefined) ??
+    (fromGrid && existsSync(gridKey) ? gridKey : undefined);
+  return file ? readEncryptionKeyFile(file) : undefined;
 }
 
 /** --chunk-transport: how chunk bytes travel (docs/data-path.md). */
@@ -93,6 +120,7 @@ export function resolveClientConfig(flags: ClientFlags): {
   managerAddress: string;
   secret: Buffer | undefined;
   tls: TlsMaterial | undefined;
+  encryptionKey: Buffer | undefined;
 } {
   let managerAddress = flags.manager ?? process.env.STDCHK_MANAGER;
   let fromGrid = false;
@@ -110,18 +138,19 @@ export function resolveClientConfig(flags: ClientFlags): {
     );
   }
   const { secret, tls } = resolveGridCredentials(flags, fromGrid);
-  return { managerAddress, secret, tls };
+  return { managerAddress, secret, tls, encryptionKey: resolveEncryptionKey(flags, fromGrid) };
 }
 
 /** How long a CLI command waits for an unreachable manager: seconds, not the daemons' half minute. */
 export const CLI_RETRY_MS = 5_000;
 
 export function openClient(flags: ClientFlags): StorageClient {
-  const { managerAddress, secret, tls } = resolveClientConfig(flags);
+  const { managerAddress, secret, tls, encryptionKey } = resolveClientConfig(flags);
   return new StorageClient({
     managerAddress,
     secret,
     tls,
+    encryptionKey,
     chunkTransport: resolveChunkTransport(flags.chunkTransport),
     retryForMs: CLI_RETRY_MS,
     onRetry: () => {

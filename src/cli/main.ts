@@ -8,6 +8,7 @@ import { registerMountCommand } from './commands/mount.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerSchedulerCommands } from './commands/scheduler.ts';
 import { registerCertsCommands } from './commands/certs.ts';
+import { registerKeygenCommand } from './commands/keygen.ts';
 import { fail } from './output.ts';
 import { LOG_LEVELS, checkLogLevel } from '../logging/index.ts';
 
@@ -52,6 +53,7 @@ registerStatusCommand(program);
 registerUpCommands(program);
 registerGridDemoCommand(program);
 registerMountCommand(program);
+registerKeygenCommand(program);
 registerBenchCommands(program);
 registerSchedulerCommands(program);
 registerCertsCommands(program);

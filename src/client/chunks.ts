@@ -55,6 +55,16 @@ export type ReplicaOutcome =
 
 export interface Chunks {
   readonly kind: ChunkTransportKind;
+  /** Whether chunks are stored encrypted (encryption.ts). */
+  readonly encrypted: boolean;
+  /**
+   * A chunk's stored form, from its plaintext and the plaintext's hash:
+   * the address it is stored and listed under, and its bytes. The same
+   * chunk without encryption; encrypted by EncryptedChunks.
+   */
+  seal(plainHash: Uint8Array, data: Uint8Array): ChunkPayload;
+  /** Whether `plaintext` is the content of the chunk stored at `hash` (for local copies of chunks). */
+  matches(hash: Uint8Array, plaintext: Uint8Array): boolean;
   batch(chunks: readonly ChunkPayload[]): ChunkBatch;
   /**
    * Stores the batch durably on every target (one outcome per target, in
@@ -111,6 +121,15 @@ interface GrpcBatch extends ChunkBatch {
 /** Chunks over gRPC: every replica gets its own StoreChunks request (the same encoded bytes), in parallel. */
 export class GrpcChunks implements Chunks {
   readonly kind = 'grpc';
+  readonly encrypted = false;
+
+  seal(plainHash: Uint8Array, data: Uint8Array): ChunkPayload {
+    return { hash: plainHash as Buffer, data: data as Buffer };
+  }
+
+  matches(hash: Uint8Array, plaintext: Uint8Array): boolean {
+    return hashChunk(plaintext).equals(hash);
+  }
 
   constructor(readonly pool: BenefactorPool) {}
 
@@ -166,6 +185,15 @@ interface FramedBatch extends ChunkBatch {
  */
 export class FramedChunks implements Chunks {
   readonly kind = 'framed';
+  readonly encrypted = false;
+
+  seal(plainHash: Uint8Array, data: Uint8Array): ChunkPayload {
+    return { hash: plainHash as Buffer, data: data as Buffer };
+  }
+
+  matches(hash: Uint8Array, plaintext: Uint8Array): boolean {
+    return hashChunk(plaintext).equals(hash);
+  }
   private readonly data: DataClientPool;
 
   constructor(

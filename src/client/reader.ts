@@ -2,7 +2,8 @@ import type { StorageClient } from './storage-client.ts';
 import { decodeRefs, encodeHashes, isHole } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { hex } from '../hashing/index.ts';
-import { StdchkError, errorMessage } from '../errors/index.ts';
+import { StdchkError, errorMessage, isStdchkError } from '../errors/index.ts';
+import { ENCRYPTION_KEY_ENV, encryptedKeyId } from './encryption.ts';
 import { unary } from '../rpc/index.ts';
 import type { ChunkTarget } from './chunks.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
@@ -209,12 +210,20 @@ export async function fetchChunks(
             for (const [k, v] of got) {
               const want = expected.get(k);
               if (want !== undefined && v.length !== want) {
+                // Encrypted chunks are longer than the plaintext the version records: say so once.
+                if (!client.chunks.encrypted && encryptedKeyId(v, want) !== undefined) {
+                  throw new StdchkError(
+                    'PERMISSION_DENIED',
+                    `chunk ${k} is encrypted with a cluster key (key id ${encryptedKeyId(v, want)}) and this client has none: give --encryption-key-file (or ${ENCRYPTION_KEY_ENV})`,
+                  );
+                }
                 errors.push(`${addr}: chunk ${k} has ${v.length} bytes, the version records ${want}`);
                 continue;
               }
               out.set(k, v);
             }
           } catch (e) {
+            if (isStdchkError(e, 'PERMISSION_DENIED')) throw e;
             errors.push(`${addr}: ${errorMessage(e)}`);
           }
         }),

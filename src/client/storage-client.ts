@@ -1,3 +1,4 @@
+import { ChunkCipher, EncryptedChunks } from './encryption.ts';
 import { once } from 'node:events';
 import path from 'node:path';
 import { open } from 'node:fs/promises';
@@ -34,6 +35,12 @@ export interface StorageClientOptions {
    * else chunks.ts DEFAULT_CHUNK_TRANSPORT.
    */
   chunkTransport?: ChunkTransportKind | undefined;
+  /**
+   * The cluster's chunk encryption key (encryption.ts, docs/security.md):
+   * chunks are encrypted before they leave this process and decrypted when
+   * read. Absent: stored as they are.
+   */
+  encryptionKey?: Buffer | undefined;
 }
 
 export interface ReadStats {
@@ -58,7 +65,10 @@ export class StorageClient {
     const creds = { secret: opts.secret, tls: opts.tls };
     this.manager = connectManager(opts.managerAddress, creds);
     this.pool = new BenefactorPool(creds);
-    this.chunks = createChunks(opts.chunkTransport ?? resolveChunkTransport(), this.pool, creds);
+    const chunks = createChunks(opts.chunkTransport ?? resolveChunkTransport(), this.pool, creds);
+    this.chunks = opts.encryptionKey
+      ? new EncryptedChunks(chunks, new ChunkCipher(opts.encryptionKey))
+      : chunks;
     this.retryForMs = opts.retryForMs ?? 30_000;
   }
 

@@ -350,9 +350,11 @@ export class FileWriter {
         this.appendHole(c.length);
         continue;
       }
-      this.refs.push({ hash: c.hash, length: c.length });
-      if (this.opts.onChunk) this.opts.onChunk(c.hash, c.data as Buffer);
-      this.batch.push(c);
+      // Its stored form (encrypted when the cluster encrypts): the address listed and looked up.
+      const stored = this.client.chunks.encrypted ? this.client.chunks.seal(c.hash, c.data as Buffer) : c;
+      this.refs.push({ hash: stored.hash, length: c.length });
+      if (this.opts.onChunk) this.opts.onChunk(stored.hash, c.data as Buffer);
+      this.batch.push(stored === c ? c : { ...c, hash: stored.hash, data: stored.data });
       this.batchBytes += c.length;
       if (
         this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES[this.client.chunks.kind]) ||

@@ -31,6 +31,8 @@ export interface MountDaemonOptions {
   chunker?: ChunkerParams;
   /** How chunk bytes travel (default: STDCHK_CHUNK_TRANSPORT, else the client's default). */
   chunkTransport?: ChunkTransportKind | undefined;
+  /** The cluster's chunk encryption key (client/encryption.ts); absent: chunks stored as written. */
+  encryptionKey?: Buffer | undefined;
   logger: Logger;
 }
 
@@ -67,6 +69,7 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
     secret: opts.secret,
     tls: opts.tls,
     chunkTransport: opts.chunkTransport,
+    encryptionKey: opts.encryptionKey,
   });
   let vfs: Vfs | undefined;
   try {

@@ -158,6 +158,7 @@ interface WriteFlags extends OutputFlags, ClusterFlags {
   criuSize: string;
   client: boolean;
   transports: string;
+  encryption: string;
   tls?: boolean;
   dir?: string;
 }
@@ -228,10 +229,19 @@ function writeOptions(o: WriteFlags) {
     criuBytes: parseSize(o.criuSize, '--criu-size'),
     clientRows: o.client,
     transports: transportList(o.transports),
+    encryption: encryptionList(o.encryption),
     tls: o.tls ?? false,
     existing: existingCluster(o),
     dir: o.dir,
   };
+}
+
+/** --encryption off,on */
+function encryptionList(text: string): ('off' | 'on')[] {
+  const list = text.split(',').map((x) => x.trim());
+  if (list.length === 0 || list.some((x) => x !== 'off' && x !== 'on') || new Set(list).size !== list.length)
+    throw bad(`--encryption takes a list of off, on, not ${JSON.stringify(text)}`);
+  return list as ('off' | 'on')[];
 }
 
 /** --transports framed,grpc */
@@ -356,6 +366,11 @@ export function registerBenchCommands(program: Command): void {
           '--transports <list>',
           'how chunk bytes travel, each measured in the same run: framed (the chunk stream, chain replication) and/or grpc',
           WRITE_DEFAULTS.transports.join(','),
+        )
+        .option(
+          '--encryption <list>',
+          'chunk encryption of the mounts and clients, each measured in the same run: off and/or on (a cluster key made for the run)',
+          WRITE_DEFAULTS.encryption.join(','),
         )
         .option('--tls', 'run the one-machine grid with mutual TLS (and the secret)'),
     ),

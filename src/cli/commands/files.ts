@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
 import {
   addChunkTransportOption,
+  addEncryptionOption,
   addClientOptions,
   openClient,
   parseReplicas,
@@ -65,7 +66,7 @@ export function registerFileCommands(program: Command): void {
       .option('-p, --parents', "create REMOTE's missing parent folders")
       .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
   );
-  addChunkTransportOption(put).action(
+  addEncryptionOption(addChunkTransportOption(put)).action(
     action(
       async (
         local: string,
@@ -132,7 +133,7 @@ export function registerFileCommands(program: Command): void {
       .argument('<local>', 'local file to write (- for standard output)')
       .option('--json', 'print {"bytes","chunks","seconds"}'),
   );
-  addChunkTransportOption(get).action(
+  addEncryptionOption(addChunkTransportOption(get)).action(
     action(async (remote: string, local: string, opts: ClientFlags & { json?: boolean }) => {
       const client = openClient(opts);
       let progress: Progress | undefined;

@@ -3,6 +3,7 @@ import { action } from '../output.ts';
 import { runUntilSignalled } from '../daemon.ts';
 import {
   addChunkTransportOption,
+  addEncryptionOption,
   addClientOptions,
   parseReplicas,
   parseSyncReplicas,
@@ -66,6 +67,7 @@ export function registerMountCommand(program: Command): void {
             scratch?: string;
             chunker?: string;
             chunkTransport?: string;
+            encryptionKeyFile?: string;
             writeMode: string;
             staging?: string;
             stagingSize: string;
@@ -84,7 +86,7 @@ export function registerMountCommand(program: Command): void {
           if (opts.staging && writeMode === 'sync') {
             throw new StdchkError('INVALID_ARGUMENT', '--staging is for --write-mode writeback');
           }
-          const { managerAddress, secret, tls } = resolveClientConfig(opts);
+          const { managerAddress, secret, tls, encryptionKey } = resolveClientConfig(opts);
           const logger = createLogger('mount');
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();
@@ -100,6 +102,7 @@ export function registerMountCommand(program: Command): void {
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
             chunkTransport,
+            encryptionKey,
             writeMode,
             ...(opts.staging ? { stagingDir: opts.staging } : {}),
             stagingBytes,
@@ -113,6 +116,7 @@ export function registerMountCommand(program: Command): void {
               syncReplicas: syncReplicas ?? replicas,
               cache: opts.cache ?? null,
               chunkTransport,
+              encrypted: !!encryptionKey,
               writeMode,
               staging: handle.vfs.staging?.dir ?? null,
               auth: describeCredentials({ secret, tls }),
@@ -125,6 +129,7 @@ export function registerMountCommand(program: Command): void {
     );
   addClientOptions(mount);
   addChunkTransportOption(mount);
+  addEncryptionOption(mount);
 }
 
 function parseWriteMode(value: string): WriteMode {
