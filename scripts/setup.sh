@@ -8,7 +8,10 @@ log() { echo "setup: $*"; }
 export DEBIAN_FRONTEND=noninteractive
 
 # gcc and libc6-dev build fuse-native's addon with the caller's uid/gid (scripts/build-fuse-native.sh).
-SYSTEM_PACKAGES=(libfuse2 fuse3 runc iptables busybox-static fio iproute2 psmisc procps util-linux python3 ca-certificates xz-utils gcc libc6-dev)
+# prometheus and chromium: the metrics test scrapes a grid with a real Prometheus, the dashboard
+# test drives the system Chromium through puppeteer-core (no browser download); fonts for its screenshot.
+SYSTEM_PACKAGES=(libfuse2 fuse3 runc iptables busybox-static fio iproute2 psmisc procps util-linux python3 ca-certificates xz-utils gcc libc6-dev
+  prometheus chromium fonts-dejavu-core)
 CRIU_BUILD_DEPS=(build-essential pkg-config libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev libgnutls28-dev uuid-dev)
 CRIU_VERSION=4.1.1

@@ -26,6 +26,7 @@ import { startDataServer } from './data-server.ts';
 import type { DataServer } from './data-server.ts';
 import { DataClientPool } from '../transport/data-client.ts';
 import { joinAddress, splitAddress } from '../transport/socket.ts';
+import type { BenefactorMetrics } from '../metrics/benefactor.ts';
 
 export interface BenefactorOptions {
   managerAddress: string;
@@ -65,6 +66,8 @@ export interface BenefactorOptions {
    * (milliseconds), else 0.
    */
   faultDeleteDelayMs?: number;
+  /** Instrumentation (src/metrics/benefactor.ts). */
+  metrics?: BenefactorMetrics;
 }
 
 export interface BenefactorHandle {
@@ -207,13 +210,18 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   const store = await PackChunkStore.open(opts.storeDir, {
     capacityBytes: opts.capacityBytes,
     logger,
-    onCorrupt: (hash) => corrupt.set(hex(hash), hash),
+    onCorrupt: (hash) => {
+      corrupt.set(hex(hash), hash);
+      opts.metrics?.onCorrupt();
+    },
+    ...(opts.metrics ? { onSync: opts.metrics.onSync } : {}),
   });
   const server = createServer({
     secret: opts.secret,
     tls: opts.tls,
     logger,
     maxReceiveBytes: MAX_RECEIVE_BYTES,
+    observeRpc: opts.metrics?.observeRpc,
   });
   let id: string;
   let bound: string;
@@ -227,7 +235,8 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     // A new epoch per start, durable before any store is acknowledged with a stamp of it.
     stamps = StoreStamps.open(opts.storeDir);
     deleteDelayMs = opts.faultDeleteDelayMs ?? deleteDelayFromEnv();
-    addBenefactorService(server, { store, id, host, secret: opts.secret, logger, stamps });
+    const served = opts.metrics ? opts.metrics.wrapStore(store) : store;
+    addBenefactorService(server, { store: served, id, host, secret: opts.secret, logger, stamps });
     bound = await bind(server, opts.listen);
     const dataListen = dataListenAddress(opts.listen, opts.dataListen);
     if (dataListen) {
@@ -259,6 +268,7 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     rateBytesPerSec: opts.scrubRateBytesPerSec ?? DEFAULT_SCRUB_RATE_BYTES,
     logger,
   });
+  opts.metrics?.attach(store, () => scrubber.report());
   const link = new ManagerLink({
     managerAddress: opts.managerAddress,
     store,

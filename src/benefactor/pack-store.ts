@@ -48,6 +48,8 @@ export interface PackStoreOptions {
   packTargetBytes?: number;
   /** Called for a chunk found corrupt (it is dropped and reads as missing from then on). */
   onCorrupt?: (hash: Buffer, detail: string) => void;
+  /** Told the duration (seconds) of each fdatasync of chunk data (metrics). */
+  onSync?: (seconds: number) => void;
   logger?: Logger;
 }
 
@@ -203,6 +205,7 @@ export class PackChunkStore implements ChunkStore {
   private readonly maxGroupBytes: number;
   private readonly logger: Logger;
   private readonly onCorrupt: ((hash: Buffer, detail: string) => void) | undefined;
+  private readonly onSync: ((seconds: number) => void) | undefined;
 
   private readonly index = new Map<string, Loc>();
   private readonly packs = new Map<number, Pack>();
@@ -252,6 +255,7 @@ export class PackChunkStore implements ChunkStore {
     this.maxGroupBytes = Math.min(MAX_GROUP_BYTES, Math.max(this.packTargetBytes, this.headroomBytes));
     this.logger = opts.logger ?? silentLogger;
     this.onCorrupt = opts.onCorrupt;
+    this.onSync = opts.onSync;
   }
 
   /** Opens (or creates) the store in `dir`, taking its lock and rebuilding the index. */
@@ -777,7 +781,9 @@ export class PackChunkStore implements ChunkStore {
       if (bufs.length > 0) {
         wroteFrom = start;
         writeAll(handle.fd, bufs, start);
+        const syncStart = performance.now();
         await handle.datasync();
+        this.onSync?.((performance.now() - syncStart) / 1000);
         this.commits++;
         target.size = pos;
         this.usedBytes += pos - start;

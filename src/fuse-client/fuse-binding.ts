@@ -20,6 +20,15 @@ export interface FuseMountOptions {
   /** Kernel entry cache in seconds (default 0.5; the VFS adds its own ~0.5 s). Attributes: not cached. */
   kernelCacheSeconds?: number;
   debug?: boolean;
+  /** Told of every operation (src/metrics/mount.ts). */
+  observe?: FuseObserver | undefined;
+}
+
+/** What the binding reports per operation: its name, duration and errno (0: success), and bytes moved. */
+export interface FuseObserver {
+  op(op: string, seconds: number, errno: number): void;
+  read(bytes: number): void;
+  write(bytes: number): void;
 }
 
 /**
@@ -115,7 +124,7 @@ function statArray(st: Record<string, number>): Uint32Array {
 }
 
 /** Builds fuse-native's operation table: convert, call the VFS, map the error. */
-export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
+export function fuseOps(vfs: Vfs, logger: Logger, observe?: FuseObserver): FuseOps {
   const fail = (op: string, p: string, e: unknown): number => {
     const errno = errnoOf(e);
     if (errno === Errno.EIO) logger.warn({ op, path: p, err: errorMessage(e) }, 'operation failed');
@@ -132,17 +141,30 @@ export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
     cb: (errno: number) => void,
   ) => {
     let pending: Promise<T>;
-    const started = timed ? performance.now() : 0;
+    const started = timed || observe ? performance.now() : 0;
+    const seen = (errno: number) => observe?.op(op, (performance.now() - started) / 1000, errno);
     try {
       pending = fn();
     } catch (e) {
-      cb(fail(op, p, e));
+      const errno = fail(op, p, e);
+      seen(errno);
+      cb(errno);
       return;
     }
     if (timed) {
       pending = pending.finally(() => logger.trace({ op, path: p, ms: performance.now() - started }, 'op'));
     }
-    pending.then(done, (e: unknown) => cb(fail(op, p, e)));
+    pending.then(
+      (v) => {
+        seen(0);
+        done(v);
+      },
+      (e: unknown) => {
+        const errno = fail(op, p, e);
+        seen(errno);
+        cb(errno);
+      },
+    );
   };
   const ok = (cb: (err: number) => void) => () => cb(0);
 
@@ -221,12 +243,24 @@ export function fuseOps(vfs: Vfs, logger: Logger): FuseOps {
         'read',
         p,
         () => vfs.read(fd, pos, len),
-        (data) => cb(data.copy(buf, 0, 0, Math.min(len, data.length))),
+        (data) => {
+          observe?.read(Math.min(len, data.length));
+          cb(data.copy(buf, 0, 0, Math.min(len, data.length)));
+        },
         cb,
       ),
     // The VFS is done with `buf` when its promise settles: only then is the kernel answered.
     write: (p, fd, buf, len, pos, cb) =>
-      call('write', p, () => vfs.write(fd, len === buf.length ? buf : buf.subarray(0, len), pos), cb, cb),
+      call(
+        'write',
+        p,
+        () => vfs.write(fd, len === buf.length ? buf : buf.subarray(0, len), pos),
+        (n) => {
+          observe?.write(n);
+          cb(n);
+        },
+        cb,
+      ),
     flush: (p, fd, cb) => call('flush', p, () => vfs.flush(fd), ok(cb), cb),
     fsync: (p, _datasync, fd, cb) => call('fsync', p, () => vfs.fsync(fd), ok(cb), cb),
     // The folder barrier: fsync(2) of a directory fd (`sync DIR`, os.fsync) waits for the subtree's commits.
@@ -269,7 +303,7 @@ export class FuseMount {
     });
     const fuse = new StdchkFuse(
       mountpoint,
-      fuseOps(vfs, opts.logger),
+      fuseOps(vfs, opts.logger, opts.observe),
       { mkdir: true, timeout: TIMEOUTS },
       options,
     );

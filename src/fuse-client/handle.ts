@@ -33,6 +33,25 @@ export interface HandleContext {
   writes: WriteRegistry;
 }
 
+/** Makes a file created here (mode, owner, reserved inode in `info`) exist at the manager, empty. */
+export function createAtManager(
+  client: StorageClient,
+  path: string,
+  info: FileInfo__Output,
+): Promise<FileInfo__Output> {
+  // Not exclusive, so repeating it through a manager restart is harmless.
+  return client.withRetry(() =>
+    unary(client.manager, 'create', {
+      path,
+      mode: info.mode & 0o7777,
+      uid: info.uid,
+      gid: info.gid,
+      exclusive: false,
+      inode: info.inode,
+    }),
+  );
+}
+
 /** Files this small are chunked on the calling thread at commit: cheaper than two worker round trips. */
 export const INLINE_CHUNKING_BYTES = 256 * 1024;
 
@@ -131,17 +150,7 @@ export class OpenFile implements OutstandingWrite {
   materialize(): Promise<void> {
     return this.serial(async () => {
       if (!this.pendingCreate) return;
-      // Not exclusive, so repeating it through a manager restart is harmless.
-      const info = await this.ctx.client.withRetry(() =>
-        unary(this.ctx.client.manager, 'create', {
-          path: this.path,
-          mode: this.info.mode & 0o7777,
-          uid: this.info.uid,
-          gid: this.info.gid,
-          exclusive: false,
-          inode: this.info.inode,
-        }),
-      );
+      const info = await createAtManager(this.ctx.client, this.path, this.info);
       this.pendingCreate = false;
       this.info = info;
       this.ctx.onCommit(this.path, info, true);

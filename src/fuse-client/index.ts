@@ -6,6 +6,7 @@ import type { ChunkerParams } from '../chunking/params.ts';
 import type { ChunkTransportKind } from '../client/chunks.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
+import type { MountMetrics } from '../metrics/mount.ts';
 import { SHARED_SCRATCH_BASE } from './scratch.ts';
 
 export { Vfs } from './vfs.ts';
@@ -34,6 +35,8 @@ export interface MountDaemonOptions {
   /** The cluster's chunk encryption key (client/encryption.ts); absent: chunks stored as written. */
   encryptionKey?: Buffer | undefined;
   logger: Logger;
+  /** Instrumentation (src/metrics/mount.ts). */
+  metrics?: MountMetrics;
 }
 
 export type WriteMode = 'writeback' | 'sync';
@@ -93,7 +96,12 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
         : {}),
       logger: opts.logger,
     });
-    const fuse = await FuseMount.mount(vfs, { mountpoint: opts.mountpoint, logger: opts.logger });
+    opts.metrics?.attach(vfs);
+    const fuse = await FuseMount.mount(vfs, {
+      mountpoint: opts.mountpoint,
+      logger: opts.logger,
+      observe: opts.metrics?.fuse,
+    });
     const v = vfs;
     let stopping: Promise<void> | undefined;
     return {

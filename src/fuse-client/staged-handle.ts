@@ -5,6 +5,7 @@ import { DEFAULT_CHUNKER_PARAMS } from '../chunking/params.ts';
 import { encodeRefs } from '../chunking/refs.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 import type { HandleContext } from './handle.ts';
+import { createAtManager } from './handle.ts';
 import { PinnedVersion } from './pinned-version.ts';
 import type { SpaceReserver } from './space-reserver.ts';
 import { withOverhead } from './space-reserver.ts';
@@ -125,16 +126,7 @@ export class StagedFile implements OutstandingWrite {
   materialize(): Promise<void> {
     return this.serial(async () => {
       if (!this.pendingCreate) return;
-      const info = await this.ctx.client.withRetry(() =>
-        unary(this.ctx.client.manager, 'create', {
-          path: this.path,
-          mode: this.info.mode & 0o7777,
-          uid: this.info.uid,
-          gid: this.info.gid,
-          exclusive: false,
-          inode: this.info.inode,
-        }),
-      );
+      const info = await createAtManager(this.ctx.client, this.path, this.info);
       this.pendingCreate = false;
       this.info = info;
       this.ctx.onCommit(this.path, info, true);

@@ -294,6 +294,24 @@ export class Vfs {
     return this.handles.size;
   }
 
+  /** Files with writes not yet committed (open, or closed and staged), and their sizes (metrics). */
+  uncommitted(): { files: number; bytes: number } {
+    let files = 0;
+    let bytes = 0;
+    for (const h of this.handles.values()) {
+      if (!h.dirty) continue;
+      files++;
+      bytes += h.size;
+    }
+    // Closed files staged and not yet committed (write-back).
+    for (const e of this.wb?.staging.queue ?? []) {
+      if (e.done) continue;
+      files++;
+      bytes += e.size;
+    }
+    return { files, bytes };
+  }
+
   /** What is written and not yet durable, and what failed, by path (what the folder barrier reads). */
   get writes(): WriteRegistry {
     return this.ctx.writes;

@@ -32,6 +32,15 @@ export interface LocalGridOptions {
   secret?: boolean;
   /** Mutual TLS too: a CA and one certificate per role under DIR/tls (default false). */
   tls?: boolean;
+  /**
+   * Every daemon serves Prometheus metrics on a free loopback port
+   * (--metrics-listen); metricsAddress(name) gives each one's address.
+   */
+  metrics?: boolean;
+  /** Which daemon serves the web dashboard (--http-listen on loopback); dashboardAddress() gives it. */
+  dashboard?: 'manager' | 'scheduler';
+  /** HOST:PORT for the dashboard (default 127.0.0.1:0, a free port). */
+  dashboardListen?: string;
 }
 
 /** The roles that get a certificate of their own in a TLS grid (DIR/tls/ROLE.crt); "client" is for commands and tests. */
@@ -180,7 +189,58 @@ export class LocalGrid {
     return path.join(this.dir, `benefactor-${i}`);
   }
 
-  private spawnRole(name: string, args: string[], env: Record<string, string> = {}): GridProcess {
+  /** Where a daemon writes its bound metrics address (DIR/metrics/NAME.addr). */
+  private metricsFile(name: string): string {
+    return path.join(this.dir, 'metrics', `${name}.addr`);
+  }
+
+  /** The metrics HOST:PORT of the daemon called `name` (manager, benefactor-0, mount-0, worker-1 ...), once it serves. */
+  async metricsAddress(name: string, timeoutMs = 30_000): Promise<string> {
+    const p = this.processes().find((q) => q.name === name);
+    if (!p || !this.opts.metrics)
+      throw new StdchkError('INVALID_ARGUMENT', `no daemon ${name} with metrics in this grid`);
+    return this.waitForFile(this.metricsFile(name), p, timeoutMs);
+  }
+
+  /** Every process of the grid that was started (running or not). */
+  processes(): GridProcess[] {
+    return [this.manager, ...this.benefactors, ...this.mounts, this.scheduler, ...this.workers].filter(
+      (p): p is GridProcess => !!p,
+    );
+  }
+
+  private get dashboardFile(): string {
+    return path.join(this.dir, 'dashboard.addr');
+  }
+
+  /** The dashboard's HOST:PORT, once it serves (see the `dashboard` option). */
+  async dashboardAddress(timeoutMs = 30_000): Promise<string> {
+    const owner = this.opts.dashboard === 'scheduler' ? this.scheduler : this.manager;
+    if (!owner || !this.opts.dashboard)
+      throw new StdchkError('INVALID_ARGUMENT', 'this grid serves no dashboard');
+    return this.waitForFile(this.dashboardFile, owner, timeoutMs);
+  }
+
+  /** The --http-listen flags of `role` when it serves the dashboard. */
+  private dashboardArgs(role: 'manager' | 'scheduler'): string[] {
+    if (this.opts.dashboard !== role) return [];
+    rmSync(this.dashboardFile, { force: true });
+    return [
+      '--http-listen',
+      this.opts.dashboardListen ?? '127.0.0.1:0',
+      '--http-address-file',
+      this.dashboardFile,
+    ];
+  }
+
+  private spawnRole(name: string, roleArgs: string[], env: Record<string, string> = {}): GridProcess {
+    let args = roleArgs;
+    if (this.opts.metrics) {
+      const file = this.metricsFile(name);
+      mkdirSync(path.dirname(file), { recursive: true });
+      rmSync(file, { force: true });
+      args = [...roleArgs, '--metrics-listen', '127.0.0.1:0', '--metrics-address-file', file];
+    }
     const log = openSync(path.join(this.logDir, `${name}.log`), 'a');
     const child = spawn(STDCHK_BIN, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
     closeSync(log);
@@ -208,6 +268,7 @@ export class LocalGrid {
       ...this.credentialArgs('manager'),
       '--address-file',
       addrFile,
+      ...this.dashboardArgs('manager'),
       ...(this.opts.managerArgs ?? []),
     ];
     this.manager = this.spawnRole('manager', args);
@@ -300,6 +361,7 @@ export class LocalGrid {
       ...this.credentialArgs('scheduler'),
       '--address-file',
       addrFile,
+      ...this.dashboardArgs('scheduler'),
       ...extraArgs,
     ];
     this.scheduler = this.spawnRole('scheduler', args);

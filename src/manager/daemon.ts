@@ -7,6 +7,7 @@ import type { TlsMaterial } from '../rpc/credentials.ts';
 import { LevelKeyValueStore } from './kv.ts';
 import { MetadataStore } from './metadata-store.ts';
 import { addManagerService } from './service.ts';
+import type { ManagerMetrics } from '../metrics/manager.ts';
 
 export interface ManagerOptions {
   /** Folder for the metadata database (created if missing). */
@@ -26,6 +27,8 @@ export interface ManagerOptions {
   leaseTtlMs?: number;
   reconcileIntervalMs?: number;
   repairIntervalMs?: number;
+  /** Instrumentation (src/metrics/manager.ts), given the store once it is open. */
+  metrics?: (store: MetadataStore) => ManagerMetrics;
 }
 
 export interface ManagerHandle {
@@ -110,7 +113,14 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
     reconcileIntervalMs: opts.reconcileIntervalMs ?? 300_000,
   });
 
-  const serverOpts = { secret: opts.secret, tls: opts.tls, logger };
+  const metrics = opts.metrics?.(store);
+  const serverOpts = {
+    secret: opts.secret,
+    tls: opts.tls,
+    logger,
+    observeRpc: metrics?.observeRpc,
+    onDedupLookup: metrics?.onDedupLookup,
+  };
   const server = createServer(serverOpts);
   addManagerService(server, store, serverOpts);
   let address: string;
@@ -126,7 +136,15 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
     new Loop('liveness check', clamp(heartbeatTimeoutMs / 4, 50, 1_000), () => store.checkLiveness(), logger),
     new Loop('lease expiry', clamp(leaseTtlMs / 4, 50, 1_000), () => store.expireLeases(), logger),
     new Loop('garbage collection', clamp(gcGraceMs / 4, 50, 1_000), () => store.collectGarbage(), logger),
-    new Loop('repair', Math.max(10, opts.repairIntervalMs ?? 1_000), () => store.runRepair(), logger),
+    new Loop(
+      'repair',
+      Math.max(10, opts.repairIntervalMs ?? 1_000),
+      () => {
+        const summary = store.runRepair();
+        metrics?.onRepair(summary);
+      },
+      logger,
+    ),
   ];
 
   let stopping: Promise<void> | undefined;

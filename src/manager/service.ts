@@ -140,7 +140,7 @@ function optionalMode(value: unknown, name = 'mode'): { mode?: number } {
  * gRPC handlers for the Manager service: each one validates every field,
  * calls the metadata store and translates the answer. Nothing else.
  */
-export function managerHandlers(store: MetadataStore, opts: ServerOptions): ManagerHandlers {
+export function managerHandlers(store: MetadataStore, opts: ManagerServiceOptions): ManagerHandlers {
   const handle = <Req, Res>(fn: (req: Req) => Promise<Res> | Res) => unaryHandler<Req, Res>(opts, fn);
   return {
     Stat: handle(async (req) => toFileInfo(store.stat(normalizePath(req.path)))),
@@ -283,7 +283,9 @@ export function managerHandlers(store: MetadataStore, opts: ServerOptions): Mana
 
     PrepareChunks: handle(async (req) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
-      return store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
+      const result = store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
+      opts.onDedupLookup?.(result.present);
+      return result;
     }),
 
     ReportStored: handle(async (req) => {
@@ -431,6 +433,15 @@ function inventoryHandler(
 }
 
 /** Adds the Manager service to a gRPC server. */
-export function addManagerService(server: grpc.Server, store: MetadataStore, opts: ServerOptions): void {
+export interface ManagerServiceOptions extends ServerOptions {
+  /** Told of every dedup lookup (PrepareChunks): one byte per chunk, 1 = already stored (metrics). */
+  onDedupLookup?: ((present: Uint8Array) => void) | undefined;
+}
+
+export function addManagerService(
+  server: grpc.Server,
+  store: MetadataStore,
+  opts: ManagerServiceOptions,
+): void {
   server.addService(protos().Manager.service, managerHandlers(store, opts));
 }

@@ -209,6 +209,8 @@ export interface ServerOptions {
   maxReceiveBytes?: number;
   /** Most tokens remembered against replays (default auth.ts DEFAULT_MAX_NONCES); tests set it low. */
   maxNonces?: number;
+  /** Told of every unary call handled: its path, status code and duration (src/metrics rpcMetrics). */
+  observeRpc?: ((path: string, code: string, seconds: number) => void) | undefined;
 }
 
 /**
@@ -221,6 +223,9 @@ export function unaryHandler<Req, Res>(
   fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const started = performance.now();
+    const observe = (code: string) =>
+      opts.observeRpc?.(call.getPath(), code, (performance.now() - started) / 1000);
     let result: Promise<Res>;
     try {
       result = Promise.resolve(fn(call.request, call));
@@ -228,8 +233,12 @@ export function unaryHandler<Req, Res>(
       result = Promise.reject(e);
     }
     result.then(
-      (res) => callback(null, res),
+      (res) => {
+        observe('OK');
+        callback(null, res);
+      },
       (e: unknown) => {
+        observe(e instanceof StdchkError ? e.code : 'INTERNAL');
         if (!(e instanceof StdchkError) || e.code === 'INTERNAL') {
           opts.logger.error({ err: e, method: call.getPath() }, 'request failed');
         }

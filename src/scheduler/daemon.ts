@@ -10,6 +10,7 @@ import { DirJobFiles, StorageJobFiles } from './job-files.ts';
 import type { JobFiles, StorageAccess } from './job-files.ts';
 import { schedulerHandlers } from './service.ts';
 import type { JobUserPolicy } from '../jobs/users.ts';
+import type { SchedulerMetrics } from '../metrics/scheduler.ts';
 
 export interface SchedulerDaemonOptions {
   /** Folder for the LevelDB state. */
@@ -29,6 +30,8 @@ export interface SchedulerDaemonOptions {
   defaultMtbfSeconds?: number;
   /** Who jobs may run as (default: only `nobody`). */
   users?: JobUserPolicy;
+  /** Instrumentation (src/metrics/scheduler.ts). */
+  metrics?: SchedulerMetrics;
 }
 
 export interface SchedulerHandle {
@@ -71,7 +74,9 @@ export async function startScheduler(opts: SchedulerDaemonOptions): Promise<Sche
       ...(opts.retentionGraceMs !== undefined ? { retentionGraceMs: opts.retentionGraceMs } : {}),
       ...(opts.defaultMtbfSeconds !== undefined ? { defaultMtbfSeconds: opts.defaultMtbfSeconds } : {}),
       ...(opts.users ? { users: opts.users } : {}),
+      ...(opts.metrics ? { events: opts.metrics.events } : {}),
     });
+    opts.metrics?.attach(scheduler);
   } catch (e) {
     await store.close();
     throw e;
@@ -81,6 +86,7 @@ export async function startScheduler(opts: SchedulerDaemonOptions): Promise<Sche
     tls: opts.tls,
     logger: opts.logger,
     maxReceiveBytes: 1024 * 1024,
+    observeRpc: opts.metrics?.observeRpc,
   };
   const server = createServer(serverOpts);
   server.addService(protos().Scheduler.service, schedulerHandlers(scheduler, serverOpts));

@@ -12,7 +12,14 @@ import { checkJobId } from '../jobs/layout.ts';
 import type { JobFiles } from './job-files.ts';
 import type { SchedulerStore } from './store.ts';
 import type { Assignment, CheckpointOutcome, ExitOutcome, WorkerJobPhase } from '../jobs/messages.ts';
-import type { GridRecord, JobRecord, JobView, WorkerRecord } from './records.ts';
+import type {
+  CheckpointRecord,
+  GridRecord,
+  JobRecord,
+  JobView,
+  RestoreRecord,
+  WorkerRecord,
+} from './records.ts';
 import { newJobRecord, viewOf } from './records.ts';
 import type { JobPhase } from './lifecycle.ts';
 import { JOB_STATES, activityOf, isFinal, isPlaced, phaseFrom, stateOf, transition } from './lifecycle.ts';
@@ -45,6 +52,18 @@ export interface SchedulerOptions {
   monotonicNow?: () => number;
   /** Who jobs may run as: a job file naming another user is refused at submit (default: only `nobody`). */
   users?: JobUserPolicy;
+  /** Told of checkpoints, starts and moves as they are recorded (src/metrics/scheduler.ts). */
+  events?: SchedulerEvents;
+}
+
+/** What the scheduler tells an observer (metrics); called inside its lock, must not throw. */
+export interface SchedulerEvents {
+  /** A checkpoint reported: its record, or undefined when it failed. */
+  checkpointed(job: JobView, checkpoint: CheckpointRecord | undefined): void;
+  /** A job runs: `restore` set when it was restored or restarted after running elsewhere. */
+  started(job: JobView, restore: RestoreRecord | undefined): void;
+  /** A job went back to the queue; `lost`: its worker was declared lost (a failover follows). */
+  requeued(job: JobView, lost: boolean): void;
 }
 
 export interface WorkerRegistration {
@@ -90,7 +109,8 @@ export class Scheduler {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly workers = new Map<string, WorkerRecord>();
   private grid: GridRecord = { failures: 0, workerSeconds: 0 };
-  private readonly opts: Required<Omit<SchedulerOptions, 'store' | 'files' | 'logger' | 'users'>>;
+  private readonly opts: Required<Omit<SchedulerOptions, 'store' | 'files' | 'logger' | 'users' | 'events'>>;
+  private readonly events: SchedulerEvents | undefined;
   private readonly users: JobUserPolicy;
   private readonly store: SchedulerStore;
   private readonly files: JobFiles;
@@ -136,6 +156,7 @@ export class Scheduler {
     this.files = opts.files;
     this.log = opts.logger;
     this.users = opts.users ?? new JobUserPolicy();
+    this.events = opts.events;
   }
 
   /** Loads the saved state. Workers get a fresh heartbeat grace from now: the scheduler's own downtime is no failure. */
@@ -406,9 +427,10 @@ export class Scheduler {
         job.toDelete.push(r.seq);
         this.dirtyJobs.add(job);
         this.log.warn({ job: job.id, seq: r.seq, worker: r.workerId, err: r.error }, 'checkpoint failed');
+        this.events?.checkpointed(viewOf(job), undefined);
         return;
       }
-      job.checkpoints.push({
+      const record: CheckpointRecord = {
         seq: r.seq,
         completedAtMs: now,
         seconds: r.seconds,
@@ -416,7 +438,9 @@ export class Scheduler {
         newBytes: r.newBytes,
         worker: r.workerId,
         epoch: r.epoch,
-      });
+      };
+      job.checkpoints.push(record);
+      this.events?.checkpointed(viewOf(job), record);
       job.checkpoints.sort((a, b) => a.seq - b.seq);
       job.checkpointsTaken++;
       job.lastCheckpointAtMs = now;
@@ -620,17 +644,20 @@ export class Scheduler {
     const now = this.opts.now();
     const wasStartedBefore = job.startedAtMs > 0;
     if (job.phase === 'starting' || job.phase === 'restoring') {
+      let restore: RestoreRecord | undefined;
       if (restoredFromSeq > 0 || wasStartedBefore) {
-        job.restores.push({
+        restore = {
           fromSeq: restoredFromSeq,
           worker: job.worker,
           atMs: now,
           seconds,
           fromWorker: job.previousWorker,
           reason: job.requeueReason || (restoredFromSeq > 0 ? 'restored' : 'restarted'),
-        });
+        };
+        job.restores.push(restore);
       }
       transition(job, 'running');
+      this.events?.started(viewOf(job), restore);
       job.requeueReason = '';
       if (!wasStartedBefore) job.startedAtMs = now;
       this.dirtyJobs.add(job);
@@ -688,6 +715,7 @@ export class Scheduler {
     this.dirtyJobs.add(job);
     if (!returnable) job.epoch++; // fence the old holder now
     this.log.info({ job: job.id, reason }, 'job queued again');
+    this.events?.requeued(viewOf(job), returnable);
   }
 
   /**

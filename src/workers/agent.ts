@@ -27,6 +27,7 @@ import { LogShipper } from './log-shipper.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { LocalJob } from './local-job.ts';
 import { CheckpointProtocol } from './checkpoint.ts';
+import type { WorkerEvents } from '../metrics/worker.ts';
 import { isFenced } from './retry.ts';
 import { Tasks } from './tasks.ts';
 import { discard, findLeftovers, leftoverReport, writeJobFile } from './adoption.ts';
@@ -53,6 +54,8 @@ export interface WorkerAgentOptions {
   users?: JobUserPolicy;
   /** Containers' user namespace id map (default DEFAULT_CONTAINER_ID_MAP); null: none. */
   containerIds?: IdMap | null;
+  /** Told of checkpoints and starts (src/metrics/worker.ts). */
+  events?: WorkerEvents;
 }
 
 export interface WorkerJobView {
@@ -66,6 +69,8 @@ export interface WorkerHandle {
   id: string;
   incarnation: string;
   jobs(): WorkerJobView[];
+  /** Holds its lease from the scheduler (may run jobs). */
+  leaseValid(): boolean;
   /**
    * Leaves the grid: by default takes a last checkpoint of every running job
    * (so little work is lost), stops the jobs and deregisters, so the
@@ -93,6 +98,7 @@ export async function startWorker(opts: WorkerAgentOptions): Promise<WorkerHandl
     id: agent.id,
     incarnation: agent.incarnation,
     jobs: () => agent.view(),
+    leaseValid: () => agent.leaseValid(),
     stop: (o) => agent.stop(o),
   };
 }
@@ -198,6 +204,7 @@ class WorkerAgent {
       logger: this.log,
       shipLog: (job) => this.shipLog(job),
       drop: (job, why) => this.drop(job, why),
+      onWritten: opts.events?.checkpointed,
     });
   }
 
@@ -224,6 +231,10 @@ class WorkerAgent {
       throw e;
     }
     this.loops.push(this.heartbeatLoop(), this.tickLoop());
+  }
+
+  leaseValid(): boolean {
+    return this.link.lease.valid();
   }
 
   view(): WorkerJobView[] {
@@ -484,6 +495,7 @@ class WorkerAgent {
     job.instance = inst;
     job.lastCheckpointEnd = this.link.lease.now();
     const seconds = (performance.now() - t0) / 1000;
+    this.opts.events?.started(restoring, seconds);
     this.log.info(
       { job: job.jobId, epoch: job.epoch, pid: inst.pid, restoredFrom: job.restoreSeq || undefined, seconds },
       restoring ? 'job restored' : 'job started',

@@ -22,6 +22,8 @@ export interface CheckpointProtocolOptions {
   shipLog(job: LocalJob): Promise<void>;
   /** The job is not ours any more: stop it. */
   drop(job: LocalJob, why: string): void;
+  /** Told of each checkpoint written or discarded (metrics). */
+  onWritten?: ((written: Omit<CheckpointOutcome, 'seq'>) => void) | undefined;
 }
 
 type Written = Omit<CheckpointOutcome, 'seq'>;
@@ -59,6 +61,7 @@ export class CheckpointProtocol {
       job.to('checkpointing');
       written = await this.write(job, seq);
       job.checkpointDone();
+      this.opts.onWritten?.(written);
     } else {
       written = { ok: false, error: `job is ${job.phase}`, seconds: 0, bytes: 0, newBytes: 0 };
     }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cleanupAll, runCli, startGrid, statusJson, tempDir, STDCHK_BIN, waitFor } from '../helpers/grid.ts';
 
 test.after.always(cleanupAll);
@@ -70,6 +70,18 @@ test('bad configuration gets one clear line and a non-zero exit', async (t) => {
     /^stdchk: the manager needs cluster credentials: pass --secret-file FILE .*--tls-ca, --tls-cert and --tls-key .*--insecure/,
   );
   t.is(noSecret.stderr.trim().split('\n').length, 1);
+
+  // Metrics and the dashboard beyond loopback need the cluster's TLS.
+  const openMetrics = await runCli(
+    ['manager', '--data', dir, '--insecure', '--metrics-listen', '0.0.0.0:9100'],
+    noGridEnv,
+  );
+  t.is(openMetrics.code, 2);
+  t.regex(
+    openMetrics.stderr,
+    /^stdchk: --metrics-listen 0\.0\.0\.0:9100 is beyond loopback: it needs the cluster's TLS/,
+  );
+  t.is(openMetrics.stderr.trim().split('\n').length, 1);
 
   const badCapacity = await runCli(
     ['benefactor', '--manager', '127.0.0.1:1', '--store', dir, '--capacity', 'banana', '--insecure'],
@@ -292,6 +304,22 @@ test('stdchk up serves a grid that client commands find, and Ctrl-C stops every 
   const st = await runCli(['status', '--json'], env);
   t.is(st.code, 0, st.stderr);
   t.is(JSON.parse(st.stdout).benefactors.filter((b: { alive: boolean }) => b.alive).length, 3);
+  // It serves the dashboard (the manager's, without workers) and every daemon's metrics.
+  t.regex(info.dashboard, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const grid = await (await fetch(`${info.dashboard}api/grid`)).json();
+  t.like(grid, { servedBy: 'manager', storage: { ok: true, status: { benefactorsAlive: 3 } } });
+  t.deepEqual(Object.keys(info.metrics).sort(), [
+    'benefactor-0',
+    'benefactor-1',
+    'benefactor-2',
+    'manager',
+    'mount-0',
+  ]);
+  for (const [name, address] of Object.entries(info.metrics as Record<string, string>)) {
+    const text = await (await fetch(`http://${address}/metrics`)).text();
+    t.regex(text, new RegExp(`^stdchk_build_info\\{role="${name.replace(/-.*$/, '')}"`, 'm'), name);
+  }
+  t.is(JSON.parse(readFileSync(info.prometheusTargets, 'utf8')).length, 5);
   const exited = new Promise<number | null>((resolve) => up.on('exit', (code) => resolve(code)));
   up.kill('SIGINT');
   t.is(await exited, 0);

@@ -191,7 +191,7 @@ test.serial(
 );
 
 test.serial(
-  'a scratch folder another user made in /tmp is not used; the mount keeps its scratch files private',
+  'a scratch folder another user made in /tmp is not used; a synchronous mount keeps its scratch files private',
   async (t) => {
     // The mount's default scratch folder is $TMPDIR/stdchk-scratch: here TMPDIR is a /tmp-like folder of the test's.
     const tmp = path.join(work, 'tmp');
@@ -204,7 +204,18 @@ test.serial(
     const mp = path.join(work, 'mnt');
     const child = spawn(
       STDCHK_BIN,
-      ['mount', mp, '--manager', grid.managerAddress, ...grid.credentialArgs('mount'), '--replicas', '1'],
+      [
+        'mount',
+        mp,
+        '--manager',
+        grid.managerAddress,
+        ...grid.credentialArgs('mount'),
+        '--replicas',
+        '1',
+        // Scratch files are the synchronous mode's; write-back stages (checked below).
+        '--write-mode',
+        'sync',
+      ],
       { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -249,7 +260,15 @@ test.serial(
     chmodSync(path.join(tmp2, 'stdchk-scratch'), 0o755);
     const m2 = spawn(
       STDCHK_BIN,
-      ['mount', `${mp}2`, '--manager', grid.managerAddress, ...grid.credentialArgs('mount')],
+      [
+        'mount',
+        `${mp}2`,
+        '--manager',
+        grid.managerAddress,
+        ...grid.credentialArgs('mount'),
+        '--write-mode',
+        'sync',
+      ],
       {
         env: { ...process.env, TMPDIR: tmp2 },
         stdio: 'ignore',
@@ -268,7 +287,7 @@ test.serial(
 );
 
 test.serial(
-  'chunk cache, scratch, pack files and the manager database are closed to other users; old loose modes are tightened at start',
+  'chunk cache, staging, pack files and the manager database are closed to other users; old loose modes are tightened at start',
   async (t) => {
     const cache = path.join(grid.dir, 'cache');
     const m: GridMount = await grid.mount(path.join(work, 'm'), { replicas: 2, cacheDir: cache });
@@ -279,15 +298,17 @@ test.serial(
     await waitUntil('the chunk cache to hold the written chunks', () => packs().length > 0);
     const fh = await openWithScratch(path.join(m.mountpoint, 'random-writes'));
     try {
-      const [scratch] = openFiles(m.child.pid as number, path.join(grid.dir, 'scratch'));
-      t.truthy(scratch);
+      // The write-back mount (the default) holds the file being written in its staging folder.
+      const staging = path.join(grid.dir, 'staging', m.name);
+      const [staged] = openFiles(m.child.pid as number, staging);
+      t.truthy(staged, 'the mount holds a staged file open');
       const store = grid.benefactorStore(0);
       const pack = readdirSync(path.join(store, 'packs'))[0] as string;
       const db = path.join(grid.dir, 'manager', 'metadata.leveldb');
       const targets: [string, string][] = [
         ['a cached chunk pack', `cat ${path.join(cache, 'chunks', packs()[0] as string)}`],
         ['the cache folder', `ls ${path.join(cache, 'chunks')}`],
-        ['a scratch file', `cat ${scratch as string}`],
+        ['a staged file', `cat ${staged as string}`],
         ['a benefactor pack file', `cat ${path.join(store, 'packs', pack)}`],
         ['the benefactor store', `ls ${store}`],
         ['the manager database', `cat ${path.join(db, 'CURRENT')}`],
@@ -302,6 +323,7 @@ test.serial(
       for (const dir of [
         cache,
         path.join(grid.dir, 'scratch'),
+        staging,
         store,
         grid.benefactorStore(1),
         path.join(grid.dir, 'manager'),

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupAll, startGrid, tempDir, waitFor } from '../helpers/grid.ts';
@@ -22,25 +22,6 @@ let m1: GridMount;
 let m2: GridMount;
 const pids = new Set<number>();
 const containers = new Set<string>();
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 300_000): Promise<RunResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * MiB }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
-    });
-  });
-}
-
-const sh = (script: string, timeoutMs?: number) => run('sh', ['-c', script], timeoutMs);
 
 async function storedBytes(): Promise<number> {
   const c = grid.client();
@@ -82,6 +63,7 @@ while True:
         log.write('mutated\\n')
     time.sleep(0.05)
 `;
+import { run, sh } from '../helpers/run.ts';
 
 async function startStateful(name: string, mb: number): Promise<{ pid: number; log: string }> {
   const script = path.join(work, 'stateful.py');

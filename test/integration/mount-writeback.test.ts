@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +10,8 @@ import type { LocalGrid } from '../helpers/grid.ts';
 import type { GridMount } from '../../src/grid/local-grid.ts';
 import { mountSource } from '../../src/grid/local-grid.ts';
 import { noHang, sha } from '../helpers/faults.ts';
+import { run, sh } from '../helpers/run.ts';
+import type { RunResult } from '../helpers/run.ts';
 
 // Acceptance of the write-back mount (issue 13, section 1) through real
 // kernel mounts: `stdchk mount --write-mode writeback` processes on a grid
@@ -26,25 +28,6 @@ let grid: LocalGrid;
 let work: string;
 let other: GridMount;
 const pids = new Set<number>();
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function run(cmd: string, args: string[], timeoutMs = 300_000): Promise<RunResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
-    });
-  });
-}
-
-const sh = (script: string, timeoutMs?: number) => run('sh', ['-c', script], timeoutMs);
 
 /** A write-back mount whose uploader is held while `pause` exists. */
 function writeBack(mp: string, name: string, pause: string, extra: string[] = []): Promise<GridMount> {

@@ -1,5 +1,4 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { stat, readFile, writeFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { STDCHK_BIN, cleanupAll, startGrid, tempDir, waitFor } from '../helpers/
 import type { LocalGrid } from '../helpers/grid.ts';
 import type { GridMount } from '../../src/grid/local-grid.ts';
 import { mountSource } from '../../src/grid/local-grid.ts';
+import { run, sh } from '../helpers/run.ts';
 
 // Acceptance 1, 2, 7 and 8 of the mount (issue 3), through real kernel
 // mounts: `stdchk mount` processes on a grid of a manager and 3 benefactors.
@@ -21,26 +21,6 @@ let grid: LocalGrid;
 let work: string;
 let m1: GridMount;
 let m2: GridMount;
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-/** Runs a command (never in this process: the mounts belong to other processes anyway). */
-function run(cmd: string, args: string[], timeoutMs = 300_000): Promise<RunResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * MiB }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
-    });
-  });
-}
-
-const sh = (script: string, timeoutMs?: number) => run('sh', ['-c', script], timeoutMs);
 
 function vmKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

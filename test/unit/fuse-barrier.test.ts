@@ -6,6 +6,7 @@ import type { LocalGrid } from '../helpers/grid.ts';
 import { Vfs, O_TRUNC, O_WRONLY, Errno } from '../../src/fuse-client/vfs.ts';
 import { errnoOf } from '../../src/fuse-client/errors.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
+import { writeAll, put, readFile, outcome } from '../helpers/vfs-io.ts';
 
 // The folder barrier (fsync of a directory, issue 19) on the mount's
 // file-system layer, driven directly (no kernel mount) against a real grid:
@@ -14,7 +15,6 @@ import type { StorageClient } from '../../src/client/storage-client.ts';
 // lack of space.
 
 const MiB = 1024 * 1024;
-const O_RDONLY = 0;
 
 let grid: LocalGrid;
 let managerStopped = false;
@@ -46,43 +46,6 @@ test.after.always(async () => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function writeAll(vfs: Vfs, fh: number, data: Buffer, piece = 128 * 1024): Promise<void> {
-  for (let off = 0; off < data.length; off += piece) {
-    await vfs.write(fh, Buffer.from(data.subarray(off, Math.min(data.length, off + piece))), off);
-  }
-}
-
-/** Creates `p` with `data` and commits it. */
-async function put(vfs: Vfs, p: string, data: Buffer): Promise<void> {
-  const fh = await vfs.create(p, 0o644);
-  await writeAll(vfs, fh, data);
-  await vfs.flush(fh);
-  await vfs.release(fh);
-}
-
-async function readFile(vfs: Vfs, p: string): Promise<Buffer> {
-  const fh = await vfs.open(p, O_RDONLY);
-  try {
-    const parts: Buffer[] = [];
-    for (let off = 0; ;) {
-      const piece = await vfs.read(fh, off, 128 * 1024);
-      if (piece.length === 0) break;
-      parts.push(piece);
-      off += piece.length;
-    }
-    return Buffer.concat(parts);
-  } finally {
-    await vfs.release(fh);
-  }
-}
-
-/** Resolves to the error a promise rejects with, or undefined. */
-const outcome = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 
 test.serial(
   'the barrier waits for every commit beneath the folder: one in flush, one still running in release, a file still open; not for other folders',

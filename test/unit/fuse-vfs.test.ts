@@ -8,6 +8,7 @@ import { Vfs, O_RDWR, O_TRUNC, O_WRONLY, Errno, UTIME_NOW, UTIME_OMIT } from '..
 import type { VfsOptions } from '../../src/fuse-client/vfs.ts';
 import { errnoOf } from '../../src/fuse-client/errors.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
+import { writeAll, readFile } from '../helpers/vfs-io.ts';
 
 // The mount's file-system layer driven directly (no kernel mount) against a
 // real grid: a manager and 3 benefactors as processes on loopback.
@@ -37,35 +38,10 @@ test.after.always(async () => {
   await cleanupAll();
 });
 
-async function writeAll(vfs: Vfs, fh: number, data: Buffer, position = 0, piece = 128 * 1024) {
-  for (let off = 0; off < data.length; off += piece) {
-    const part = Buffer.from(data.subarray(off, Math.min(data.length, off + piece)));
-    const n = await vfs.write(fh, part, position + off);
-    if (n !== part.length) throw new Error(`short write: ${n} of ${part.length}`);
-  }
-}
-
 async function readAll(vfs: Vfs, fh: number, size: number, piece = 128 * 1024): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (let off = 0; off < size; off += piece) parts.push(await vfs.read(fh, off, piece));
   return Buffer.concat(parts);
-}
-
-/** The whole file through a new handle, read until a short read (as `cat` does). */
-async function readFile(vfs: Vfs, p: string): Promise<Buffer> {
-  const fh = await vfs.open(p, O_RDONLY);
-  try {
-    const parts: Buffer[] = [];
-    for (let off = 0; ;) {
-      const piece = await vfs.read(fh, off, 128 * 1024);
-      if (piece.length === 0) break;
-      parts.push(piece);
-      off += piece.length;
-    }
-    return Buffer.concat(parts);
-  } finally {
-    await vfs.release(fh);
-  }
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,6 +1,15 @@
 import test from 'ava';
 import { randomBytes, createHash } from 'node:crypto';
-import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanupAll, startGrid, tempDir } from '../helpers/grid.ts';
@@ -9,6 +18,9 @@ import { Vfs, O_WRONLY, Errno } from '../../src/fuse-client/vfs.ts';
 import type { VfsOptions } from '../../src/fuse-client/vfs.ts';
 import { errnoOf } from '../../src/fuse-client/errors.ts';
 import type { StorageClient } from '../../src/client/storage-client.ts';
+import { writeAll, put, readFile, outcome } from '../helpers/vfs-io.ts';
+import { Staging } from '../../src/fuse-client/staging.ts';
+import { silentLogger } from '../../src/logging/index.ts';
 
 // The write-back mount (issue 13) on the file-system layer, driven directly
 // (no kernel mount) against a real grid: a manager and 2 benefactors of
@@ -72,41 +84,6 @@ test.after.always(async () => {
 });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function writeAll(vfs: Vfs, fh: number, data: Buffer, position = 0, piece = 128 * 1024) {
-  for (let off = 0; off < data.length; off += piece) {
-    await vfs.write(fh, Buffer.from(data.subarray(off, Math.min(data.length, off + piece))), position + off);
-  }
-}
-
-async function put(vfs: Vfs, p: string, data: Buffer, mode = 0o644): Promise<void> {
-  const fh = await vfs.create(p, mode);
-  await writeAll(vfs, fh, data);
-  await vfs.flush(fh);
-  await vfs.release(fh);
-}
-
-async function readFile(vfs: Vfs, p: string): Promise<Buffer> {
-  const fh = await vfs.open(p, O_RDONLY);
-  try {
-    const parts: Buffer[] = [];
-    for (let off = 0; ;) {
-      const piece = await vfs.read(fh, off, 128 * 1024);
-      if (piece.length === 0) break;
-      parts.push(piece);
-      off += piece.length;
-    }
-    return Buffer.concat(parts);
-  } finally {
-    await vfs.release(fh);
-  }
-}
-
-const outcome = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
 
 test.serial(
   'close() returns once staged: visible here at once, elsewhere only after the commit; fsync and the folder barrier wait for it',
@@ -344,5 +321,28 @@ test.serial(
     await vfs.fsyncdir('/space/copy');
     t.is(sha(await readFile(other, '/space/copy')), sha(kept));
     t.is(errnoOf(await outcome(vfs.getattr('/space/new'))), Errno.ENOENT);
+  },
+);
+
+test.serial(
+  'a staging folder another user owns, or one under a folder others can write, is refused',
+  async (t) => {
+    const base = tempDir('stdchk-staging-own-');
+    const theirs = path.join(base, 'theirs');
+    mkdirSync(theirs, { mode: 0o700 });
+    chownSync(theirs, 65534, 65534);
+    const open1 = await outcome(Staging.open(theirs, { capacityBytes: MiB, logger: silentLogger }));
+    t.regex(String(open1), /staging folder refused: .*belongs to uid 65534/);
+    const loose = path.join(base, 'loose');
+    mkdirSync(loose);
+    chmodSync(loose, 0o777);
+    const open2 = await outcome(
+      Staging.open(path.join(loose, 'staging'), { capacityBytes: MiB, logger: silentLogger }),
+    );
+    t.regex(String(open2), /staging folder refused: .*other users could replace/);
+    // A folder of ours is made 0700.
+    const ours = path.join(base, 'ours');
+    await Staging.open(ours, { capacityBytes: MiB, logger: silentLogger });
+    t.is(statSync(ours).mode & 0o777, 0o700);
   },
 );

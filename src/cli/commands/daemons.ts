@@ -18,6 +18,19 @@ import { parseDuration, parseSize } from '../../config/units.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { startManager } from '../../manager/daemon.ts';
 import { startBenefactor } from '../../benefactor/daemon.ts';
+import { daemonRegistry } from '../../metrics/index.ts';
+import { managerMetrics } from '../../metrics/manager.ts';
+import { benefactorMetrics } from '../../metrics/benefactor.ts';
+import {
+  addHttpOptions,
+  addMetricsOptions,
+  checkListenerFlags,
+  dashboardListener,
+  metricsListener,
+  withListeners,
+} from '../listeners.ts';
+import type { HttpFlags, MetricsFlags } from '../listeners.ts';
+import { statusJson } from './status.ts';
 
 export function registerDaemonCommands(program: Command): void {
   const manager = program
@@ -36,25 +49,30 @@ export function registerDaemonCommands(program: Command): void {
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
     .action(
       action(
-        async (opts: {
-          data: string;
-          listen: string;
-          secretFile?: string;
-          tlsCa?: string;
-          tlsCert?: string;
-          tlsKey?: string;
-          insecure?: boolean;
-          insecurePlaintext?: boolean;
-          heartbeatTimeout: string;
-          gcGrace: string;
-          uploadGrace?: string;
-          leaseTtl: string;
-          reconcileInterval: string;
-          addressFile?: string;
-        }) => {
+        async (
+          opts: {
+            data: string;
+            listen: string;
+            secretFile?: string;
+            tlsCa?: string;
+            tlsCert?: string;
+            tlsKey?: string;
+            insecure?: boolean;
+            insecurePlaintext?: boolean;
+            heartbeatTimeout: string;
+            gcGrace: string;
+            uploadGrace?: string;
+            leaseTtl: string;
+            reconcileInterval: string;
+            addressFile?: string;
+          } & MetricsFlags &
+            HttpFlags,
+        ) => {
           const creds = requireCredentials(opts, 'the manager');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'the manager');
+          checkListenerFlags(opts, creds.tls);
+          const registry = opts.metricsListen !== undefined ? daemonRegistry('manager') : undefined;
           const logger = createLogger('manager');
           privateUmask();
           preparePrivateFolder(opts.data, 'the manager data folder', logger);
@@ -71,19 +89,32 @@ export function registerDaemonCommands(program: Command): void {
               : {}),
             leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
             reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
+            ...(registry ? { metrics: (store) => managerMetrics(registry, store) } : {}),
           });
+          const dashboard = dashboardListener(opts, () => ({
+            servedBy: 'manager',
+            storage: async () => statusJson(handle.store.status()),
+          }));
+          const daemon = await withListeners(
+            handle,
+            [metricsListener(opts, registry), dashboard],
+            creds.tls,
+            logger,
+          );
           logger.info(
             { address: handle.address, data: opts.data, auth: describeCredentials(creds) },
             'manager serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-          await runUntilSignalled('manager', logger, handle);
+          await runUntilSignalled('manager', logger, daemon);
         },
       ),
     );
 
   addDaemonCredentialOptions(manager);
   addPlaintextOption(manager);
+  addMetricsOptions(manager);
+  addHttpOptions(manager);
 
   const benefactor = program
     .command('benefactor')
@@ -115,26 +146,28 @@ export function registerDaemonCommands(program: Command): void {
     .option('--scrub-rate <size>', 'most bytes per second a scrub reads', '16MiB')
     .action(
       action(
-        async (opts: {
-          manager: string;
-          store: string;
-          capacity: string;
-          listen: string;
-          advertise?: string;
-          dataListen?: string;
-          dataAdvertise?: string;
-          dataSocket?: string;
-          host: string;
-          secretFile?: string;
-          tlsCa?: string;
-          tlsCert?: string;
-          tlsKey?: string;
-          insecure?: boolean;
-          insecurePlaintext?: boolean;
-          addressFile?: string;
-          scrubInterval: string;
-          scrubRate: string;
-        }) => {
+        async (
+          opts: {
+            manager: string;
+            store: string;
+            capacity: string;
+            listen: string;
+            advertise?: string;
+            dataListen?: string;
+            dataAdvertise?: string;
+            dataSocket?: string;
+            host: string;
+            secretFile?: string;
+            tlsCa?: string;
+            tlsCert?: string;
+            tlsKey?: string;
+            insecure?: boolean;
+            insecurePlaintext?: boolean;
+            addressFile?: string;
+            scrubInterval: string;
+            scrubRate: string;
+          } & MetricsFlags,
+        ) => {
           const creds = requireCredentials(opts, 'a benefactor');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'a benefactor');
@@ -144,6 +177,8 @@ export function registerDaemonCommands(program: Command): void {
               : checkListen(opts.dataListen, '--data-listen');
           if (dataListen && dataListen !== 'none')
             checkListenSecurity(dataListen, creds, opts, 'a benefactor');
+          checkListenerFlags(opts, creds.tls);
+          const registry = opts.metricsListen !== undefined ? daemonRegistry('benefactor') : undefined;
           const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
           const scrubRateBytesPerSec = parseSize(opts.scrubRate, '--scrub-rate');
           if (scrubRateBytesPerSec <= 0)
@@ -170,7 +205,9 @@ export function registerDaemonCommands(program: Command): void {
             logger,
             scrubIntervalMs,
             scrubRateBytesPerSec,
+            ...(registry ? { metrics: benefactorMetrics(registry) } : {}),
           });
+          const daemon = await withListeners(handle, [metricsListener(opts, registry)], creds.tls, logger);
           logger.info(
             {
               id: handle.id,
@@ -183,10 +220,11 @@ export function registerDaemonCommands(program: Command): void {
             'benefactor serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-          await runUntilSignalled('benefactor', logger, handle);
+          await runUntilSignalled('benefactor', logger, daemon);
         },
       ),
     );
   addDaemonCredentialOptions(benefactor);
   addPlaintextOption(benefactor);
+  addMetricsOptions(benefactor);
 }

@@ -19,6 +19,11 @@ import type { WriteMode } from '../../fuse-client/index.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
 import { resolveChunkTransport } from '../../client/chunks.ts';
+import { isMounted } from '../../fuse-client/fuse-binding.ts';
+import { daemonRegistry } from '../../metrics/index.ts';
+import { mountMetrics } from '../../metrics/mount.ts';
+import { addMetricsOptions, checkListenerFlags, metricsListener, withListeners } from '../listeners.ts';
+import type { MetricsFlags } from '../listeners.ts';
 
 export function registerMountCommand(program: Command): void {
   const mount = program
@@ -71,7 +76,7 @@ export function registerMountCommand(program: Command): void {
             writeMode: string;
             staging?: string;
             stagingSize: string;
-          },
+          } & MetricsFlags,
         ) => {
           const replicas = parseReplicas(opts.replicas);
           const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
@@ -87,6 +92,9 @@ export function registerMountCommand(program: Command): void {
             throw new StdchkError('INVALID_ARGUMENT', '--staging is for --write-mode writeback');
           }
           const { managerAddress, secret, tls, encryptionKey } = resolveClientConfig(opts);
+          checkListenerFlags(opts, tls);
+          const registry = opts.metricsListen !== undefined ? daemonRegistry('mount') : undefined;
+          const metrics = registry ? mountMetrics(registry) : undefined;
           const logger = createLogger('mount');
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();
@@ -106,8 +114,21 @@ export function registerMountCommand(program: Command): void {
             writeMode,
             ...(opts.staging ? { stagingDir: opts.staging } : {}),
             stagingBytes,
+            ...(metrics ? { metrics } : {}),
             logger,
           });
+          const health = async () => {
+            const m = await isMounted(handle.mountpoint);
+            const ok = m?.source === `stdchk:${process.pid}`;
+            return {
+              ok,
+              detail: ok ? 'mounted' : `not mounted at ${handle.mountpoint}`,
+              mountpoint: handle.mountpoint,
+              openFiles: handle.vfs.openHandles,
+              uncommitted: handle.vfs.uncommitted(),
+            };
+          };
+          const daemon = await withListeners(handle, [metricsListener(opts, registry, health)], tls, logger);
           logger.info(
             {
               mountpoint: handle.mountpoint,
@@ -123,13 +144,14 @@ export function registerMountCommand(program: Command): void {
             },
             'mount serving',
           );
-          await runUntilSignalled('mount', logger, handle);
+          await runUntilSignalled('mount', logger, daemon);
         },
       ),
     );
   addClientOptions(mount);
   addChunkTransportOption(mount);
   addEncryptionOption(mount);
+  addMetricsOptions(mount, '/metrics and /healthz');
 }
 
 function parseWriteMode(value: string): WriteMode {

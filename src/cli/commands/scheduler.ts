@@ -31,6 +31,20 @@ import { startScheduler } from '../../scheduler/daemon.ts';
 import { startWorker } from '../../workers/agent.ts';
 import { DEFAULT_JOB_USER, JobUserPolicy } from '../../jobs/users.ts';
 import { DEFAULT_CONTAINER_ID_MAP, parseContainerUserns } from '../../workers/runtime/work-dir.ts';
+import { daemonRegistry } from '../../metrics/index.ts';
+import { schedulerMetrics } from '../../metrics/scheduler.ts';
+import { workerMetrics } from '../../metrics/worker.ts';
+import {
+  addHttpOptions,
+  addMetricsOptions,
+  checkListenerFlags,
+  dashboardListener,
+  metricsListener,
+  withListeners,
+} from '../listeners.ts';
+import type { HttpFlags, MetricsFlags } from '../listeners.ts';
+import { StorageClient } from '../../client/storage-client.ts';
+import { statusJson } from './status.ts';
 
 // ---- shared ------------------------------------------------------------------
 
@@ -247,28 +261,33 @@ export function registerSchedulerCommands(program: Command): void {
     .option(...DEFAULT_USER)
     .action(
       action(
-        async (opts: {
-          allowUsers: string;
-          defaultUser: string;
-          data: string;
-          listen: string;
-          manager?: string;
-          checkpoints?: string;
-          secretFile?: string;
-          tlsCa?: string;
-          tlsCert?: string;
-          tlsKey?: string;
-          insecure?: boolean;
-          insecurePlaintext?: boolean;
-          heartbeatTimeout: string;
-          heartbeatInterval: string;
-          retentionGrace: string;
-          defaultMtbf: string;
-          addressFile?: string;
-        }) => {
+        async (
+          opts: {
+            allowUsers: string;
+            defaultUser: string;
+            data: string;
+            listen: string;
+            manager?: string;
+            checkpoints?: string;
+            secretFile?: string;
+            tlsCa?: string;
+            tlsCert?: string;
+            tlsKey?: string;
+            insecure?: boolean;
+            insecurePlaintext?: boolean;
+            heartbeatTimeout: string;
+            heartbeatInterval: string;
+            retentionGrace: string;
+            defaultMtbf: string;
+            addressFile?: string;
+          } & MetricsFlags &
+            HttpFlags,
+        ) => {
           const creds = requireCredentials(opts, 'the scheduler');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'the scheduler');
+          checkListenerFlags(opts, creds.tls);
+          const registry = opts.metricsListen !== undefined ? daemonRegistry('scheduler') : undefined;
           if (!opts.manager && !opts.checkpoints) {
             throw new StdchkError(
               'INVALID_ARGUMENT',
@@ -304,7 +323,29 @@ export function registerSchedulerCommands(program: Command): void {
             retentionGraceMs: parseDuration(opts.retentionGrace, '--retention-grace'),
             defaultMtbfSeconds: parseDuration(opts.defaultMtbf, '--default-mtbf') / 1000,
             users,
+            ...(registry ? { metrics: schedulerMetrics(registry) } : {}),
           });
+          // The dashboard shows the storage too, read from the manager (when the scheduler has one).
+          const storage =
+            opts.httpListen !== undefined && opts.manager
+              ? new StorageClient({ managerAddress: opts.manager, secret: creds.secret, tls: creds.tls })
+              : undefined;
+          const dashboard = dashboardListener(opts, () => ({
+            servedBy: 'scheduler',
+            scheduler: handle.scheduler,
+            ...(storage ? { storage: async () => statusJson(await storage.status()) } : {}),
+          }));
+          const daemon = await withListeners(
+            {
+              stop: async () => {
+                await handle.stop();
+                storage?.close();
+              },
+            },
+            [metricsListener(opts, registry), dashboard],
+            creds.tls,
+            logger,
+          );
           logger.info(
             {
               address: handle.address,
@@ -315,13 +356,15 @@ export function registerSchedulerCommands(program: Command): void {
             'scheduler serving',
           );
           if (opts.addressFile) writeFileSync(opts.addressFile, handle.address + '\n');
-          await runUntilSignalled('scheduler', logger, handle);
+          await runUntilSignalled('scheduler', logger, daemon);
         },
       ),
     );
 
   addDaemonCredentialOptions(schedulerCmd);
   addPlaintextOption(schedulerCmd);
+  addMetricsOptions(schedulerCmd);
+  addHttpOptions(schedulerCmd);
 
   const workerCmd = program
     .command('worker')
@@ -343,23 +386,28 @@ export function registerSchedulerCommands(program: Command): void {
     )
     .action(
       action(
-        async (opts: {
-          allowUsers: string;
-          defaultUser: string;
-          containerUserns: string;
-          scheduler: string;
-          mount: string;
-          work: string;
-          id?: string;
-          slots: string;
-          host: string;
-          secretFile?: string;
-          tlsCa?: string;
-          tlsCert?: string;
-          tlsKey?: string;
-          insecure?: boolean;
-        }) => {
+        async (
+          opts: {
+            allowUsers: string;
+            defaultUser: string;
+            containerUserns: string;
+            scheduler: string;
+            mount: string;
+            work: string;
+            id?: string;
+            slots: string;
+            host: string;
+            secretFile?: string;
+            tlsCa?: string;
+            tlsCert?: string;
+            tlsKey?: string;
+            insecure?: boolean;
+          } & MetricsFlags,
+        ) => {
           const creds = requireCredentials(opts, 'a worker');
+          checkListenerFlags(opts, creds.tls);
+          const registry = opts.metricsListen !== undefined ? daemonRegistry('worker') : undefined;
+          const metrics = registry ? workerMetrics(registry) : undefined;
           const slots = parseSlots(opts.slots);
           const users = await userPolicy(opts);
           const containerIds = parseContainerUserns(opts.containerUserns);
@@ -381,7 +429,24 @@ export function registerSchedulerCommands(program: Command): void {
             logger,
             users,
             containerIds,
+            ...(metrics ? { events: metrics.events } : {}),
           });
+          metrics?.attach(handle);
+          const health = () => {
+            const ok = handle.leaseValid();
+            return {
+              ok,
+              detail: ok ? 'registered, lease held' : 'no valid lease from the scheduler',
+              id: handle.id,
+              jobs: handle.jobs().map((j) => ({ job: j.jobId, phase: j.phase })),
+            };
+          };
+          const daemon = await withListeners(
+            handle,
+            [metricsListener(opts, registry, health)],
+            creds.tls,
+            logger,
+          );
           logger.info(
             {
               id: handle.id,
@@ -394,11 +459,12 @@ export function registerSchedulerCommands(program: Command): void {
             },
             'worker running',
           );
-          await runUntilSignalled('worker', logger, handle);
+          await runUntilSignalled('worker', logger, daemon);
         },
       ),
     );
   addDaemonCredentialOptions(workerCmd);
+  addMetricsOptions(workerCmd, '/metrics and /healthz');
 
   addSchedulerClientOptions(
     program

@@ -10,6 +10,7 @@ import { LocalGrid } from '../../grid/local-grid.ts';
 import { StdchkError, errorMessage } from '../../errors/index.ts';
 import { formatSize, parseSize } from '../../config/units.ts';
 import { statusJson } from './status.ts';
+import { checkHttpListen } from '../../metrics/http.ts';
 
 function parseCount(value: string, flag: string): number {
   const n = Number(value);
@@ -51,6 +52,11 @@ export function registerUpCommands(program: Command): void {
     )
     .option('--no-secret', 'no shared secret: authenticate with mutual TLS only (needs --tls)')
     .option('--json', 'print the grid (addresses, credential files) as JSON once it is up')
+    .option(
+      '--http-listen <host:port>',
+      'where the web dashboard listens (the scheduler serves it, or the manager without workers)',
+      '127.0.0.1:0',
+    )
     .option('--mount <path>', 'where to mount the storage (default: DIR/mnt)')
     .option('--no-mount', 'do not mount the storage')
     .action(
@@ -66,6 +72,7 @@ export function registerUpCommands(program: Command): void {
           tls?: boolean;
           secret: boolean;
           mount: string | boolean;
+          httpListen: string;
         }) => {
           if (!opts.secret && !opts.tls) {
             throw new StdchkError(
@@ -76,7 +83,11 @@ export function registerUpCommands(program: Command): void {
           const n = parseCount(opts.benefactors, '--benefactors');
           const nWorkers = parseWorkers(opts.workers);
           parseSize(opts.capacity, '--capacity');
+          checkHttpListen(opts.httpListen, undefined, '--http-listen');
           const grid = new LocalGrid({
+            metrics: true,
+            dashboard: nWorkers > 0 ? 'scheduler' : 'manager',
+            dashboardListen: opts.httpListen,
             dir: opts.dir,
             benefactors: n,
             capacity: opts.capacity,
@@ -134,6 +145,22 @@ export function registerUpCommands(program: Command): void {
             }
             writeFileSync(path.join(grid.dir, 'scheduler.addr'), grid.schedulerAddress + '\n');
           }
+          const dashboard = `http://${await grid.dashboardAddress()}/`;
+          const metrics: Record<string, string> = {};
+          for (const p of grid.processes()) metrics[p.name] = await grid.metricsAddress(p.name);
+          // For Prometheus's file_sd_configs: every daemon, labelled with its name and role.
+          const targetsFile = path.join(grid.dir, 'prometheus-targets.json');
+          writeFileSync(
+            targetsFile,
+            JSON.stringify(
+              Object.entries(metrics).map(([name, address]) => ({
+                targets: [address],
+                labels: { daemon: name, role: name.replace(/-.*$/, '') },
+              })),
+              null,
+              2,
+            ) + '\n',
+          );
           if (opts.json) {
             printJson({
               dir: grid.dir,
@@ -145,6 +172,9 @@ export function registerUpCommands(program: Command): void {
               mountpoint,
               schedulerAddress: grid.schedulerAddress || null,
               workers,
+              dashboard,
+              metrics,
+              prometheusTargets: targetsFile,
             });
           } else {
             process.stdout.write(
@@ -162,6 +192,11 @@ export function registerUpCommands(program: Command): void {
                   : '') +
                 `(run from this folder, stdchk finds the grid in ${opts.dir} by itself)\n` +
                 (mountpoint ? `mounted at ${mountpoint}: cp, tar, criu dump -D ... work there\n` : '') +
+                `dashboard: ${dashboard}\n` +
+                `metrics (Prometheus /metrics): ${Object.entries(metrics)
+                  .map(([name, address]) => `${name} ${address}`)
+                  .join(', ')}\n` +
+                `  (scrape them all with file_sd_configs: ${targetsFile})\n` +
                 `logs: ${grid.logDir}; Ctrl-C stops the grid\n`,
             );
           }
