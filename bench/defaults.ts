@@ -1,3 +1,5 @@
+import { DEFAULT_CHUNK_TRANSPORT } from '../src/client/chunks.ts';
+import type { ChunkTransportKind } from '../src/client/chunks.ts';
 import { DEFAULT_CHUNKER_PARAMS, formatChunkerSpec } from '../src/chunking/params.ts';
 import type { WriteBenchOptions } from './write.ts';
 import type { DedupBenchOptions } from './dedup.ts';
@@ -37,37 +39,60 @@ export const WRITE_DEFAULTS: WriteBenchOptions = {
   smallSizeBytes: 2 * GiB,
   criuBytes: 512 * MiB,
   clientRows: true,
+  transports: ['framed', 'grpc'],
+  encryption: ['off'],
 };
 
 export type WriteMode = 'writeback' | 'sync';
 
 /**
  * One way of writing to stdchk: r replicas, of which `sync` are durable when the data is
- * (close() in the sync mode, fsync in write-back).
+ * (close() in the sync mode, fsync in write-back), with chunk bytes on a transport.
  */
 export interface WriteConfig {
   replicas: number;
   sync: number;
   mode: WriteMode;
+  transport: ChunkTransportKind;
+  encrypted: boolean;
 }
 
 /**
- * The configurations measured: write-back at each replica count (all replicas durable at
- * fsync), then the sync mode at each replica count with each sync setting that applies to it.
+ * The configurations measured, on each transport: write-back at each replica count (all
+ * replicas durable at fsync), then the sync mode at each replica count with each sync setting
+ * that applies to it.
  */
 export function writeConfigs(
-  opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'> & { writeModes?: WriteMode[] },
+  opts: Pick<WriteBenchOptions, 'replicas' | 'syncReplicas'> & {
+    writeModes?: WriteMode[];
+    transports?: ChunkTransportKind[];
+    encryption?: ('off' | 'on')[];
+  },
 ): WriteConfig[] {
   const out: WriteConfig[] = [];
   const modes = opts.writeModes ?? ['sync'];
-  if (modes.includes('writeback'))
-    for (const r of opts.replicas) out.push({ replicas: r, sync: r, mode: 'writeback' });
-  if (!modes.includes('sync')) return out;
-  for (const r of opts.replicas) {
-    for (const s of opts.syncReplicas) {
-      const sync = s === 'all' ? r : s;
-      if (sync > r || out.some((c) => c.mode === 'sync' && c.replicas === r && c.sync === sync)) continue;
-      out.push({ replicas: r, sync, mode: 'sync' });
+  for (const encrypted of (opts.encryption ?? ['off']).map((e) => e === 'on')) {
+    for (const transport of opts.transports ?? [DEFAULT_CHUNK_TRANSPORT]) {
+      const same = { transport, encrypted };
+      const seen = (r: number, sync: number) =>
+        out.some(
+          (c) =>
+            c.mode === 'sync' &&
+            c.replicas === r &&
+            c.sync === sync &&
+            c.transport === transport &&
+            c.encrypted === encrypted,
+        );
+      if (modes.includes('writeback'))
+        for (const r of opts.replicas) out.push({ replicas: r, sync: r, mode: 'writeback', ...same });
+      if (!modes.includes('sync')) continue;
+      for (const r of opts.replicas) {
+        for (const s of opts.syncReplicas) {
+          const sync = s === 'all' ? r : s;
+          if (sync > r || seen(r, sync)) continue;
+          out.push({ replicas: r, sync, mode: 'sync', ...same });
+        }
+      }
     }
   }
   return out;

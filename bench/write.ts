@@ -4,10 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageClient } from '../src/client/storage-client.ts';
 import { StdchkError } from '../src/errors/index.ts';
 import { BenchCluster } from './lib/cluster.ts';
+import { DEFAULT_CHUNK_TRANSPORT } from '../src/client/chunks.ts';
+import type { ChunkTransportKind } from '../src/client/chunks.ts';
 import type { BenchMount, CpuSnapshot, ExistingCluster } from './lib/cluster.ts';
 import { FreshData } from './lib/data.ts';
 import { StatefulProcess, criuCheck, criuDump, folderBytes, fsyncTree, runTs, tempDir } from './lib/proc.ts';
 import { syncFolder } from '../src/fuse-client/barrier.ts';
+import { readEncryptionKeyFile, writeEncryptionKeyFile } from '../src/client/encryption.ts';
 import {
   GiB,
   KiB,
@@ -52,6 +55,16 @@ export interface WriteBenchOptions {
   criuBytes: number;
   /** Also measure the client library in this process (`stdchk put`'s path). */
   clientRows: boolean;
+  /** How chunk bytes travel (each mount's --chunk-transport), each measured in the same run. */
+  transports: ChunkTransportKind[];
+  /**
+   * Chunk encryption of the mounts and clients measured: 'off' and/or 'on'
+   * (a cluster key made for the run, `--encryption-key-file`), each
+   * configuration measured with each.
+   */
+  encryption: ('off' | 'on')[];
+  /** Run the grid with mutual TLS (and the secret). */
+  tls?: boolean | undefined;
   existing?: ExistingCluster | undefined;
   dir?: string | undefined;
 }
@@ -61,14 +74,21 @@ export type { WriteConfig, WriteMode };
 
 const configName = (c: WriteConfig) =>
   (c.mode === 'writeback' ? 'wb-' : '') +
-  (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`);
+  (c.sync < c.replicas ? `r${c.replicas}-s${c.sync}` : `r${c.replicas}`) +
+  `-${c.transport}` +
+  (c.encrypted ? '-enc' : '');
 const configLabel = (c: WriteConfig) =>
   (c.mode === 'writeback' ? 'write-back, ' : 'sync, ') +
-  (c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`);
+  (c.sync < c.replicas ? `replicas ${c.replicas}, sync ${c.sync}` : `replicas ${c.replicas}`) +
+  `, ${c.transport}` +
+  (c.encrypted ? ', encrypted' : '');
+/** The configuration a row was measured with. */
 const rowConfig = (x: WriteRow): WriteConfig => ({
   replicas: x.replicas ?? 1,
   sync: x.syncReplicas ?? x.replicas ?? 1,
   mode: x.mode ?? 'sync',
+  transport: x.transport ?? DEFAULT_CHUNK_TRANSPORT,
+  encrypted: x.encrypted ?? false,
 });
 
 /** One measured write. Seconds are from the writer's open() (or criu's start). */
@@ -80,6 +100,10 @@ export interface WriteRow {
   syncReplicas: number | null;
   /** How the mount writes (null: local disk, client library). */
   mode: WriteMode | null;
+  /** How chunk bytes travelled (null for local disk). */
+  transport: ChunkTransportKind | null;
+  /** Chunks encrypted with a cluster key (null for local disk). */
+  encrypted: boolean | null;
   writeBytes: number;
   bytes: number;
   /**
@@ -228,6 +252,9 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     smallSizeBytes: opts.smallSizeBytes,
     criuBytes: opts.criuBytes,
     clientRows: opts.clientRows,
+    transports: opts.transports,
+    encryption: opts.encryption,
+    tls: opts.tls ?? false,
   });
   const kinds = 1 + (opts.smallBlockBytes > 0 ? 1 : 0) + (opts.criuBytes > 0 ? 1 : 0);
   const configs = writeConfigs(opts);
@@ -237,11 +264,14 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
   const dir = tempDir(opts.dir, 'stdchk-bench-write-');
   const localDir = path.join(dir, 'local');
   mkdirSync(localDir, { recursive: true });
+  // A cluster key for the encrypted configurations (made here, removed with the folder).
+  const keyFile = path.join(dir, 'encryption.key');
+  if (configs.some((c) => c.encrypted)) writeEncryptionKeyFile(keyFile);
   const rows: WriteRow[] = [];
   let cluster: BenchCluster | undefined;
   try {
     steps.next('starting the grid and one mount per configuration');
-    cluster = await BenchCluster.open({ dir, existing: opts.existing });
+    cluster = await BenchCluster.open({ dir, existing: opts.existing, tls: opts.tls });
     report.params.cluster = cluster.description;
     const c = cluster;
     const mounts = new Map<WriteConfig, BenchMount>();
@@ -257,6 +287,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             cacheDir: path.join(dir, `cache-${k}`),
             name: `mount-${k}`,
             writeMode: cfg.mode,
+            chunkTransport: cfg.transport,
+            ...(cfg.encrypted ? { encryptionKeyFile: keyFile } : {}),
           },
           path.join(dir, 'logs'),
         ),
@@ -286,6 +318,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             replicas: null,
             syncReplicas: null,
             mode: null,
+            transport: null,
+            encrypted: null,
             writeBytes: block,
             bytes: size,
             closeSeconds: local.closeSeconds,
@@ -311,6 +345,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
               replicas: cfg.replicas,
               syncReplicas: cfg.sync,
               mode: cfg.mode,
+              transport: cfg.transport,
+              encrypted: cfg.encrypted,
               writeBytes: block,
               bytes: size,
               closeSeconds: res.closeSeconds,
@@ -367,6 +403,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             replicas: null,
             syncReplicas: null,
             mode: null,
+            transport: null,
+            encrypted: null,
             writeBytes: 0,
             bytes: imageBytes,
             closeSeconds: dumpSeconds,
@@ -406,6 +444,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
                 replicas: cfg.replicas,
                 syncReplicas: cfg.sync,
                 mode: cfg.mode,
+                transport: cfg.transport,
+                encrypted: cfg.encrypted,
                 writeBytes: 0,
                 bytes,
                 closeSeconds: seconds,
@@ -428,16 +468,25 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         steps.next(`client library in this process (stdchk put's path), ${configLabel(cfg)}`);
         await settle();
         const remote = `${base}/client-${configName(cfg)}.bin`;
-        const res = await writeStdchk(c.client(), remote, cfg, opts);
+        const client = c.client(cfg.transport, cfg.encrypted ? readEncryptionKeyFile(keyFile) : undefined);
+        const cpu0 = c.cpu(undefined);
+        const self0 = process.cpuUsage();
+        const res = await writeStdchk(client, remote, cfg, opts);
+        const self = process.cpuUsage(self0);
+        const cpu1 = c.cpu(undefined);
         const replicatedAt = await waitFullyReplicated(c);
-        rows.push(
-          row(
+        rows.push({
+          // The writer is this process (chunker thread included); there is no mount.
+          cpu: cpuPerGiB(cpu0, cpu1, opts.sizeBytes, (self.user + self.system) / 1e6),
+          ...row(
             {
               writer: 'client-library',
               target: 'client',
               replicas: cfg.replicas,
               syncReplicas: cfg.sync,
               mode: null,
+              transport: cfg.transport,
+              encrypted: cfg.encrypted,
               writeBytes: opts.blockBytes,
               bytes: opts.sizeBytes,
               closeSeconds: res.seconds,
@@ -446,7 +495,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
             },
             localMBps,
           ),
-        );
+        });
       }
     }
     // Only now: deleting a row's file would have the benefactors collect and compact it
@@ -508,6 +557,7 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       columns: [
         'writer',
         'target',
+        'encryption',
         'writer process',
         'mount',
         'benefactors',
@@ -519,7 +569,10 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         const u = x.cpu as CpuPerGiB;
         return [
           label[x.writer],
-          `mount, ${configLabel(rowConfig(x))}`,
+          x.target === 'client'
+            ? `client, ${configLabel(rowConfig(x)).replace(/^sync, /, '')}`
+            : `mount, ${configLabel(rowConfig(x))}`,
+          x.encrypted ? 'on' : 'off',
           u.writer,
           u.mount,
           u.benefactors,
@@ -537,6 +590,10 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
     if (x.durableVsLocal !== null) report.ratios[`${key}_durable_vs_local`] = x.durableVsLocal;
     if (x.replicatedVsLocal !== null) report.ratios[`${key}_replicated_vs_local`] = x.replicatedVsLocal;
   }
+  // The targets are judged on the default transport when it was measured.
+  const judged = opts.transports.includes(DEFAULT_CHUNK_TRANSPORT)
+    ? DEFAULT_CHUNK_TRANSPORT
+    : opts.transports[0];
   const pick = (writer: WriteRow['writer'], mode: WriteMode, sync: number) =>
     rows.find(
       (x) =>
@@ -544,7 +601,8 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
         x.target === 'mount' &&
         x.mode === mode &&
         x.replicas === 2 &&
-        x.syncReplicas === sync,
+        x.syncReplicas === sync &&
+        x.transport === judged,
     );
   if (pick('sequential', 'writeback', 2)) {
     addTarget(report, {
@@ -598,7 +656,9 @@ export async function runWriteBench(opts: WriteBenchOptions): Promise<BenchRepor
       'each measurement starts once the previous one is fully replicated',
     'local CRIU dumps: freeze = until criu exits, durable = until their images are fsynced (criu itself does not fsync); ' +
       'on the mount, durable = until the folder barrier (`sync DIR`) returned',
-    "CPU: read from /proc for the mount, manager and benefactor processes; the writer process reports its own (its system time includes the kernel copying writes to FUSE); criu's own CPU is not counted",
+    "CPU: read from /proc for the mount, manager and benefactor processes; the writer process reports its own (its system time includes the kernel copying writes to FUSE); criu's own CPU is not counted; " +
+      'for the client-library rows the writer is this benchmark process itself (its chunker thread included), until close() returned',
+    '"framed": chunk bytes on the framed stream with chain replication (the client sends each byte once); "grpc": StoreChunks streams, one copy per replica from the client (docs/data-path.md)',
   );
   return finishReport(report);
 }

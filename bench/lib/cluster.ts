@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalGrid, STDCHK_BIN, mountSource } from '../../src/grid/local-grid.ts';
 import type { GridProcess } from '../../src/grid/local-grid.ts';
 import { StorageClient } from '../../src/client/storage-client.ts';
+import type { ChunkTransportKind } from '../../src/client/chunks.ts';
 import { readSecretFile } from '../../src/config/secret.ts';
 import type { ClusterCredentials, TlsMaterial } from '../../src/rpc/credentials.ts';
 import { StdchkError } from '../../src/errors/index.ts';
@@ -33,6 +34,10 @@ export interface BenchMountOptions {
    */
   writeMode?: 'writeback' | 'sync';
   chunker?: string;
+  /** `stdchk mount --chunk-transport`. */
+  chunkTransport?: ChunkTransportKind;
+  /** `stdchk mount --encryption-key-file`. */
+  encryptionKeyFile?: string;
   name: string;
 }
 
@@ -63,6 +68,7 @@ export class BenchCluster {
   private readonly credentials: ClusterCredentials;
   private readonly mounts: BenchMount[] = [];
   private clientCache: StorageClient | undefined;
+  private readonly transportClients = new Map<string, StorageClient>();
 
   private constructor(grid: LocalGrid | undefined, address: string, existing?: ExistingCluster) {
     this.grid = grid;
@@ -91,6 +97,8 @@ export class BenchCluster {
     existing?: ExistingCluster | undefined;
     benefactors?: number;
     managerArgs?: string[];
+    /** Mutual TLS on the local grid (with the secret too). */
+    tls?: boolean | undefined;
   }): Promise<BenchCluster> {
     if (opts.existing) {
       const c = new BenchCluster(undefined, opts.existing.address, opts.existing);
@@ -102,6 +110,7 @@ export class BenchCluster {
       benefactors: opts.benefactors ?? 3,
       capacity: '64GiB',
       ...(opts.managerArgs ? { managerArgs: opts.managerArgs } : {}),
+      ...(opts.tls ? { tls: true } : {}),
     });
     try {
       await grid.start();
@@ -112,7 +121,25 @@ export class BenchCluster {
     return new BenchCluster(grid, grid.managerAddress);
   }
 
-  client(): StorageClient {
+  /**
+   * A client of this cluster (with `transport`: one that moves chunks that
+   * way; with `encryptionKey`: one that encrypts them).
+   */
+  client(transport?: ChunkTransportKind, encryptionKey?: Buffer): StorageClient {
+    if (transport) {
+      const key = `${transport}${encryptionKey ? '-encrypted' : ''}`;
+      let c = this.transportClients.get(key);
+      if (!c) {
+        c = new StorageClient({
+          managerAddress: this.managerAddress,
+          ...this.credentials,
+          chunkTransport: transport,
+          encryptionKey,
+        });
+        this.transportClients.set(key, c);
+      }
+      return c;
+    }
     this.clientCache ??= new StorageClient({ managerAddress: this.managerAddress, ...this.credentials });
     return this.clientCache;
   }
@@ -139,6 +166,8 @@ export class BenchCluster {
       ...(opts.syncReplicas !== undefined ? ['--sync-replicas', String(opts.syncReplicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.chunker ? ['--chunker', opts.chunker] : []),
+      ...(opts.chunkTransport ? ['--chunk-transport', opts.chunkTransport] : []),
+      ...(opts.encryptionKeyFile ? ['--encryption-key-file', opts.encryptionKeyFile] : []),
       '--write-mode',
       opts.writeMode ?? 'sync',
       ...(opts.writeMode === 'writeback' && !opts.cacheDir ? ['--staging', `${mp}.staging`] : []),
@@ -172,13 +201,13 @@ export class BenchCluster {
    * CPU seconds used so far by the processes a write goes through: this mount and, on the
    * local grid, the manager and the benefactors (null for an existing cluster's).
    */
-  cpu(m: BenchMount): CpuSnapshot {
+  cpu(m: BenchMount | undefined): CpuSnapshot {
     const pidOf = (p: GridProcess | undefined) => p?.child.pid;
     const sum = (ps: (GridProcess | undefined)[]) =>
       ps.reduce((n, p) => n + (pidOf(p) ? cpuSeconds(pidOf(p) as number) : 0), 0);
     return {
       atMs: performance.now(),
-      mount: m.proc.child.pid ? cpuSeconds(m.proc.child.pid) : 0,
+      mount: m?.proc.child.pid ? cpuSeconds(m.proc.child.pid) : 0,
       manager: this.grid ? sum([this.grid.manager]) : null,
       benefactors: this.grid ? sum(this.grid.benefactors) : null,
     };
@@ -225,6 +254,7 @@ export class BenchCluster {
   async stop(): Promise<void> {
     for (const m of [...this.mounts].reverse()) await this.unmount(m);
     this.clientCache?.close();
+    for (const c of this.transportClients.values()) c.close();
     await this.grid?.stop();
   }
 }

@@ -1,9 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hex } from '../hashing/index.ts';
-import { StdchkError } from '../errors/index.ts';
+import { StdchkError, errorMessage } from '../errors/index.ts';
 import { bind, createServer, shutdown } from '../rpc/index.ts';
 import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
@@ -12,6 +22,10 @@ import { MAX_RECEIVE_BYTES, addBenefactorService } from './service.ts';
 import { ManagerLink } from './manager-link.ts';
 import { DEFAULT_SCRUB_INTERVAL_MS, DEFAULT_SCRUB_RATE_BYTES, Scrubber } from './scrub.ts';
 import { StoreStamps } from './stamps.ts';
+import { startDataServer } from './data-server.ts';
+import type { DataServer } from './data-server.ts';
+import { DataClientPool } from '../transport/data-client.ts';
+import { joinAddress, splitAddress } from '../transport/socket.ts';
 import type { BenefactorMetrics } from '../metrics/benefactor.ts';
 
 export interface BenefactorOptions {
@@ -22,6 +36,18 @@ export interface BenefactorOptions {
   listen: string;
   /** HOST:PORT peers should use if not the bound address (":0" takes the bound port). */
   advertise?: string;
+  /**
+   * HOST:PORT of the framed chunk stream (docs/data-path.md); default: the
+   * host of `listen` with a free port; 'none': no data port (clients use gRPC).
+   */
+  dataListen?: string;
+  /** HOST:PORT clients should dial for the data port; default: the host of `advertise` with the bound data port. */
+  dataAdvertise?: string;
+  /**
+   * The data port's Unix socket for clients on this host; default
+   * STORE/data.sock (none if that path is too long for a socket); 'none': no socket.
+   */
+  dataSocket?: string;
   /** Host name used to spread replicas over machines (default: os.hostname()). */
   host?: string;
   secret?: Buffer;
@@ -48,6 +74,10 @@ export interface BenefactorHandle {
   id: string;
   /** The address registered with the manager. */
   address: string;
+  /** The data port's address registered with the manager ('' without one). */
+  dataAddress: string;
+  /** Its Unix socket ('' without one). */
+  dataSocket: string;
   stop(): Promise<void>;
 }
 
@@ -105,6 +135,67 @@ function publicAddress(bound: string, advertise: string | undefined): string {
   return bound;
 }
 
+/** The data port to listen on: --data-listen, else the gRPC listen host with a free port. */
+function dataListenAddress(listen: string, dataListen: string | undefined): string | undefined {
+  if (dataListen === 'none') return undefined;
+  if (dataListen) return dataListen;
+  return joinAddress(splitAddress(listen).host, 0);
+}
+
+/** Longest Unix socket path the kernel takes (sun_path holds 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * The data socket: --data-socket, else STORE/socket/data.sock if it fits;
+ * undefined for none. Its folder must let no one else in (the default one
+ * is made 0700): the socket exists with the process umask's mode for a
+ * moment before it is made 0600.
+ */
+function dataSocketPath(
+  storeDir: string,
+  dataSocket: string | undefined,
+  logger: Logger,
+): string | undefined {
+  if (dataSocket === 'none') return undefined;
+  const file = path.resolve(dataSocket ?? path.join(storeDir, 'socket', 'data.sock'));
+  if (Buffer.byteLength(file) > MAX_SOCKET_PATH) {
+    if (dataSocket !== undefined) {
+      throw new StdchkError(
+        'INVALID_ARGUMENT',
+        `--data-socket ${file} is longer than ${MAX_SOCKET_PATH} bytes`,
+      );
+    }
+    logger.info({ file }, 'no data socket: the store path is too long for a Unix socket (clients use TCP)');
+    return undefined;
+  }
+  const dir = path.dirname(file);
+  if (dataSocket === undefined) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new StdchkError('INVALID_ARGUMENT', `--data-socket: cannot use folder ${dir}: ${errorMessage(e)}`);
+  }
+  if ((st.mode & 0o077) !== 0 || st.uid !== (process.getuid?.() ?? st.uid)) {
+    throw new StdchkError(
+      'INVALID_ARGUMENT',
+      `--data-socket: folder ${dir} must be ours and 0700 (others could connect to the socket)`,
+    );
+  }
+  return file;
+}
+
+/** The data address clients dial: --data-advertise, else the advertised (or bound) host with the bound data port. */
+function publicDataAddress(bound: string, grpcAddress: string, dataAdvertise: string | undefined): string {
+  const { port } = splitAddress(bound);
+  if (dataAdvertise)
+    return dataAdvertise.endsWith(':0') ? `${dataAdvertise.slice(0, -2)}:${port}` : dataAdvertise;
+  return joinAddress(splitAddress(grpcAddress).host, port);
+}
+
 /**
  * Runs a benefactor: opens the chunk store, serves the Benefactor gRPC
  * service, and registers and heartbeats with the manager in the background
@@ -136,6 +227,9 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   let bound: string;
   let stamps: StoreStamps;
   let deleteDelayMs: number;
+  // Connections to the next benefactors of replication chains.
+  const peers = new DataClientPool({ secret: opts.secret, tls: opts.tls });
+  let data: DataServer | undefined;
   try {
     id = loadOrCreateId(opts.storeDir);
     // A new epoch per start, durable before any store is acknowledged with a stamp of it.
@@ -144,12 +238,29 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     const served = opts.metrics ? opts.metrics.wrapStore(store) : store;
     addBenefactorService(server, { store: served, id, host, secret: opts.secret, logger, stamps });
     bound = await bind(server, opts.listen);
+    const dataListen = dataListenAddress(opts.listen, opts.dataListen);
+    if (dataListen) {
+      data = await startDataServer({
+        store,
+        stamps,
+        id,
+        secret: opts.secret,
+        tls: opts.tls,
+        logger,
+        listen: dataListen,
+        socketPath: dataSocketPath(opts.storeDir, opts.dataSocket, logger),
+        peers,
+      });
+    }
   } catch (e) {
     server.forceShutdown();
+    await data?.close();
     await store.close();
     throw e;
   }
   const address = publicAddress(bound, opts.advertise);
+  const dataAddress = data ? publicDataAddress(data.address, address, opts.dataAdvertise) : '';
+  const dataSocket = data?.socketPath ?? '';
   const scrubber = new Scrubber({
     store,
     storeDir: opts.storeDir,
@@ -164,6 +275,8 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     id,
     host,
     address,
+    dataAddress,
+    dataSocket,
     secret: opts.secret,
     tls: opts.tls,
     logger,
@@ -176,17 +289,33 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
   if (deleteDelayMs > 0) logger.warn({ deleteDelayMs }, 'fault injection: delete commands are delayed');
   link.start();
   scrubber.start();
-  logger.info({ id, address, listen: bound, host, manager: opts.managerAddress }, 'benefactor started');
+  logger.info(
+    {
+      id,
+      address,
+      listen: bound,
+      dataAddress,
+      dataListen: data?.address ?? null,
+      dataSocket: dataSocket || null,
+      host,
+      manager: opts.managerAddress,
+    },
+    'benefactor started',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
     id,
     address,
+    dataAddress,
+    dataSocket,
     stop() {
       stopping ??= (async () => {
         await scrubber.stop();
         await link.stop();
         await shutdown(server);
+        await data?.close();
+        peers.close();
         await store.close();
         logger.info({ id }, 'benefactor stopped');
       })();

@@ -17,6 +17,7 @@ import type { ChunkStore, StoredChunk } from './chunk-store.ts';
 import type { ScrubProgress } from './scrub.ts';
 import { PendingDeletes } from './stamps.ts';
 import type { StoreStamps } from './stamps.ts';
+import { localHostId } from '../transport/socket.ts';
 
 export interface ManagerLinkOptions {
   managerAddress: string;
@@ -25,6 +26,10 @@ export interface ManagerLinkOptions {
   host: string;
   /** Address peers reach this benefactor at. */
   address: string;
+  /** Its framed chunk stream ('' without one). */
+  dataAddress?: string | undefined;
+  /** Its Unix socket ('' without one). */
+  dataSocket?: string | undefined;
   secret?: Buffer | undefined;
   tls?: TlsMaterial | undefined;
   logger: Logger;
@@ -168,6 +173,9 @@ export class ManagerLink {
         id: this.opts.id,
         host: this.opts.host,
         address: this.opts.address,
+        dataAddress: this.opts.dataAddress ?? '',
+        dataSocket: this.opts.dataSocket ?? '',
+        dataSocketHost: this.opts.dataSocket ? localHostId() : '',
         capacityBytes: s.capacityBytes,
         usedBytes: s.usedBytes,
         freeBytes: s.freeBytes,

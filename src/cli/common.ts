@@ -7,7 +7,9 @@ import { StdchkError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { preparePrivateTree } from '../config/private-files.ts';
 import type { StorageClient } from '../client/storage-client.ts';
+import { CHUNK_TRANSPORT_ENV, DEFAULT_CHUNK_TRANSPORT, resolveChunkTransport } from '../client/chunks.ts';
 import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
+import { ENCRYPTION_KEY_ENV, readEncryptionKeyFile } from '../client/encryption.ts';
 import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';
 
 /** Where `stdchk up` keeps its grid unless --dir says otherwise. */
@@ -15,6 +17,44 @@ export const DEFAULT_UP_DIR = '.stdchk';
 
 export interface ClientFlags extends CredentialFlags {
   manager?: string;
+  /** --chunk-transport (put, get, mount). */
+  chunkTransport?: string;
+  /** --encryption-key-file (put, get, mount). */
+  encryptionKeyFile?: string;
+}
+
+/**
+ * --encryption-key-file: the cluster's chunk encryption key (docs/security.md,
+ * "Chunk encryption"); with it, chunks are encrypted before they leave.
+ */
+export function addEncryptionOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      '--encryption-key-file <file>',
+      `encrypt chunks with this cluster key, 0600 (default: $${ENCRYPTION_KEY_ENV}, else ./${DEFAULT_UP_DIR}/encryption.key for the grid of \`stdchk up\`; none: chunks stored as written)`,
+    ),
+  );
+}
+
+/** The cluster key from --encryption-key-file, $STDCHK_ENCRYPTION_KEY_FILE, or (for the `stdchk up` grid) its key file. */
+export function resolveEncryptionKey(flags: ClientFlags, fromGrid: boolean): Buffer | undefined {
+  const env = process.env[ENCRYPTION_KEY_ENV];
+  const gridKey = path.join(DEFAULT_UP_DIR, 'encryption.key');
+  const file =
+    flags.encryptionKeyFile ??
+    (env ? env : undefined) ??
+    (fromGrid && existsSync(gridKey) ? gridKey : undefined);
+  return file ? readEncryptionKeyFile(file) : undefined;
+}
+
+/** --chunk-transport: how chunk bytes travel (docs/data-path.md). */
+export function addChunkTransportOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option(
+      '--chunk-transport <kind>',
+      `chunk bytes over the framed stream with chain replication ("framed") or gRPC ("grpc") (default: $${CHUNK_TRANSPORT_ENV}, else ${DEFAULT_CHUNK_TRANSPORT})`,
+    ),
+  );
 }
 
 /**
@@ -80,6 +120,7 @@ export function resolveClientConfig(flags: ClientFlags): {
   managerAddress: string;
   secret: Buffer | undefined;
   tls: TlsMaterial | undefined;
+  encryptionKey: Buffer | undefined;
 } {
   let managerAddress = flags.manager ?? process.env.STDCHK_MANAGER;
   let fromGrid = false;
@@ -97,7 +138,7 @@ export function resolveClientConfig(flags: ClientFlags): {
     );
   }
   const { secret, tls } = resolveGridCredentials(flags, fromGrid);
-  return { managerAddress, secret, tls };
+  return { managerAddress, secret, tls, encryptionKey: resolveEncryptionKey(flags, fromGrid) };
 }
 
 /** How long a CLI command waits for an unreachable manager: seconds, not the daemons' half minute. */
@@ -105,12 +146,14 @@ export const CLI_RETRY_MS = 5_000;
 
 /** A client of the manager the flags name; the storage stack (gRPC) is loaded here, not at start-up. */
 export async function openClient(flags: ClientFlags): Promise<StorageClient> {
-  const { managerAddress, secret, tls } = resolveClientConfig(flags);
+  const { managerAddress, secret, tls, encryptionKey } = resolveClientConfig(flags);
   const { StorageClient } = await import('../client/storage-client.ts');
   return new StorageClient({
     managerAddress,
     secret,
     tls,
+    encryptionKey,
+    chunkTransport: resolveChunkTransport(flags.chunkTransport),
     retryForMs: CLI_RETRY_MS,
     onRetry: () => {
       if (process.stderr.isTTY)
@@ -147,9 +190,9 @@ export function parseSyncReplicas(value: string | undefined, replicas: number): 
 
 export { requireCredentials } from '../rpc/credentials.ts';
 
-export function checkListen(listen: string): string {
+export function checkListen(listen: string, flag = '--listen'): string {
   if (!/^[^\s:]+:\d{1,5}$/.test(listen) && !/^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(listen)) {
-    throw new StdchkError('INVALID_ARGUMENT', `--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
+    throw new StdchkError('INVALID_ARGUMENT', `${flag} must be HOST:PORT, not ${JSON.stringify(listen)}`);
   }
   return listen;
 }

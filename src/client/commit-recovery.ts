@@ -90,8 +90,10 @@ export async function commitWithRecovery(opts: CommitRecoveryOptions): Promise<F
       for (const c of missing) {
         // A source that cannot give it back (a pipe cannot be read again) counts as lost.
         const data = opts.recover ? await Promise.resolve(opts.recover(c)).catch(() => undefined) : undefined;
-        if (data && data.length === c.length && hashChunk(data).equals(c.hash)) {
-          found.push({ hash: c.hash, length: c.length, data, zero: false });
+        const stored =
+          data && data.length === c.length ? client.chunks.seal(hashChunk(data), data) : undefined;
+        if (stored?.hash.equals(c.hash)) {
+          found.push({ hash: c.hash, length: c.length, data: stored.data, zero: false });
         } else lost.push(c);
       }
       for (const batch of batches(found)) await opts.upload(batch);

@@ -2,8 +2,10 @@ import type { StorageClient } from './storage-client.ts';
 import { decodeRefs, encodeHashes, isHole } from '../chunking/refs.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
 import { hex } from '../hashing/index.ts';
-import { StdchkError, errorMessage } from '../errors/index.ts';
+import { StdchkError, errorMessage, isStdchkError } from '../errors/index.ts';
+import { ENCRYPTION_KEY_ENV, encryptedKeyId } from './encryption.ts';
 import { unary } from '../rpc/index.ts';
+import type { ChunkTarget } from './chunks.ts';
 import type { FileInfo__Output } from '../generated/stdchk/v1/FileInfo.ts';
 
 export interface ReadOptions {
@@ -179,41 +181,49 @@ export async function fetchChunks(
     let remaining = part.map((hash, j) => ({
       hash,
       candidates: (loc.locations[j]?.benefactors ?? [])
-        .map((b) => loc.benefactors[b]?.address)
-        .filter((a): a is string => !!a),
+        .map((b) => loc.benefactors[b])
+        .filter((b): b is NonNullable<typeof b> => !!b?.address) as ChunkTarget[],
       tried: 0,
     }));
     const errors: string[] = [];
     while (remaining.length) {
-      const byAddress = new Map<string, Buffer[]>();
+      const byAddress = new Map<string, { target: ChunkTarget; hashes: Buffer[] }>();
       const exhausted: string[] = [];
       for (const r of remaining) {
-        const addr = r.candidates[r.tried];
-        if (!addr) {
+        const target = r.candidates[r.tried];
+        if (!target) {
           exhausted.push(hex(r.hash));
           continue;
         }
-        const list = byAddress.get(addr) ?? [];
-        list.push(r.hash);
-        byAddress.set(addr, list);
+        const entry = byAddress.get(target.address) ?? { target, hashes: [] };
+        entry.hashes.push(r.hash);
+        byAddress.set(target.address, entry);
       }
       if (exhausted.length) {
         const why = errors.length ? ` (${errors.slice(-2).join('; ')})` : '';
         throw new StdchkError('UNAVAILABLE', `chunk ${exhausted[0]} is not readable on any replica${why}`);
       }
       await Promise.all(
-        [...byAddress].map(async ([addr, hs]) => {
+        [...byAddress].map(async ([addr, { target, hashes: hs }]) => {
           try {
-            const got = await client.pool.read(addr, hs);
+            const got = await client.chunks.read(target, hs);
             for (const [k, v] of got) {
               const want = expected.get(k);
               if (want !== undefined && v.length !== want) {
+                // Encrypted chunks are longer than the plaintext the version records: say so once.
+                if (!client.chunks.encrypted && encryptedKeyId(v, want) !== undefined) {
+                  throw new StdchkError(
+                    'PERMISSION_DENIED',
+                    `chunk ${k} is encrypted with a cluster key (key id ${encryptedKeyId(v, want)}) and this client has none: give --encryption-key-file (or ${ENCRYPTION_KEY_ENV})`,
+                  );
+                }
                 errors.push(`${addr}: chunk ${k} has ${v.length} bytes, the version records ${want}`);
                 continue;
               }
               out.set(k, v);
             }
           } catch (e) {
+            if (isStdchkError(e, 'PERMISSION_DENIED')) throw e;
             errors.push(`${addr}: ${errorMessage(e)}`);
           }
         }),

@@ -1,3 +1,4 @@
+import { ChunkCipher, EncryptedChunks } from './encryption.ts';
 import { once } from 'node:events';
 import path from 'node:path';
 import { open } from 'node:fs/promises';
@@ -6,6 +7,8 @@ import { connectManager, unary } from '../rpc/index.ts';
 import type { ManagerClient } from '../rpc/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import { BenefactorPool } from './benefactor-pool.ts';
+import { createChunks, resolveChunkTransport } from './chunks.ts';
+import type { ChunkTransportKind, Chunks } from './chunks.ts';
 import { FileWriter } from './writer.ts';
 import type { WriteOptions, WriteStats } from './writer.ts';
 import { FileReader, fetchChunks } from './reader.ts';
@@ -26,6 +29,18 @@ export interface StorageClientOptions {
   retryForMs?: number;
   /** Told once per retried call that the manager did not answer (a CLI says "retrying" on a terminal). */
   onRetry?: (e: StdchkError) => void;
+  /**
+   * How chunk bytes travel: 'framed' (the chunk stream with chain
+   * replication, docs/data-path.md) or 'grpc'. Default: STDCHK_CHUNK_TRANSPORT,
+   * else chunks.ts DEFAULT_CHUNK_TRANSPORT.
+   */
+  chunkTransport?: ChunkTransportKind | undefined;
+  /**
+   * The cluster's chunk encryption key (encryption.ts, docs/security.md):
+   * chunks are encrypted before they leave this process and decrypted when
+   * read. Absent: stored as they are.
+   */
+  encryptionKey?: Buffer | undefined;
 }
 
 export interface ReadStats {
@@ -40,13 +55,20 @@ export interface ReadStats {
  */
 export class StorageClient {
   readonly manager: ManagerClient;
+  /** gRPC connections to benefactors (also what the gRPC chunk engine uses). */
   readonly pool: BenefactorPool;
+  /** Where chunk bytes go and come from (chunks.ts). */
+  readonly chunks: Chunks;
   private readonly retryForMs: number;
 
   constructor(private readonly opts: StorageClientOptions) {
     const creds = { secret: opts.secret, tls: opts.tls };
     this.manager = connectManager(opts.managerAddress, creds);
     this.pool = new BenefactorPool(creds);
+    const chunks = createChunks(opts.chunkTransport ?? resolveChunkTransport(), this.pool, creds);
+    this.chunks = opts.encryptionKey
+      ? new EncryptedChunks(chunks, new ChunkCipher(opts.encryptionKey))
+      : chunks;
     this.retryForMs = opts.retryForMs ?? 30_000;
   }
 
@@ -241,6 +263,7 @@ export class StorageClient {
   }
 
   close(): void {
+    this.chunks.close();
     this.pool.close();
     this.manager.close();
   }

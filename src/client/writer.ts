@@ -1,6 +1,5 @@
 import type { StorageClient } from './storage-client.ts';
-import { storeFrame } from './benefactor-pool.ts';
-import type { StoreFrame } from './benefactor-pool.ts';
+import type { ChunkBatch, ChunkTarget, ChunkTransportKind } from './chunks.ts';
 import type { Chunk } from '../chunking/chunker.ts';
 import { WorkerChunker } from '../chunking/worker-chunker.ts';
 import type { ChunkerPool } from './chunker-pool.ts';
@@ -76,8 +75,17 @@ export interface WriteStats {
 }
 
 export const DEFAULT_REPLICAS = 2;
-const DEFAULT_BATCH_BYTES = 1024 * 1024;
-const DEFAULT_IN_FLIGHT = 8;
+/**
+ * Batches (one dedup lookup, one store, one report each) and how many are in
+ * flight, by chunk transport. gRPC: 1 MiB messages, 8 at once (HTTP/2 frames
+ * are 16 KiB whatever the message). The framed stream: 4 MiB frames, 4 at
+ * once (the same 16 MiB window; a quarter of the manager calls).
+ */
+const DEFAULT_BATCH_BYTES: Record<ChunkTransportKind, number> = {
+  grpc: 1024 * 1024,
+  framed: 4 * 1024 * 1024,
+};
+const DEFAULT_IN_FLIGHT: Record<ChunkTransportKind, number> = { grpc: 8, framed: 4 };
 const MAX_BATCH_CHUNKS = 1024;
 const MAX_TARGET_ATTEMPTS = 6;
 
@@ -342,18 +350,20 @@ export class FileWriter {
         this.appendHole(c.length);
         continue;
       }
-      this.refs.push({ hash: c.hash, length: c.length });
-      if (this.opts.onChunk) this.opts.onChunk(c.hash, c.data as Buffer);
-      this.batch.push(c);
+      // Its stored form (encrypted when the cluster encrypts): the address listed and looked up.
+      const stored = this.client.chunks.encrypted ? this.client.chunks.seal(c.hash, c.data as Buffer) : c;
+      this.refs.push({ hash: stored.hash, length: c.length });
+      if (this.opts.onChunk) this.opts.onChunk(stored.hash, c.data as Buffer);
+      this.batch.push(stored === c ? c : { ...c, hash: stored.hash, data: stored.data });
       this.batchBytes += c.length;
       if (
-        this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES) ||
+        this.batchBytes >= (this.opts.batchBytes ?? DEFAULT_BATCH_BYTES[this.client.chunks.kind]) ||
         this.batch.length >= MAX_BATCH_CHUNKS
       ) {
         this.flushBatch();
       }
     }
-    while (this.inFlight.size >= (this.opts.inFlight ?? DEFAULT_IN_FLIGHT)) {
+    while (this.inFlight.size >= (this.opts.inFlight ?? DEFAULT_IN_FLIGHT[this.client.chunks.kind])) {
       await Promise.race(this.inFlight);
     }
     this.throwIfFailed();
@@ -396,9 +406,9 @@ export class FileWriter {
     this.opts.onPrepared?.(chunks.reduce((n, c) => n + c.length, 0));
     const missing = chunks.filter((_, i) => prep.present[i] !== 1);
     if (missing.length === 0) return;
-    const frame = storeFrame(missing.map((c) => ({ hash: c.hash, data: c.data as Buffer })));
-    const bytes = missing.reduce((n, c) => n + c.length, 0);
-    const stored = await this.storeOnReplicas(frame, bytes, prep.targets);
+    const prepared = this.client.chunks.batch(missing.map((c) => ({ hash: c.hash, data: c.data as Buffer })));
+    const bytes = prepared.bytes;
+    const stored = await this.storeOnReplicas(prepared, prep.targets);
     const refs = encodeRefs(missing.map((c) => ({ hash: c.hash, length: c.length })));
     // Each replica's store stamp goes with it: the manager ignores a report older than
     // a delete it sent there since (this report, sent again after a CONFLICT, may be).
@@ -413,66 +423,74 @@ export class FileWriter {
   }
 
   /**
-   * Stores the frame on `syncReplicas` distinct benefactors. A target that fails
-   * is replaced by one the manager allocates, excluding every target tried.
+   * Stores the batch on `syncReplicas` distinct benefactors, through the
+   * client's chunk engine (chunks.ts: a chain on the framed stream, parallel
+   * streams on gRPC). Replicas that failed are replaced by targets the
+   * manager allocates, excluding every target tried; ones a failed link
+   * kept the request from are tried again in the next round. Fails with
+   * UNAVAILABLE (NO_SPACE when space was what lacked) after too many
+   * failures, naming the last ones.
    */
   private async storeOnReplicas(
-    frame: StoreFrame,
-    bytes: number,
+    batch: ChunkBatch,
     initial: BenefactorRef__Output[],
   ): Promise<{ id: string; stamp: number }[]> {
+    const want = this.syncReplicas;
     const tried = new Set<string>();
     const errors: string[] = [];
     const stored: { id: string; stamp: number }[] = [];
     /** Some target (or the manager) refused for lack of space: the cluster is short of it. */
     let noSpace = false;
-    const attempt = async (
-      target: BenefactorRef__Output | undefined,
-      attemptsLeft: number,
-    ): Promise<void> => {
-      while (attemptsLeft-- > 0) {
-        if (!target) {
-          const alloc = await this.client
-            .withRetry(() =>
-              unary(this.client.manager, 'allocateTargets', { count: 1, bytes, exclude: [...tried] }),
-            )
-            .catch((e: unknown) => {
-              if (isStdchkError(e, 'NO_SPACE')) noSpace = true;
-              errors.push(errorMessage(e));
-              return undefined;
-            });
-          target = alloc?.targets[0];
-          if (!target) return;
-          // Another slot may have been given the same replacement meanwhile.
-          if (tried.has(target.id)) {
-            target = undefined;
-            continue;
-          }
+    let failures = 0;
+    const spare: ChunkTarget[] = [];
+    for (const t of initial) {
+      if (spare.length >= want || tried.has(t.id)) continue;
+      tried.add(t.id);
+      spare.push(t);
+    }
+    while (stored.length < want && failures < MAX_TARGET_ATTEMPTS * want) {
+      const need = want - stored.length;
+      const chain = spare.splice(0, need);
+      if (chain.length < need) {
+        const alloc = await this.client
+          .withRetry(() =>
+            unary(this.client.manager, 'allocateTargets', {
+              count: need - chain.length,
+              bytes: batch.bytes,
+              exclude: [...tried],
+            }),
+          )
+          .catch((e: unknown) => {
+            if (isStdchkError(e, 'NO_SPACE')) noSpace = true;
+            errors.push(errorMessage(e));
+            return undefined;
+          });
+        for (const t of alloc?.targets ?? []) {
+          // Another batch may have been given the same replacement: each target once per chain.
+          if (tried.has(t.id)) continue;
+          tried.add(t.id);
+          chain.push(t);
         }
-        tried.add(target.id);
-        try {
-          const ack = await this.client.pool.store(target.address, frame);
-          stored.push({ id: target.id, stamp: ack.stamp });
-          return;
-        } catch (e) {
-          errors.push(`${target.id} (${target.address}): ${errorMessage(e)}`);
-          if (isStdchkError(e, 'NO_SPACE')) noSpace = true;
-          if (isStdchkError(e, 'INVALID_ARGUMENT')) throw e;
-          target = undefined;
+        if (chain.length === 0) break;
+      }
+      const outcomes = await this.client.chunks.store(batch, chain);
+      for (const o of outcomes) {
+        if (o.ok) {
+          stored.push({ id: o.target.id, stamp: o.stamp });
+        } else if (!o.attempted) {
+          spare.push(o.target);
+        } else {
+          failures++;
+          errors.push(`${o.target.id} (${o.target.dataAddress || o.target.address}): ${o.error.message}`);
+          if (isStdchkError(o.error, 'NO_SPACE')) noSpace = true;
+          if (isStdchkError(o.error, 'INVALID_ARGUMENT')) throw o.error;
         }
       }
-    };
-    const slots: Promise<void>[] = [];
-    for (let i = 0; i < this.syncReplicas; i++) {
-      const t = initial[i];
-      if (t) tried.add(t.id);
-      slots.push(attempt(t, MAX_TARGET_ATTEMPTS));
     }
-    await Promise.all(slots);
-    if (stored.length < this.syncReplicas) {
+    if (stored.length < want) {
       const why = errors.length ? `: ${errors.slice(-3).join('; ')}` : '';
       const code = noSpace ? 'NO_SPACE' : 'UNAVAILABLE';
-      throw new StdchkError(code, `stored ${stored.length} of ${this.syncReplicas} replicas${why}`);
+      throw new StdchkError(code, `stored ${stored.length} of ${want} replicas${why}`);
     }
     return stored;
   }

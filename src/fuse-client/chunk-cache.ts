@@ -117,16 +117,27 @@ export class DiskChunkCache {
     readonly maxBytes: number,
     private readonly segmentBytes: number,
     private readonly logger: Logger,
+    private readonly matches: (hash: Uint8Array, data: Uint8Array) => boolean,
   ) {}
 
-  static async open(dir: string, maxBytes: number, logger: Logger = silentLogger): Promise<DiskChunkCache> {
+  /**
+   * `matches` checks a cached chunk against its address: BLAKE3 by default;
+   * the client's (`Chunks.matches`) when chunks are stored encrypted, whose
+   * addresses are of the stored bytes while the cache holds plaintext.
+   */
+  static async open(
+    dir: string,
+    maxBytes: number,
+    logger: Logger = silentLogger,
+    matches = (hash: Uint8Array, data: Uint8Array) => hashChunk(data).equals(hash),
+  ): Promise<DiskChunkCache> {
     if (maxBytes < 16 * 1024 * 1024)
       throw new StdchkError('INVALID_ARGUMENT', '--cache-size must be at least 16MiB');
     const packDir = path.join(dir, 'chunks');
     mkdirSync(packDir, { recursive: true, mode: 0o700 }); // other users' file contents: private (docs/security.md)
     await lockDir(dir);
     const segmentBytes = Math.max(4 << 20, Math.min(64 << 20, Math.floor(maxBytes / 16)));
-    const cache = new DiskChunkCache(dir, maxBytes, segmentBytes, logger);
+    const cache = new DiskChunkCache(dir, maxBytes, segmentBytes, logger, matches);
     cache.load(packDir);
     await cache.evict();
     return cache;
@@ -195,7 +206,7 @@ export class DiskChunkCache {
       loc.seg.fd ??= open(loc.seg.file, 'r+');
       const buf = Buffer.allocUnsafe(loc.length);
       const { bytesRead } = await (await loc.seg.fd).read(buf, 0, loc.length, loc.offset);
-      if (bytesRead === loc.length && hashChunk(buf).equals(hash)) {
+      if (bytesRead === loc.length && this.matches(hash, buf)) {
         this.stats.hits++;
         return buf;
       }

@@ -11,7 +11,6 @@ import type { ChunkSource } from './chunk-source.ts';
 import { ScratchFile } from './scratch.ts';
 import { Errno, FsError } from './errors.ts';
 import type { OutstandingWrite, WriteRegistry } from './write-registry.ts';
-import { hashChunk } from '../hashing/index.ts';
 import { VersionReader } from './version-reader.ts';
 
 /** What an open file needs from the VFS around it. */
@@ -307,7 +306,7 @@ export class OpenFile implements OutstandingWrite {
       // The scratch file holds every byte of this version: a lost chunk is read back from it.
       recover: async (c) => {
         const d = await scratch.read(c.offset, c.length);
-        return hashChunk(d).equals(c.hash) ? d : await cached?.(c);
+        return this.ctx.client.chunks.matches(c.hash, d) ? d : await cached?.(c);
       },
     });
     try {

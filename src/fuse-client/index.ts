@@ -3,6 +3,7 @@ import { StorageClient } from '../client/storage-client.ts';
 import type { Logger } from '../logging/index.ts';
 import type { TlsMaterial } from '../rpc/credentials.ts';
 import type { ChunkerParams } from '../chunking/params.ts';
+import type { ChunkTransportKind } from '../client/chunks.ts';
 import { Vfs } from './vfs.ts';
 import { FuseMount } from './fuse-binding.ts';
 import type { MountMetrics } from '../metrics/mount.ts';
@@ -29,6 +30,10 @@ export interface MountDaemonOptions {
   stagingDir?: string;
   stagingBytes?: number;
   chunker?: ChunkerParams;
+  /** How chunk bytes travel (default: STDCHK_CHUNK_TRANSPORT, else the client's default). */
+  chunkTransport?: ChunkTransportKind | undefined;
+  /** The cluster's chunk encryption key (client/encryption.ts); absent: chunks stored as written. */
+  encryptionKey?: Buffer | undefined;
   logger: Logger;
   /** Instrumentation (src/metrics/mount.ts). */
   metrics?: MountMetrics;
@@ -66,6 +71,8 @@ export async function startMount(opts: MountDaemonOptions): Promise<MountHandle>
     managerAddress: opts.managerAddress,
     secret: opts.secret,
     tls: opts.tls,
+    chunkTransport: opts.chunkTransport,
+    encryptionKey: opts.encryptionKey,
   });
   let vfs: Vfs | undefined;
   try {

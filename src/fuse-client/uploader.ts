@@ -5,7 +5,6 @@ import type { WriteOptions, WriteStats } from '../client/writer.ts';
 import type { PlacedChunk } from '../client/commit-recovery.ts';
 import type { ChunkStream } from '../chunking/chunker.ts';
 import type { ChunkRef } from '../chunking/refs.ts';
-import { hashChunk } from '../hashing/index.ts';
 import { StdchkError, errorMessage, isStdchkError } from '../errors/index.ts';
 import type { ErrorCode } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
@@ -281,7 +280,7 @@ export class Uploader implements StagingListener {
     for (const s of e.segments) {
       if (c.offset >= start && c.offset + c.length <= start + s.bytes && s.kind === 'file') {
         const d = await s.data.read(c.offset - start, c.length);
-        if (hashChunk(d).equals(c.hash)) return d;
+        if (this.ctx.client.chunks.matches(c.hash, d)) return d;
       }
       start += s.bytes;
     }

@@ -204,7 +204,9 @@ export class Vfs {
       throw new StdchkError('INVALID_ARGUMENT', `replicas must be an integer from 1 to 16, not ${replicas}`);
     }
     const disk = opts.cacheDir
-      ? await DiskChunkCache.open(opts.cacheDir, opts.cacheBytes ?? 2 * 1024 ** 3, logger)
+      ? await DiskChunkCache.open(opts.cacheDir, opts.cacheBytes ?? 2 * 1024 ** 3, logger, (h, d) =>
+          client.chunks.matches(h, d),
+        )
       : undefined;
     const source = new ChunkSource(client, new MemoryChunkCache(opts.memoryCacheBytes ?? 64 << 20), disk);
     const scratchDir = await prepareScratchDir(opts.scratchDir);

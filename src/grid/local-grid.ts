@@ -86,6 +86,8 @@ export interface GridProcess {
 export class LocalGrid {
   readonly dir: string;
   readonly secretFile: string;
+  /** DIR/encryption.key: given to the grid's mounts when it exists (docs/security.md). */
+  readonly encryptionKeyFile: string;
   /** DIR/tls: the grid's CA (ca.crt, ca.key) and a certificate per role. */
   readonly tlsDir: string;
   managerAddress = '';
@@ -102,6 +104,7 @@ export class LocalGrid {
     this.opts = opts;
     this.dir = path.resolve(opts.dir);
     this.secretFile = path.join(this.dir, 'secret');
+    this.encryptionKeyFile = path.join(this.dir, 'encryption.key');
     this.tlsDir = path.join(this.dir, 'tls');
   }
 
@@ -305,6 +308,10 @@ export class LocalGrid {
       '--manager',
       this.managerAddress,
       ...this.credentialArgs('mount'),
+      // The grid's chunk encryption key, if one was made (stdchk keygen DIR/encryption.key).
+      ...(existsSync(this.encryptionKeyFile) && !opts.args?.includes('--encryption-key-file')
+        ? ['--encryption-key-file', this.encryptionKeyFile]
+        : []),
       ...(opts.replicas !== undefined ? ['--replicas', String(opts.replicas)] : []),
       ...(opts.cacheDir ? ['--cache', opts.cacheDir] : []),
       ...(opts.cacheSize ? ['--cache-size', opts.cacheSize] : []),

@@ -68,7 +68,14 @@ export class StoreContext {
   }
 
   addressOf(b: Benefactor): BenefactorAddress {
-    return { id: b.id, address: b.address, host: b.host };
+    return {
+      id: b.id,
+      address: b.address,
+      host: b.host,
+      dataAddress: b.dataAddress ?? '',
+      dataSocket: b.dataSocket ?? '',
+      dataSocketHost: b.dataSocketHost ?? '',
+    };
   }
 
   /** The index record as a LevelDB put, with `counts` overriding what memory holds. */

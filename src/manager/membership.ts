@@ -56,6 +56,9 @@ export class Membership {
         id: input.id,
         host: input.host,
         address: input.address,
+        dataAddress: input.dataAddress || undefined,
+        dataSocket: input.dataSocket || undefined,
+        dataSocketHost: input.dataSocketHost || undefined,
         capacityBytes: input.capacityBytes,
         usedBytes: input.usedBytes,
         freeBytes: input.freeBytes,
@@ -71,10 +74,14 @@ export class Membership {
       const b = existing ?? registry.add(record);
       b.host = input.host;
       b.address = input.address;
+      b.dataAddress = input.dataAddress || undefined;
+      b.dataSocket = input.dataSocket || undefined;
+      b.dataSocketHost = input.dataSocketHost || undefined;
       this.ctx.logger.info(
         {
           benefactor: b.id,
           address: b.address,
+          dataAddress: b.dataAddress ?? null,
           host: b.host,
           capacityBytes: input.capacityBytes,
           known: !!existing,

@@ -172,6 +172,12 @@ export interface BenefactorRecord {
   id: string;
   host: string;
   address: string;
+  /** Its framed chunk stream (absent from benefactors without one, and from older records). */
+  dataAddress?: string | undefined;
+  /** The same stream's Unix socket, for clients on its host. */
+  dataSocket?: string | undefined;
+  /** The machine of that socket (its kernel's boot id). */
+  dataSocketHost?: string | undefined;
   capacityBytes: number;
   usedBytes: number;
   freeBytes: number;
@@ -184,13 +190,29 @@ export interface BenefactorRecord {
 export type DrainState = 'draining' | 'retired';
 
 export function encodeBenefactor(b: BenefactorRecord): Buffer {
-  const { num, id, host, address, capacityBytes, usedBytes, freeBytes, chunks, drain } = b;
+  const {
+    num,
+    id,
+    host,
+    address,
+    dataAddress,
+    dataSocket,
+    dataSocketHost,
+    capacityBytes,
+    usedBytes,
+    freeBytes,
+    chunks,
+    drain,
+  } = b;
   return Buffer.from(
     JSON.stringify({
       num,
       id,
       host,
       address,
+      dataAddress,
+      dataSocket,
+      dataSocketHost,
       capacityBytes,
       usedBytes,
       freeBytes,

@@ -109,6 +109,12 @@ export interface BenefactorAddress {
   id: string;
   address: string;
   host: string;
+  /** Its framed chunk stream; '' when it has none (then it is reached over gRPC). */
+  dataAddress: string;
+  /** The same stream's Unix socket for clients on its host; '' when none. */
+  dataSocket: string;
+  /** The machine of that socket (its kernel's boot id); '' when none. */
+  dataSocketHost: string;
 }
 
 export interface PrepareResult {
@@ -134,6 +140,11 @@ export interface RegisterInput extends BenefactorStats {
   id: string;
   host: string;
   address: string;
+  /** '' or absent: no framed chunk stream. */
+  dataAddress?: string | undefined;
+  /** '' or absent: no Unix socket. */
+  dataSocket?: string | undefined;
+  dataSocketHost?: string | undefined;
 }
 
 /** A benefactor's background verification of everything it stores (see src/benefactor/scrub.ts). */

@@ -51,6 +51,21 @@ export function finite(value: unknown, what: string, min: number, max: number): 
   return value;
 }
 
+/** A Unix socket path: absolute, printable ASCII, at most 107 bytes (the kernel's limit). */
+export function socketPath(value: unknown, what = 'socket path'): string {
+  return matching(value, what, /^\/[!-~]{1,106}$/, 'an absolute path of at most 107 printable characters');
+}
+
+/** A machine's id (a kernel boot id, or a host name where there is none). */
+export function hostId(value: unknown, what = 'host id'): string {
+  return matching(
+    value,
+    what,
+    /^[A-Za-z0-9._-]{1,64}$/,
+    'at most 64 letters, digits, dots, dashes or underscores',
+  );
+}
+
 /** A string matching `re`; `rule` says in words what it must be. */
 export function matching(value: unknown, what: string, re: RegExp, rule: string): string {
   if (typeof value !== 'string' || !re.test(value))

@@ -51,7 +51,7 @@ async function bench(t: ExecutionContext, name: string, args: string[]): Promise
 }
 
 test.serial(
-  'bench write: local disk and mount rows for each writer, write-back and sync (strict and --sync-replicas 1 at replicas 2), freeze and durable, fully replicated in the end',
+  'bench write: local disk and mount rows for each writer, write-back and sync (strict and --sync-replicas 1 at replicas 2) on each chunk transport, freeze and durable, fully replicated in the end',
   async (t) => {
     const r = await bench(t, 'write', [
       '--size',
@@ -64,6 +64,8 @@ test.serial(
       '1,2',
       '--sync-replicas',
       'all,1',
+      '--transports',
+      'framed,grpc',
     ]);
     const rows = r.results.rows as {
       writer: string;
@@ -71,6 +73,7 @@ test.serial(
       mode: string | null;
       replicas: number | null;
       syncReplicas: number | null;
+      transport: string | null;
       bytes: number;
       closeSeconds: number;
       durableSeconds: number;
@@ -81,18 +84,22 @@ test.serial(
     const configs = (target: string, writer: string) =>
       rows
         .filter((x) => x.writer === writer && x.target === target)
-        .map((x) => `${x.mode ?? '-'} r${x.replicas} sync ${x.syncReplicas}`);
+        .map((x) => `${x.mode ?? '-'} r${x.replicas} sync ${x.syncReplicas} ${x.transport}`);
+    const modes = [
+      'writeback r1 sync 1',
+      'writeback r2 sync 2',
+      'sync r1 sync 1',
+      'sync r2 sync 2',
+      'sync r2 sync 1',
+    ];
+    const each = (list: string[]) => [...list.map((c) => `${c} framed`), ...list.map((c) => `${c} grpc`)];
     for (const writer of ['sequential', 'small-writes', 'criu-dump']) {
-      t.deepEqual(configs('local-disk', writer), ['- rnull sync null'], writer);
-      t.deepEqual(
-        configs('mount', writer),
-        ['writeback r1 sync 1', 'writeback r2 sync 2', 'sync r1 sync 1', 'sync r2 sync 2', 'sync r2 sync 1'],
-        writer,
-      );
+      t.deepEqual(configs('local-disk', writer), ['- rnull sync null null'], writer);
+      t.deepEqual(configs('mount', writer), each(modes), writer);
     }
-    t.deepEqual(configs('client', 'client-library'), ['- r1 sync 1', '- r2 sync 2', '- r2 sync 1']);
+    t.deepEqual(configs('client', 'client-library'), each(['- r1 sync 1', '- r2 sync 2', '- r2 sync 1']));
     for (const x of rows) {
-      const what = `${x.writer} ${x.target} ${x.mode} r${x.replicas} sync ${x.syncReplicas}`;
+      const what = `${x.writer} ${x.target} ${x.mode} r${x.replicas} sync ${x.syncReplicas} ${x.transport}`;
       t.true(x.bytes > 0 && x.closeSeconds > 0, what);
       t.true(x.durableSeconds >= x.closeSeconds, `${what}: durable, not before close()`);
       if (x.target === 'local-disk') continue;
@@ -120,8 +127,9 @@ test.serial(
       ],
     );
     t.true(r.targets.every((x) => typeof x.met === 'boolean'));
-    t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_replicated_vs_local']));
-    t.true(Number.isFinite(r.ratios['sequential_mount_wb_r2_durable_vs_local']));
+    t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_framed_replicated_vs_local']));
+    t.true(Number.isFinite(r.ratios['sequential_mount_r2_s1_grpc_replicated_vs_local']));
+    t.true(Number.isFinite(r.ratios['sequential_mount_wb_r2_framed_durable_vs_local']));
   },
 );
 

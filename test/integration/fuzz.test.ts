@@ -28,6 +28,8 @@ import {
   serviceMethods,
 } from '../helpers/fuzz.ts';
 import type { FuzzMethod, FuzzPools, Outcome, ServiceName } from '../helpers/fuzz.ts';
+import { makeDataCase, recordProof, runDataCase } from '../helpers/data-fuzz.ts';
+import type { DataTargetInfo } from '../helpers/data-fuzz.ts';
 
 // Thousands of malformed and random gRPC requests to each service, running
 // as real `stdchk` processes on loopback. Reproduce a failure with the seed
@@ -675,3 +677,69 @@ for (const [i, service] of (['Manager', 'Benefactor', 'Scheduler'] as const).ent
     },
   );
 }
+
+// ---------------------------------------------------------------- the framed chunk stream
+
+test.serial(
+  "fuzz: the benefactors' data port survives thousands of malformed, random and unauthenticated frames",
+  async (t) => {
+    const before = logSizes();
+    const s = await storage.status();
+    const targets: DataTargetInfo[] = grid.benefactors.map((_, i) => {
+      const id = readFileSync(path.join(grid.benefactorStore(i), 'benefactor.id'), 'utf8').trim();
+      const b = s.benefactors.find((x) => x.id === id);
+      if (!b?.dataAddress) throw new Error(`benefactor-${i} (${id}) has no data port`);
+      return { id, dataAddress: b.dataAddress };
+    });
+    const seed = SEED + 3;
+    const rng = new Rng(seed);
+    const recorded = await Promise.all(targets.map((x) => recordProof(x, secret)));
+    const report: Report = { sent: 0, byMode: {}, byCode: {}, failures: [], seconds: 0 };
+    const started = Date.now();
+    const stopAt = started + SECONDS * 1000;
+    let index = 0;
+    const worker = async () => {
+      while (index < ITERATIONS && Date.now() < stopAt && report.failures.length < 20) {
+        const c = makeDataCase(rng, index++, targets, keptHashes);
+        if (ONLY && !ONLY.has(c.index)) continue;
+        const why = await runDataCase(c, secret, recorded, 15_000).catch(
+          (e: unknown) => `the case failed to run: ${(e as Error).message}`,
+        );
+        report.sent++;
+        const mode = c.hello ? `unauthenticated:${c.hello}` : c.mode;
+        report.byMode[mode] = (report.byMode[mode] ?? 0) + 1;
+        if (process.env.STDCHK_FUZZ_TRACE) {
+          appendFileSync(
+            process.env.STDCHK_FUZZ_TRACE,
+            `${new Date().toISOString()} data #${c.index} ${mode} ${c.payload.length} bytes -> ${why ?? 'ok'}\n`,
+          );
+        }
+        if (why) {
+          const hex =
+            c.payload.length > 96
+              ? `${c.payload.subarray(0, 96).toString('hex')}... (${c.payload.length} bytes)`
+              : c.payload.toString('hex');
+          report.failures.push(
+            `#${c.index} [${mode}] to ${c.target.id}: ${why} (seed ${seed}; payload ${hex})`,
+          );
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    report.seconds = (Date.now() - started) / 1000;
+    t.log(
+      `data port: ${report.sent} connections in ${report.seconds.toFixed(1)} s; modes ${JSON.stringify(report.byMode)}`,
+    );
+    recordReport('DataPort', report);
+    if (report.failures.length) keepLogs(t);
+    for (const f of report.failures) t.log(f);
+    t.deepEqual(report.failures, [], `every frame got a proper answer (seed ${SEED})`);
+    t.true(report.sent > 0);
+    for (const p of processes()) {
+      const errors = errorLines(p, before.get(p.name) ?? 0);
+      for (const e of errors.slice(0, 5)) t.log(`${p.name}: ${e.slice(0, 500)}`);
+      t.is(errors.length, 0, `${p.name} logged no errors`);
+    }
+    await assertHealthy(t);
+  },
+);

@@ -85,10 +85,11 @@ test('a fetched chunk whose length differs from the version is refused on every 
   await unary(client.manager, 'commitVersion', { path: '/liar', refs, size: data.length + 5, replicas: 2 });
 
   const asked: string[] = [];
-  const read = client.pool.read.bind(client.pool);
-  client.pool.read = (address, hashes, timeoutMs) => {
-    asked.push(address);
-    return read(address, hashes, timeoutMs);
+  // Whichever chunk engine the client uses (framed or gRPC), every read goes through it.
+  const read = client.chunks.read.bind(client.chunks);
+  client.chunks.read = (target, hashes, timeoutMs) => {
+    asked.push(target.address);
+    return read(target, hashes, timeoutMs);
   };
   const reader = await client.openReader('/liar');
   const e = await t.throwsAsync(reader.read(0, data.length + 5));

@@ -19,6 +19,8 @@ import {
   writeConfigs,
 } from '../../../bench/defaults.ts';
 import type { WriteMode } from '../../../bench/defaults.ts';
+import { CHUNK_TRANSPORTS } from '../../client/chunks.ts';
+import type { ChunkTransportKind } from '../../client/chunks.ts';
 
 interface OutputFlags {
   json?: boolean;
@@ -159,6 +161,9 @@ interface WriteFlags extends OutputFlags, ClusterFlags {
   smallSize?: string;
   criuSize: string;
   client: boolean;
+  transports: string;
+  encryption: string;
+  tls?: boolean;
   dir?: string;
 }
 
@@ -227,9 +232,31 @@ function writeOptions(o: WriteFlags) {
     smallSizeBytes: o.smallSize ? sizeFlag(o.smallSize, '--small-size', 1) : sizeBytes,
     criuBytes: parseSize(o.criuSize, '--criu-size'),
     clientRows: o.client,
+    transports: transportList(o.transports),
+    encryption: encryptionList(o.encryption),
+    tls: o.tls ?? false,
     existing: existingCluster(o),
     dir: o.dir,
   };
+}
+
+/** --encryption off,on */
+function encryptionList(text: string): ('off' | 'on')[] {
+  const list = text.split(',').map((x) => x.trim());
+  if (list.length === 0 || list.some((x) => x !== 'off' && x !== 'on') || new Set(list).size !== list.length)
+    throw bad(`--encryption takes a list of off, on, not ${JSON.stringify(text)}`);
+  return list as ('off' | 'on')[];
+}
+
+/** --transports framed,grpc */
+function transportList(text: string): ChunkTransportKind[] {
+  const out: ChunkTransportKind[] = [];
+  for (const part of text.split(',').map((s) => s.trim())) {
+    if (!(CHUNK_TRANSPORTS as readonly string[]).includes(part))
+      throw bad(`--transports takes a list of ${CHUNK_TRANSPORTS.join(', ')}, not ${JSON.stringify(text)}`);
+    if (!out.includes(part as ChunkTransportKind)) out.push(part as ChunkTransportKind);
+  }
+  return out;
 }
 
 function dedupOptions(o: DedupFlags) {
@@ -338,7 +365,18 @@ export function registerBenchCommands(program: Command): void {
           'memory of the process criu dumps (0: skip the CRIU rows)',
           mib(WRITE_DEFAULTS.criuBytes),
         )
-        .option('--no-client', 'skip the client-library rows'),
+        .option('--no-client', 'skip the client-library rows')
+        .option(
+          '--transports <list>',
+          'how chunk bytes travel, each measured in the same run: framed (the chunk stream, chain replication) and/or grpc',
+          WRITE_DEFAULTS.transports.join(','),
+        )
+        .option(
+          '--encryption <list>',
+          'chunk encryption of the mounts and clients, each measured in the same run: off and/or on (a cluster key made for the run)',
+          WRITE_DEFAULTS.encryption.join(','),
+        )
+        .option('--tls', 'run the one-machine grid with mutual TLS (and the secret)'),
     ),
   ).action(
     action(async (o: WriteFlags) =>

@@ -124,6 +124,18 @@ export function registerDaemonCommands(program: Command): void {
     .option('--capacity <size>', 'most disk space to use, e.g. 10GiB (required)')
     .option('--listen <host:port>', 'address to serve gRPC on (port 0 picks a free one)', '127.0.0.1:0')
     .option('--advertise <host:port>', 'address peers should use, if not the bound one')
+    .option(
+      '--data-listen <host:port>',
+      "address of the framed chunk stream (default: the --listen host, a free port; 'none': gRPC only)",
+    )
+    .option(
+      '--data-advertise <host:port>',
+      'address clients should dial for the chunk stream (default: the --advertise host, the bound port)',
+    )
+    .option(
+      '--data-socket <path>',
+      "Unix socket of the chunk stream for clients on this host (default: STORE/socket/data.sock; 'none': TCP only)",
+    )
     .option('--host <name>', 'host name used to spread replicas over machines', os.hostname())
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
     .option(
@@ -141,6 +153,9 @@ export function registerDaemonCommands(program: Command): void {
             capacity: string;
             listen: string;
             advertise?: string;
+            dataListen?: string;
+            dataAdvertise?: string;
+            dataSocket?: string;
             host: string;
             secretFile?: string;
             tlsCa?: string;
@@ -162,6 +177,12 @@ export function registerDaemonCommands(program: Command): void {
           const creds = requireCredentials(opts, 'a benefactor');
           const listen = checkListen(opts.listen);
           checkListenSecurity(listen, creds, opts, 'a benefactor');
+          const dataListen =
+            opts.dataListen === undefined || opts.dataListen === 'none'
+              ? opts.dataListen
+              : checkListen(opts.dataListen, '--data-listen');
+          if (dataListen && dataListen !== 'none')
+            checkListenSecurity(dataListen, creds, opts, 'a benefactor');
           checkListenerFlags(opts, creds.tls);
           const registry = opts.metricsListen !== undefined ? daemonRegistry('benefactor') : undefined;
           const scrubIntervalMs = parseDuration(opts.scrubInterval, '--scrub-interval');
@@ -181,6 +202,11 @@ export function registerDaemonCommands(program: Command): void {
             capacityBytes,
             listen,
             ...(opts.advertise ? { advertise: opts.advertise } : {}),
+            ...(dataListen ? { dataListen } : {}),
+            ...(opts.dataSocket ? { dataSocket: opts.dataSocket } : {}),
+            ...(opts.dataAdvertise
+              ? { dataAdvertise: checkListen(opts.dataAdvertise, '--data-advertise') }
+              : {}),
             host: opts.host,
             ...(creds.secret ? { secret: creds.secret } : {}),
             ...(creds.tls ? { tls: creds.tls } : {}),
@@ -194,6 +220,7 @@ export function registerDaemonCommands(program: Command): void {
             {
               id: handle.id,
               address: handle.address,
+              dataAddress: handle.dataAddress || null,
               store: opts.store,
               capacityBytes,
               auth: describeCredentials(creds),

@@ -3,7 +3,14 @@ import path, { posix } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, printJson, printTable } from '../output.ts';
-import { addClientOptions, openClient, parseReplicas, parseSyncReplicas } from '../common.ts';
+import {
+  addChunkTransportOption,
+  addEncryptionOption,
+  addClientOptions,
+  openClient,
+  parseReplicas,
+  parseSyncReplicas,
+} from '../common.ts';
 import type { ClientFlags } from '../common.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
 import { formatSize } from '../../config/units.ts';
@@ -41,7 +48,7 @@ function describeEntry(e: FileInfo__Output) {
 }
 
 export function registerFileCommands(program: Command): void {
-  addClientOptions(
+  const put = addClientOptions(
     program
       .command('put')
       .description('store a local file as a new version of REMOTE')
@@ -58,7 +65,8 @@ export function registerFileCommands(program: Command): void {
       )
       .option('-p, --parents', "create REMOTE's missing parent folders")
       .option('--json', 'print {"bytes","bytesUploaded","chunks","chunksUploaded","seconds"}'),
-  ).action(
+  );
+  addEncryptionOption(addChunkTransportOption(put)).action(
     action(
       async (
         local: string,
@@ -117,14 +125,15 @@ export function registerFileCommands(program: Command): void {
     ),
   );
 
-  addClientOptions(
+  const get = addClientOptions(
     program
       .command('get')
       .description('read REMOTE (its newest version) into a local file')
       .argument('<remote>', 'path in the storage')
       .argument('<local>', 'local file to write (- for standard output)')
       .option('--json', 'print {"bytes","chunks","seconds"}'),
-  ).action(
+  );
+  addEncryptionOption(addChunkTransportOption(get)).action(
     action(async (remote: string, local: string, opts: ClientFlags & { json?: boolean }) => {
       const client = await openClient(opts);
       let progress: Progress | undefined;

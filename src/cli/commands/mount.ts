@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { action } from '../output.ts';
 import { runUntilSignalled, startHealth } from '../daemon.ts';
 import {
+  addChunkTransportOption,
+  addEncryptionOption,
   addClientOptions,
   parseReplicas,
   parseSyncReplicas,
@@ -15,6 +17,7 @@ import { WRITE_MODES, startMount } from '../../fuse-client/index.ts';
 import type { WriteMode } from '../../fuse-client/index.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
+import { resolveChunkTransport } from '../../client/chunks.ts';
 import { isMounted } from '../../fuse-client/fuse-binding.ts';
 import { daemonRegistry } from '../../metrics/index.ts';
 import { mountMetrics } from '../../metrics/mount.ts';
@@ -68,6 +71,8 @@ export function registerMountCommand(program: Command): void {
             cacheSize: string;
             scratch?: string;
             chunker?: string;
+            chunkTransport?: string;
+            encryptionKeyFile?: string;
             writeMode: string;
             staging?: string;
             stagingSize: string;
@@ -78,6 +83,7 @@ export function registerMountCommand(program: Command): void {
           const syncReplicas = parseSyncReplicas(opts.syncReplicas, replicas);
           const cacheBytes = parseSize(opts.cacheSize, '--cache-size');
           const chunker = opts.chunker ? parseChunkerSpec(opts.chunker) : undefined;
+          const chunkTransport = resolveChunkTransport(opts.chunkTransport);
           const writeMode = parseWriteMode(opts.writeMode);
           const stagingBytes = parseSize(opts.stagingSize, '--staging-size');
           if (stagingBytes < 1024 * 1024) {
@@ -86,7 +92,7 @@ export function registerMountCommand(program: Command): void {
           if (opts.staging && writeMode === 'sync') {
             throw new StdchkError('INVALID_ARGUMENT', '--staging is for --write-mode writeback');
           }
-          const { managerAddress, secret, tls } = resolveClientConfig(opts);
+          const { managerAddress, secret, tls, encryptionKey } = resolveClientConfig(opts);
           checkListenerFlags(opts, tls);
           const registry = opts.metricsListen !== undefined ? daemonRegistry('mount') : undefined;
           const metrics = registry ? mountMetrics(registry) : undefined;
@@ -106,6 +112,8 @@ export function registerMountCommand(program: Command): void {
             ...(opts.cache ? { cacheDir: opts.cache, cacheBytes } : {}),
             ...(opts.scratch ? { scratchDir: opts.scratch } : {}),
             ...(chunker ? { chunker } : {}),
+            chunkTransport,
+            encryptionKey,
             writeMode,
             ...(opts.staging ? { stagingDir: opts.staging } : {}),
             stagingBytes,
@@ -131,6 +139,8 @@ export function registerMountCommand(program: Command): void {
               replicas,
               syncReplicas: syncReplicas ?? replicas,
               cache: opts.cache ?? null,
+              chunkTransport,
+              encrypted: !!encryptionKey,
               writeMode,
               staging: handle.vfs.staging?.dir ?? null,
               auth: describeCredentials({ secret, tls }),
@@ -142,6 +152,8 @@ export function registerMountCommand(program: Command): void {
       ),
     );
   addClientOptions(mount);
+  addChunkTransportOption(mount);
+  addEncryptionOption(mount);
   addMetricsOptions(mount, '/metrics and /healthz');
 }
 

@@ -22,6 +22,8 @@ export function statusJson(s: StatusReply__Output) {
       id: b.id,
       host: b.host,
       address: b.address,
+      dataAddress: b.dataAddress,
+      dataSocket: b.dataSocket,
       alive: b.alive,
       capacityBytes: b.capacityBytes,
       usedBytes: b.usedBytes,

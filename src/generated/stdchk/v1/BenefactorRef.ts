@@ -5,10 +5,16 @@ export interface BenefactorRef {
   'id'?: (string);
   'address'?: (string);
   'host'?: (string);
+  'dataAddress'?: (string);
+  'dataSocket'?: (string);
+  'dataSocketHost'?: (string);
 }
 
 export interface BenefactorRef__Output {
   'id': (string);
   'address': (string);
   'host': (string);
+  'dataAddress': (string);
+  'dataSocket': (string);
+  'dataSocketHost': (string);
 }

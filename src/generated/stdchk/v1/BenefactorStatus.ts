@@ -18,6 +18,8 @@ export interface BenefactorStatus {
   'drain'?: (string);
   'drainChunksTotal'?: (number | string | Long);
   'drainChunksLeft'?: (number | string | Long);
+  'dataAddress'?: (string);
+  'dataSocket'?: (string);
 }
 
 export interface BenefactorStatus__Output {
@@ -35,4 +37,6 @@ export interface BenefactorStatus__Output {
   'drain': (string);
   'drainChunksTotal': (number);
   'drainChunksLeft': (number);
+  'dataAddress': (string);
+  'dataSocket': (string);
 }

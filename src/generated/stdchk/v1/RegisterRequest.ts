@@ -10,6 +10,9 @@ export interface RegisterRequest {
   'usedBytes'?: (number | string | Long);
   'freeBytes'?: (number | string | Long);
   'chunks'?: (number | string | Long);
+  'dataAddress'?: (string);
+  'dataSocket'?: (string);
+  'dataSocketHost'?: (string);
 }
 
 export interface RegisterRequest__Output {
@@ -20,4 +23,7 @@ export interface RegisterRequest__Output {
   'usedBytes': (number);
   'freeBytes': (number);
   'chunks': (number);
+  'dataAddress': (string);
+  'dataSocket': (string);
+  'dataSocketHost': (string);
 }
