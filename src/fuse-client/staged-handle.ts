@@ -85,7 +85,9 @@ export class StagedFile implements OutstandingWrite {
     private readonly ctx: StagedContext,
   ) {
     this.base = content.base;
-    this.segments = content.segments ?? [];
+    // A copy: the staged version's own list must not grow with this handle's writes (it would
+    // release, when done, a data file it never retained, deleting it under a newer version).
+    this.segments = [...(content.segments ?? [])];
     for (const s of this.segments) if (s.kind === 'file') s.data.retain();
     if (this.base && this.base.size > 0 && !content.segments) {
       this.segments = [{ kind: 'refs', version: this.base, bytes: this.base.size }];

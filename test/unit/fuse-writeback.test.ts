@@ -129,6 +129,32 @@ test.serial(
 );
 
 test.serial(
+  'appends to a staged file, closed each time (`echo >> log` in a loop), all commit whole',
+  async (t) => {
+    const vfs = await newVfs();
+    const other = await reader();
+    await vfs.mkdir('/appends', 0o755);
+    pause(true); // every version stays staged: each append opens the one before
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 5; i++) {
+      const line = Buffer.from(`line ${i}\n`);
+      const fh = i === 0 ? await vfs.create('/appends/log', 0o644) : await vfs.open('/appends/log', O_WRONLY);
+      await vfs.write(fh, line, Buffer.concat(lines).length);
+      await vfs.release(fh);
+      lines.push(line);
+    }
+    // A sealed version never changes: each holds what was written up to its close(), in its own segments.
+    t.deepEqual(
+      vfs.staging!.queue.map((e) => e.segments.length),
+      [1, 2, 3, 4, 5],
+    );
+    pause(false);
+    await vfs.fsyncdir('/appends');
+    t.deepEqual(await readFile(other, '/appends/log'), Buffer.concat(lines));
+  },
+);
+
+test.serial(
   'a crash after close() loses nothing: the journal is replayed and committed, byte-identical',
   async (t) => {
     const staging = tempDir('stdchk-staging-');
