@@ -1,5 +1,5 @@
-import { DEFAULT_CHUNK_TRANSPORT } from '../src/client/chunks.ts';
-import type { ChunkTransportKind } from '../src/client/chunks.ts';
+import { DEFAULT_CHUNK_TRANSPORT } from '../src/client/transport-kind.ts';
+import type { ChunkTransportKind } from '../src/client/transport-kind.ts';
 import { DEFAULT_CHUNKER_PARAMS, formatChunkerSpec } from '../src/chunking/params.ts';
 import type { WriteBenchOptions } from './write.ts';
 import type { DedupBenchOptions } from './dedup.ts';

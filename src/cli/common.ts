@@ -7,7 +7,11 @@ import { StdchkError } from '../errors/index.ts';
 import type { Logger } from '../logging/index.ts';
 import { preparePrivateTree } from '../config/private-files.ts';
 import type { StorageClient } from '../client/storage-client.ts';
-import { CHUNK_TRANSPORT_ENV, DEFAULT_CHUNK_TRANSPORT, resolveChunkTransport } from '../client/chunks.ts';
+import {
+  CHUNK_TRANSPORT_ENV,
+  DEFAULT_CHUNK_TRANSPORT,
+  resolveChunkTransport,
+} from '../client/transport-kind.ts';
 import { gridClientTls, resolveCredentials } from '../rpc/credentials.ts';
 import { ENCRYPTION_KEY_ENV, readEncryptionKeyFile } from '../client/encryption.ts';
 import type { ClusterCredentials, CredentialFlags, TlsMaterial } from '../rpc/credentials.ts';

@@ -39,8 +39,9 @@ export interface MountDaemonOptions {
   metrics?: MountMetrics;
 }
 
-export type WriteMode = 'writeback' | 'sync';
-export const WRITE_MODES: readonly WriteMode[] = ['writeback', 'sync'];
+export { WRITE_MODES } from './write-mode.ts';
+export type { WriteMode } from './write-mode.ts';
+import type { WriteMode } from './write-mode.ts';
 export const DEFAULT_STAGING_BYTES = 4 * 1024 ** 3;
 
 /**

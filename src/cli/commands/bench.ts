@@ -19,8 +19,8 @@ import {
   writeConfigs,
 } from '../../../bench/defaults.ts';
 import type { WriteMode } from '../../../bench/defaults.ts';
-import { CHUNK_TRANSPORTS } from '../../client/chunks.ts';
-import type { ChunkTransportKind } from '../../client/chunks.ts';
+import { CHUNK_TRANSPORTS } from '../../client/transport-kind.ts';
+import type { ChunkTransportKind } from '../../client/transport-kind.ts';
 
 interface OutputFlags {
   json?: boolean;
@@ -518,6 +518,23 @@ export function registerBenchCommands(program: Command): void {
       ),
     ),
   );
+
+  bench
+    .command('startup')
+    .description(
+      'how long `stdchk --help` and `stdchk ls /` (against a running manager) take, from the built JavaScript and from the source, vs `node -e 0` in the same run',
+    )
+    .option('--runs <n>', 'runs of each command (the median is reported)', '10')
+    .option('--dir <dir>', 'work folder for the manager (default: a temporary folder, removed)')
+    .option('--json', 'print the report as JSON instead of tables')
+    .option('--out <file>', 'also write the JSON report to this file')
+    .action(
+      action(async (o: OutputFlags & { runs: string; dir?: string }) => {
+        const runs = int(o.runs, '--runs', 1, 1000);
+        const { runStartupBench } = await import('../../../bench/startup.ts');
+        await finish(await runStartupBench({ runs, dir: o.dir }), o, () => '');
+      }),
+    );
 
   bench
     .command('all')

@@ -13,12 +13,11 @@ import {
 } from '../common.ts';
 import { parseSize } from '../../config/units.ts';
 import { parseChunkerSpec } from '../../chunking/params.ts';
-import { WRITE_MODES, startMount } from '../../fuse-client/index.ts';
-import type { WriteMode } from '../../fuse-client/index.ts';
+import { WRITE_MODES } from '../../fuse-client/write-mode.ts';
+import type { WriteMode } from '../../fuse-client/write-mode.ts';
 import { StdchkError } from '../../errors/index.ts';
 import { describeCredentials } from '../../rpc/credentials.ts';
-import { resolveChunkTransport } from '../../client/chunks.ts';
-import { isMounted } from '../../fuse-client/fuse-binding.ts';
+import { resolveChunkTransport } from '../../client/transport-kind.ts';
 import { daemonRegistry } from '../../metrics/index.ts';
 import { mountMetrics } from '../../metrics/mount.ts';
 import { addMetricsOptions, checkListenerFlags, metricsListener, withListeners } from '../listeners.ts';
@@ -102,6 +101,8 @@ export function registerMountCommand(program: Command): void {
           // Cached chunks and scratch copies are other users' file contents: 0600 files in 0700 folders.
           privateUmask();
           if (opts.cache) preparePrivateFolder(opts.cache, 'the chunk cache', logger);
+          const { startMount } = await import('../../fuse-client/index.ts');
+          const { isMounted } = await import('../../fuse-client/fuse-binding.ts');
           const handle = await startMount({
             mountpoint,
             managerAddress,

@@ -40,7 +40,6 @@ import {
   withListeners,
 } from '../listeners.ts';
 import type { HttpFlags, MetricsFlags } from '../listeners.ts';
-import { StorageClient } from '../../client/storage-client.ts';
 import { statusJson } from './status.ts';
 
 // ---- shared ------------------------------------------------------------------
@@ -334,7 +333,11 @@ export function registerSchedulerCommands(program: Command): void {
           // The dashboard shows the storage too, read from the manager (when the scheduler has one).
           const storage =
             opts.httpListen !== undefined && opts.manager
-              ? new StorageClient({ managerAddress: opts.manager, secret: creds.secret, tls: creds.tls })
+              ? new (await import('../../client/storage-client.ts')).StorageClient({
+                  managerAddress: opts.manager,
+                  secret: creds.secret,
+                  tls: creds.tls,
+                })
               : undefined;
           const dashboard = dashboardListener(opts, () => ({
             servedBy: 'scheduler',
