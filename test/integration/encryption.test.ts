@@ -92,7 +92,9 @@ test.serial(
     // The write-back mount (the default) with the key: a file written there is encrypted
     // too, and the same bytes as /enc/f dedup against it.
     const mp = path.join(work, 'mnt');
-    await grid.mount(mp, { replicas: 2, args: K });
+    // The key where the grid's own mounts (those of `stdchk up` and its workers) find it.
+    writeFileSync(grid.encryptionKeyFile, readFileSync(key), { mode: 0o600 });
+    await grid.mount(mp, { replicas: 2 });
     const g = path.join(work, 'g');
     markedFile(g, 3 * MiB, 'mount');
     writeFileSync(path.join(mp, 'enc', 'g'), readFileSync(g));
