@@ -130,7 +130,11 @@ async function findUnstored(client: StorageClient, chunks: Iterable<PlacedChunk>
     const part = all.slice(i, i + LOOKUP_BATCH);
     // replicas 1: "present" means at least one live copy, which is what a commit needs.
     const prep = await client.withRetry(() =>
-      unary(client.manager, 'prepareChunks', { refs: encodeRefs(part), replicas: 1 }),
+      unary(client.manager, 'prepareChunks', {
+        refs: encodeRefs(part),
+        replicas: 1,
+        encrypted: client.chunks.encrypted,
+      }),
     );
     part.forEach((c, k) => {
       if (prep.present[k] !== 1) missing.push(c);

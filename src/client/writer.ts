@@ -401,6 +401,7 @@ export class FileWriter {
         refs: encodeRefs(chunks.map((c) => ({ hash: c.hash, length: c.length }))),
         // A chunk already on the replicas a commit needs now is not sent again.
         replicas: this.syncReplicas,
+        encrypted: this.client.chunks.encrypted,
       }),
     );
     this.opts.onPrepared?.(chunks.reduce((n, c) => n + c.length, 0));

@@ -344,6 +344,7 @@ export class StagedFile implements OutstandingWrite {
           refs: encodeRefs(part),
           replicas,
           lookupOnly: true,
+          encrypted: this.ctx.client.chunks.encrypted,
         }),
       );
       part.forEach((c, k) => {

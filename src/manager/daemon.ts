@@ -30,6 +30,8 @@ export interface ManagerOptions {
   repairIntervalMs?: number;
   /** Instrumentation (src/metrics/manager.ts), given the store once it is open. */
   metrics?: (store: MetadataStore) => ManagerMetrics;
+  /** Refuse writers that do not encrypt chunks (docs/security.md, "Chunk encryption"). */
+  requireEncryption?: boolean;
 }
 
 export interface ManagerHandle {
@@ -121,6 +123,7 @@ export async function startManager(opts: ManagerOptions): Promise<ManagerHandle>
     logger,
     observeRpc: metrics?.observeRpc,
     onDedupLookup: metrics?.onDedupLookup,
+    requireEncryption: opts.requireEncryption,
   };
   const server = createServer(serverOpts);
   addManagerService(server, store, serverOpts);

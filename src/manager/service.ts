@@ -285,6 +285,12 @@ export function managerHandlers(store: MetadataStore, opts: ManagerServiceOption
 
     PrepareChunks: handle(async (req, call) => {
       checkPackedRefs(req.refs, 'refs', LIMITS.batchRefs);
+      if (opts.requireEncryption && req.encrypted !== true) {
+        throw new StdchkError(
+          'PERMISSION_DENIED',
+          'this cluster stores only encrypted chunks (manager --require-encryption): give the writer the cluster key, --encryption-key-file',
+        );
+      }
       const result = store.prepareChunks(req.refs, replicas(req.replicas), req.lookupOnly === true);
       opts.onDedupLookup?.(result.present);
       admin.noteWriter(call.getPeer(), req.refs, REF_BYTES); // for stdchk gc
@@ -440,6 +446,8 @@ function inventoryHandler(
 export interface ManagerServiceOptions extends ServerOptions {
   /** Told of every dedup lookup (PrepareChunks): one byte per chunk, 1 = already stored (metrics). */
   onDedupLookup?: ((present: Uint8Array) => void) | undefined;
+  /** Refuse PrepareChunks from writers that do not encrypt (manager --require-encryption). */
+  requireEncryption?: boolean | undefined;
 }
 
 export function addManagerService(

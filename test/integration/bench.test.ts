@@ -134,6 +134,55 @@ test.serial(
 );
 
 test.serial(
+  'bench write --encryption off,on: each configuration with and without chunk encryption, its CPU in a column',
+  async (t) => {
+    const r = await bench(t, 'write', [
+      '--size',
+      '8MiB',
+      '--replicas',
+      '1',
+      '--write-modes',
+      'sync',
+      '--small-block',
+      '0',
+      '--criu-size',
+      '0',
+      '--transports',
+      'framed',
+      '--encryption',
+      'off,on',
+    ]);
+    const rows = r.results.rows as {
+      target: string;
+      writer: string;
+      encrypted: boolean | null;
+      bytes: number;
+    }[];
+    t.deepEqual(
+      rows.map((x) => `${x.writer} ${x.target} ${x.encrypted}`),
+      [
+        'sequential local-disk null',
+        'sequential mount false',
+        'sequential mount true',
+        'client-library client false',
+        'client-library client true',
+      ],
+    );
+    t.true(rows.every((x) => x.bytes === 8 * 1024 * 1024));
+    const cpu = r.tables.find((tb) => tb.title.startsWith('where the CPU goes'));
+    const col = cpu?.columns.indexOf('encryption') ?? -1;
+    t.true(col >= 0, 'an encryption column');
+    t.deepEqual(
+      cpu?.rows.map((row) => row[col]),
+      ['off', 'on', 'off', 'on'],
+    );
+    const bad = await runCli(['bench', 'write', '--encryption', 'maybe'], env);
+    t.is(bad.code, 2);
+    t.regex(bad.stderr, /^stdchk: --encryption takes a list of off, on, not "maybe"$/m);
+  },
+);
+
+test.serial(
   'bench small: tar -x of a tree and many small files into a local folder and write-back and sync mounts, freeze and durable',
   async (t) => {
     const r = await bench(t, 'small', ['--tree', '/usr/include/linux/netfilter', '--files', '20']);

@@ -92,7 +92,9 @@ test.serial(
     // The write-back mount (the default) with the key: a file written there is encrypted
     // too, and the same bytes as /enc/f dedup against it.
     const mp = path.join(work, 'mnt');
-    await grid.mount(mp, { replicas: 2, args: K });
+    // The key where the grid's own mounts (those of `stdchk up` and its workers) find it.
+    writeFileSync(grid.encryptionKeyFile, readFileSync(key), { mode: 0o600 });
+    await grid.mount(mp, { replicas: 2 });
     const g = path.join(work, 'g');
     markedFile(g, 3 * MiB, 'mount');
     writeFileSync(path.join(mp, 'enc', 'g'), readFileSync(g));
@@ -177,5 +179,29 @@ test.serial(
     const bad = await runCli(['get', '/g', path.join(work, 'g-back'), ...K], env);
     t.not(bad.code, 0);
     t.regex(bad.stderr, /^stdchk: chunk [0-9a-f]{64} is not readable on any replica$/m);
+  },
+);
+
+test.serial(
+  'a manager with --require-encryption refuses writers without the cluster key (one line, nothing stored) and takes those with it',
+  async (t) => {
+    const work = tempDir();
+    const grid = await startGrid({ benefactors: 2, managerArgs: ['--require-encryption'] });
+    const env = grid.env();
+    const key = await keygen(work, env);
+    const f = path.join(work, 'f');
+    markedFile(f, 1 * MiB, 'required');
+    const keyless = await runCli(['put', f, '/f', '--replicas', '2'], env);
+    t.is(keyless.code, 1);
+    t.regex(
+      keyless.stderr,
+      /^stdchk: this cluster stores only encrypted chunks \(manager --require-encryption\): give the writer the cluster key, --encryption-key-file$/m,
+    );
+    t.deepEqual(donorFilesWith(grid, 2, MARKER), [], 'nothing of it reached a donor');
+    const keyed = await runCli(['put', f, '/f', '--replicas', '2', '--encryption-key-file', key], env);
+    t.is(keyed.code, 0, keyed.stderr);
+    const back = path.join(work, 'back');
+    t.is((await runCli(['get', '/f', back, '--encryption-key-file', key], env)).code, 0);
+    t.is(await sha256File(back), await sha256File(f));
   },
 );

@@ -43,6 +43,10 @@ export function registerDaemonCommands(program: Command): void {
     )
     .option('--lease-ttl <duration>', 'how long a reader keeps an old version alive without renewing', '60s')
     .option('--reconcile-interval <duration>', 'how often each benefactor inventory is reconciled', '5m')
+    .option(
+      '--require-encryption',
+      'refuse writers that do not encrypt chunks with the cluster key (their --encryption-key-file)',
+    )
     .option('--address-file <file>', 'write the bound HOST:PORT to this file once serving')
     .action(
       action(
@@ -61,6 +65,7 @@ export function registerDaemonCommands(program: Command): void {
             uploadGrace?: string;
             leaseTtl: string;
             reconcileInterval: string;
+            requireEncryption?: boolean;
             addressFile?: string;
           } & MetricsFlags &
             HttpFlags,
@@ -88,6 +93,7 @@ export function registerDaemonCommands(program: Command): void {
               : {}),
             leaseTtlMs: parseDuration(opts.leaseTtl, '--lease-ttl'),
             reconcileIntervalMs: parseDuration(opts.reconcileInterval, '--reconcile-interval'),
+            ...(opts.requireEncryption ? { requireEncryption: true } : {}),
             ...(registry ? { metrics: (store) => managerMetrics(registry, store) } : {}),
           });
           const dashboard = dashboardListener(opts, () => ({
