@@ -241,7 +241,8 @@ export async function startBenefactor(opts: BenefactorOptions): Promise<Benefact
     const dataListen = dataListenAddress(opts.listen, opts.dataListen);
     if (dataListen) {
       data = await startDataServer({
-        store,
+        // The same instrumented store as the gRPC service: bytes written and read count on both paths.
+        store: served,
         stamps,
         id,
         secret: opts.secret,

@@ -460,9 +460,11 @@ export class Uploader implements StagingListener {
     this.uploads.delete(e);
     e.info = info;
     if (u) e.stats = { ...u.writer.stats };
+    // The new attributes are cached before the staged version stops answering getattr (a
+    // stat in between saw the size and times of before).
+    this.ctx.onCommit(e.path, info);
     await this.ctx.staging.finish(e, 'committed');
     this.ctx.writes.committed(e);
-    this.ctx.onCommit(e.path, info);
     if (e.stats) {
       if (this.stats.size >= MAX_STATS) this.stats.delete(this.stats.keys().next().value as string);
       this.stats.delete(e.path);

@@ -238,7 +238,8 @@ test('malformed requests get INVALID_ARGUMENT and the service keeps serving', as
 });
 
 test('write path over gRPC: prepare, report, commit, open with a lease, locate, list, status', async (t) => {
-  const m = await start();
+  // Liveness is not under test here: a slow machine must not declare b1 lost between its registration and the prepare.
+  const m = await start({ heartbeatTimeoutMs: 30_000 });
   const c = m.client;
   t.is(await code(unary(c, 'prepareChunks', { refs: encodeRefs([ref(1)]), replicas: 2 })), 'UNAVAILABLE');
   t.true((await register(m, 'b1', 'h1')).sendInventory);
